@@ -1,0 +1,53 @@
+// streamwright-crash-monitor: runs one stage (parse or aggregate) of the crash-monitor pipeline.
+#include <sstream>
+
+#include "common/duration.h"
+#include "runtime/service.h"
+#include "topologies/crash_monitor.h"
+
+namespace po = boost::program_options;
+
+int main(int argc, char** argv) {
+  sw::ServiceDefinition def;
+  def.name = "streamwright-crash-monitor";
+  def.description = "crash alerts per user from a log stream (stages: parse, aggregate)";
+  def.default_application_id = "crash-monitor";
+  def.add_options = [](po::options_description& d) {
+    // clang-format off
+    d.add_options()
+      ("input-topic", po::value<std::string>()->default_value("logs"), "log events (JSON)")
+      ("dlq-topic", po::value<std::string>()->default_value("logs-dlq"), "invalid records, with the reason in a header")
+      ("alerts-topic", po::value<std::string>()->default_value("crash-alerts"), "alerts (JSON)")
+      ("window-size", po::value<std::string>()->default_value("10s"), "tumbling window size")
+      ("grace", po::value<std::string>()->default_value("30s"), "how long a window accepts late records")
+      ("threshold", po::value<long long>()->default_value(2), "alert when a window's crash count exceeds this")
+      ("severities", po::value<std::string>()->default_value("High,Critical"), "comma-separated severities that count")
+      ("emit", po::value<std::string>()->default_value("final"),
+           "final: one alert per window when it closes; early: as soon as the count crosses the threshold, then updates")
+      ("max-record-bytes", po::value<unsigned>()->default_value(65536), "larger input records are dead-lettered");
+    // clang-format on
+  };
+  def.build = [](const po::variables_map& vm, const std::string& app) {
+    sw::crash_monitor::Config c;
+    c.input_topic = vm["input-topic"].as<std::string>();
+    c.dead_letter_topic = vm["dlq-topic"].as<std::string>();
+    c.alerts_topic = vm["alerts-topic"].as<std::string>();
+    c.window_size = sw::parse_duration(vm["window-size"].as<std::string>());
+    c.grace = sw::parse_duration(vm["grace"].as<std::string>());
+    c.threshold = vm["threshold"].as<long long>();
+    c.severities.clear();
+    std::stringstream ss(vm["severities"].as<std::string>());
+    for (std::string s; std::getline(ss, s, ',');)
+      if (!s.empty()) c.severities.push_back(s);
+    const auto emit = vm["emit"].as<std::string>();
+    if (emit == "final")
+      c.emit = sw::EmitStrategy::on_window_close;
+    else if (emit == "early")
+      c.emit = sw::EmitStrategy::on_window_update;
+    else
+      throw std::invalid_argument("--emit must be 'final' or 'early', not '" + emit + "'");
+    c.max_record_bytes = vm["max-record-bytes"].as<unsigned>();
+    return sw::crash_monitor::build(c, app);
+  };
+  return sw::service_main(argc, argv, def);
+}

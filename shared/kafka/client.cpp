@@ -1,0 +1,511 @@
+#include "kafka/client.h"
+
+#include <librdkafka/rdkafka.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+namespace sw::kafka {
+
+namespace {
+
+class KafkaCategory final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "kafka"; }
+  std::string message(int ev) const override { return rd_kafka_err2str(static_cast<rd_kafka_resp_err_t>(ev)); }
+};
+
+std::error_code ec(rd_kafka_resp_err_t e) { return make_kafka_error(static_cast<int>(e)); }
+
+int to_ms(std::chrono::milliseconds d) { return static_cast<int>(d.count()); }
+
+using PartitionListPtr =
+    std::unique_ptr<rd_kafka_topic_partition_list_t, decltype(&rd_kafka_topic_partition_list_destroy)>;
+
+PartitionListPtr to_list(const std::vector<TopicPartition>& parts, bool with_metadata) {
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(parts.size())),
+                        &rd_kafka_topic_partition_list_destroy);
+  for (const auto& tp : parts) {
+    auto* p = rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition);
+    p->offset = tp.offset;
+    if (with_metadata && !tp.metadata.empty()) {
+      // The list's destructor frees metadata with free(), so it must come from malloc().
+      p->metadata = std::malloc(tp.metadata.size());
+      std::memcpy(p->metadata, tp.metadata.data(), tp.metadata.size());
+      p->metadata_size = tp.metadata.size();
+    }
+  }
+  return list;
+}
+
+std::vector<TopicPartition> from_list(const rd_kafka_topic_partition_list_t* list) {
+  std::vector<TopicPartition> out;
+  if (!list) return out;
+  out.reserve(static_cast<std::size_t>(list->cnt));
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& p = list->elems[i];
+    TopicPartition tp{p.topic, p.partition, p.offset, {}};
+    if (p.metadata && p.metadata_size > 0)
+      tp.metadata.assign(static_cast<const char*>(p.metadata), p.metadata_size);
+    out.push_back(std::move(tp));
+  }
+  return out;
+}
+
+}  // namespace
+
+const std::error_category& kafka_category() noexcept {
+  static const KafkaCategory category;
+  return category;
+}
+
+std::string librdkafka_version() { return rd_kafka_version_str(); }
+
+namespace detail {
+void HandleDeleter::operator()(rd_kafka_s* rk) const noexcept { rd_kafka_destroy(rk); }
+void QueueDeleter::operator()(rd_kafka_queue_s* q) const noexcept { rd_kafka_queue_destroy(q); }
+void TopicDeleter::operator()(rd_kafka_topic_s* t) const noexcept { rd_kafka_topic_destroy(t); }
+}  // namespace detail
+
+// Static trampolines from librdkafka's C callbacks into the client objects.
+struct Callbacks {
+  static void error(rd_kafka_t*, int err, const char* reason, void* opaque) {
+    auto* self = static_cast<ClientBase*>(opaque);
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+      char buf[512];
+      const auto fatal = rd_kafka_fatal_error(self->handle(), buf, sizeof buf);
+      spdlog::error("kafka: fatal error: {} ({})", buf, rd_kafka_err2name(fatal));
+      int expected = 0;
+      self->fatal_error_code_.compare_exchange_strong(expected, static_cast<int>(fatal));
+      return;
+    }
+    spdlog::warn("kafka: {}: {}", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), reason);
+  }
+  static void log(const rd_kafka_t*, int level, const char* fac, const char* buf) {
+    if (level <= 3)
+      spdlog::error("librdkafka {}: {}", fac, buf);
+    else if (level <= 4)
+      spdlog::warn("librdkafka {}: {}", fac, buf);
+    else
+      spdlog::debug("librdkafka {}: {}", fac, buf);
+  }
+  static void delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+    static_cast<ClientBase*>(opaque)->on_delivery(m);
+  }
+  static void rebalance(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                        void* opaque) {
+    static_cast<Consumer*>(opaque)->handle_rebalance(static_cast<int>(err), parts);
+  }
+};
+
+void ClientBase::create(bool producer, const Config& config) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char errstr[512];
+  for (const auto& [k, v] : config.entries()) {
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      throw KafkaError("invalid Kafka setting " + k + "=" + (Config::is_secret_key(k) ? "***" : v) + ": " +
+                       errstr);
+    }
+  }
+  rd_kafka_conf_set_opaque(conf, this);
+  rd_kafka_conf_set_error_cb(conf, &Callbacks::error);
+  rd_kafka_conf_set_log_cb(conf, &Callbacks::log);
+  if (producer) rd_kafka_conf_set_dr_msg_cb(conf, &Callbacks::delivery);
+  if (!producer) rd_kafka_conf_set_rebalance_cb(conf, &Callbacks::rebalance);
+  rd_kafka_t* rk = rd_kafka_new(producer ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+  if (!rk) {
+    rd_kafka_conf_destroy(conf);
+    throw KafkaError(std::string("cannot create Kafka client: ") + errstr);
+  }
+  rk_.reset(rk);
+}
+
+std::error_code ClientBase::partition_count(const std::string& topic, std::int32_t& count,
+                                            std::chrono::milliseconds timeout) const {
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk_.get(), topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  auto err = rd_kafka_metadata(rk_.get(), 0, rkt, &md, to_ms(timeout));
+  rd_kafka_topic_destroy(rkt);
+  if (err) return ec(err);
+  std::error_code result = ec(RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC);
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    if (topic == md->topics[i].topic) {
+      if (md->topics[i].err) {
+        result = ec(md->topics[i].err);
+      } else {
+        count = md->topics[i].partition_cnt;
+        result = {};
+      }
+    }
+  }
+  rd_kafka_metadata_destroy(md);
+  return result;
+}
+
+std::error_code ClientBase::query_watermarks(const std::string& topic, std::int32_t partition, std::int64_t& low,
+                                             std::int64_t& high, std::chrono::milliseconds timeout) const {
+  return ec(rd_kafka_query_watermark_offsets(rk_.get(), topic.c_str(), partition, &low, &high, to_ms(timeout)));
+}
+
+int ClientBase::poll_events(std::chrono::milliseconds timeout) { return rd_kafka_poll(rk_.get(), to_ms(timeout)); }
+
+std::vector<std::string> ClientBase::create_topics(const std::vector<TopicSpec>& topics,
+                                                   std::chrono::milliseconds timeout) {
+  std::vector<std::string> failed;
+  if (topics.empty()) return failed;
+  char errstr[512];
+  std::vector<rd_kafka_NewTopic_t*> new_topics;
+  for (const auto& t : topics) {
+    auto* nt = rd_kafka_NewTopic_new(t.name.c_str(), t.partitions, t.replication_factor, errstr, sizeof errstr);
+    if (!nt) {
+      failed.push_back(t.name);
+      continue;
+    }
+    for (const auto& [k, v] : t.configs) rd_kafka_NewTopic_set_config(nt, k.c_str(), v.c_str());
+    new_topics.push_back(nt);
+  }
+  rd_kafka_queue_t* q = rd_kafka_queue_new(rk_.get());
+  rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk_.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  rd_kafka_AdminOptions_set_request_timeout(opts, to_ms(timeout), errstr, sizeof errstr);
+  rd_kafka_CreateTopics(rk_.get(), new_topics.data(), new_topics.size(), opts, q);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, to_ms(timeout) + 1000);
+  if (!ev) {
+    spdlog::warn("kafka: CreateTopics did not answer in time; assuming the topics exist");
+  } else if (rd_kafka_event_error(ev)) {
+    const auto err = rd_kafka_event_error(ev);
+    // The dev broker has no CreateTopics: it creates topics itself, so this is not an error.
+    spdlog::info("kafka: CreateTopics not available ({}); topics must exist already", rd_kafka_err2name(err));
+  } else if (const auto* res = rd_kafka_event_CreateTopics_result(ev)) {
+    size_t n = 0;
+    const rd_kafka_topic_result_t** results = rd_kafka_CreateTopics_result_topics(res, &n);
+    for (size_t i = 0; i < n; ++i) {
+      const auto err = rd_kafka_topic_result_error(results[i]);
+      if (err && err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+        spdlog::warn("kafka: cannot create topic {}: {}", rd_kafka_topic_result_name(results[i]),
+                     rd_kafka_err2str(err));
+        failed.emplace_back(rd_kafka_topic_result_name(results[i]));
+      }
+    }
+  }
+  if (ev) rd_kafka_event_destroy(ev);
+  rd_kafka_AdminOptions_destroy(opts);
+  rd_kafka_queue_destroy(q);
+  for (auto* nt : new_topics) rd_kafka_NewTopic_destroy(nt);
+  return failed;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Message
+
+std::error_code Message::error() const noexcept { return ec(m_->err); }
+std::string_view Message::topic() const noexcept { return m_->rkt ? rd_kafka_topic_name(m_->rkt) : ""; }
+std::int32_t Message::partition() const noexcept { return m_->partition; }
+std::int64_t Message::offset() const noexcept { return m_->offset; }
+std::string_view Message::key() const noexcept {
+  return m_->key ? std::string_view(static_cast<const char*>(m_->key), m_->key_len) : std::string_view();
+}
+std::string_view Message::value() const noexcept {
+  return m_->payload ? std::string_view(static_cast<const char*>(m_->payload), m_->len) : std::string_view();
+}
+bool Message::value_is_null() const noexcept { return m_->payload == nullptr; }
+std::int64_t Message::timestamp_ms() const noexcept { return rd_kafka_message_timestamp(m_, nullptr); }
+bool Message::header(std::string_view name, std::string_view& value) const noexcept {
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(m_, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) return false;
+  const void* v = nullptr;
+  size_t size = 0;
+  const std::string n(name);
+  if (rd_kafka_header_get_last(hdrs, n.c_str(), &v, &size) != RD_KAFKA_RESP_ERR_NO_ERROR) return false;
+  value = std::string_view(static_cast<const char*>(v), size);
+  return true;
+}
+
+void MessageBatch::clear() noexcept {
+  for (auto* m : msgs_) rd_kafka_message_destroy(m);
+  msgs_.clear();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Consumer
+
+Consumer::Consumer(const Config& config, RebalanceListener* listener) : listener_(listener) {
+  Config c = config;
+  if (!c.get("group.id")) c.set(keys::group_id, "streamwright-assign-" + std::to_string(::getpid()));
+  if (!c.get("partition.assignment.strategy")) c.set(keys::partition_assignment_strategy, "cooperative-sticky");
+  if (!c.get("enable.auto.commit")) c.set(keys::enable_auto_commit, false);
+  if (!c.get("enable.auto.offset.store")) c.set(keys::enable_auto_offset_store, false);
+  group_id_ = *c.get("group.id");
+  create(false, c);
+  rd_kafka_poll_set_consumer(rk_.get());
+  queue_.reset(rd_kafka_queue_get_consumer(rk_.get()));
+}
+
+Consumer::~Consumer() { close(); }
+
+std::error_code Consumer::subscribe(const std::vector<std::string>& topics) {
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(topics.size())),
+                        &rd_kafka_topic_partition_list_destroy);
+  for (const auto& t : topics) rd_kafka_topic_partition_list_add(list.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+  return ec(rd_kafka_subscribe(rk_.get(), list.get()));
+}
+
+std::error_code Consumer::assign(const std::vector<TopicPartition>& partitions) {
+  // Replaces the whole assignment; for consumers outside a group (restore, tools).
+  auto list = to_list(partitions, false);
+  return ec(rd_kafka_assign(rk_.get(), partitions.empty() ? nullptr : list.get()));
+}
+
+std::size_t Consumer::poll(MessageBatch& batch, std::size_t max, std::chrono::milliseconds timeout) {
+  batch.clear();
+  if (batch.msgs_.capacity() < max) batch.msgs_.reserve(max);
+  batch.msgs_.resize(max);
+  const ssize_t n = rd_kafka_consume_batch_queue(queue_.get(), to_ms(timeout), batch.msgs_.data(), max);
+  batch.msgs_.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  return batch.msgs_.size();
+}
+
+void Consumer::handle_rebalance(int err_code, void* parts_ptr) {
+  auto* parts = static_cast<rd_kafka_topic_partition_list_t*>(parts_ptr);
+  const auto err = static_cast<rd_kafka_resp_err_t>(err_code);
+  const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk_.get()), "COOPERATIVE") == 0;
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    auto vec = from_list(parts);
+    if (listener_) listener_->on_partitions_assigned(vec);
+    auto list = to_list(vec, false);
+    if (cooperative) {
+      if (auto* e = rd_kafka_incremental_assign(rk_.get(), list.get())) {
+        spdlog::error("kafka: incremental assign failed: {}", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+      }
+    } else {
+      rd_kafka_assign(rk_.get(), list.get());
+    }
+  } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+    auto vec = from_list(parts);
+    if (listener_) {
+      if (rd_kafka_assignment_lost(rk_.get()))
+        listener_->on_partitions_lost(vec);
+      else
+        listener_->on_partitions_revoked(vec);
+    }
+    if (cooperative) {
+      if (auto* e = rd_kafka_incremental_unassign(rk_.get(), parts)) {
+        spdlog::error("kafka: incremental unassign failed: {}", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+      }
+    } else {
+      rd_kafka_assign(rk_.get(), nullptr);
+    }
+  } else {
+    spdlog::error("kafka: rebalance error: {}", rd_kafka_err2str(err));
+    rd_kafka_assign(rk_.get(), nullptr);
+  }
+}
+
+std::error_code Consumer::commit_sync(const std::vector<TopicPartition>& offsets) {
+  if (offsets.empty()) return {};
+  auto list = to_list(offsets, true);
+  return ec(rd_kafka_commit(rk_.get(), list.get(), 0));
+}
+
+std::error_code Consumer::committed(std::vector<TopicPartition>& partitions, std::chrono::milliseconds timeout) {
+  if (partitions.empty()) return {};
+  auto list = to_list(partitions, false);
+  const auto err = rd_kafka_committed(rk_.get(), list.get(), to_ms(timeout));
+  if (err) return ec(err);
+  auto got = from_list(list.get());
+  for (std::size_t i = 0; i < partitions.size() && i < got.size(); ++i) {
+    partitions[i].offset = got[i].offset;
+    partitions[i].metadata = std::move(got[i].metadata);
+  }
+  return {};
+}
+
+std::error_code Consumer::pause(const std::vector<TopicPartition>& partitions) {
+  auto list = to_list(partitions, false);
+  return ec(rd_kafka_pause_partitions(rk_.get(), list.get()));
+}
+
+std::error_code Consumer::resume(const std::vector<TopicPartition>& partitions) {
+  auto list = to_list(partitions, false);
+  return ec(rd_kafka_resume_partitions(rk_.get(), list.get()));
+}
+
+std::error_code Consumer::seek(const TopicPartition& tp, std::chrono::milliseconds timeout) {
+  auto list = to_list({tp}, false);
+  rd_kafka_error_t* e = rd_kafka_seek_partitions(rk_.get(), list.get(), to_ms(timeout));
+  if (e) {
+    const auto code = rd_kafka_error_code(e);
+    rd_kafka_error_destroy(e);
+    return ec(code);
+  }
+  return ec(list->elems[0].err);
+}
+
+std::int64_t Consumer::position(const std::string& topic, std::int32_t partition) const {
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(1), &rd_kafka_topic_partition_list_destroy);
+  rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
+  if (rd_kafka_position(rk_.get(), list.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) return kOffsetInvalid;
+  return list->elems[0].offset;
+}
+
+bool Consumer::cached_watermarks(const std::string& topic, std::int32_t partition, std::int64_t& low,
+                                 std::int64_t& high) const {
+  return rd_kafka_get_watermark_offsets(rk_.get(), topic.c_str(), partition, &low, &high) ==
+             RD_KAFKA_RESP_ERR_NO_ERROR &&
+         high >= 0;
+}
+
+std::vector<TopicPartition> Consumer::assignment() const {
+  rd_kafka_topic_partition_list_t* list = nullptr;
+  if (rd_kafka_assignment(rk_.get(), &list) != RD_KAFKA_RESP_ERR_NO_ERROR) return {};
+  auto out = from_list(list);
+  rd_kafka_topic_partition_list_destroy(list);
+  return out;
+}
+
+void Consumer::close() {
+  if (closed_ || !rk_) return;
+  closed_ = true;
+  queue_.reset();
+  // Runs the revoke callback for the current assignment, then leaves the group.
+  rd_kafka_consumer_close(rk_.get());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Producer
+
+Producer::Producer(const Config& config) {
+  Config c = config;
+  if (!c.get("enable.idempotence")) c.set(keys::enable_idempotence, true);
+  create(true, c);
+}
+
+Producer::~Producer() {
+  if (rk_ && rd_kafka_outq_len(rk_.get()) > 0) {
+    rd_kafka_flush(rk_.get(), 5000);
+  }
+  topics_.clear();
+}
+
+Producer::TopicId Producer::topic(const std::string& name) {
+  if (auto it = topic_ids_.find(name); it != topic_ids_.end()) return it->second;
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk_.get(), name.c_str(), nullptr);
+  if (!rkt) throw KafkaError("cannot create topic handle for " + name);
+  const auto id = static_cast<TopicId>(topics_.size());
+  topics_.push_back({name, detail::TopicPtr(rkt)});
+  topic_ids_.emplace(name, id);
+  return id;
+}
+
+namespace {
+// rd_kafka_produceva with a fixed argument list (the RD_KAFKA_V_* macros use C casts).
+rd_kafka_resp_err_t produce_va(rd_kafka_t* rk, rd_kafka_topic_t* rkt, std::int32_t partition, std::string_view key,
+                               const std::string_view* value, std::int64_t timestamp_ms, void* opaque,
+                               rd_kafka_headers_t* headers) {
+  rd_kafka_vu_t vu[8];
+  std::size_t n = 0;
+  vu[n].vtype = RD_KAFKA_VTYPE_RKT;
+  vu[n++].u.rkt = rkt;
+  vu[n].vtype = RD_KAFKA_VTYPE_PARTITION;
+  vu[n++].u.i32 = partition;
+  vu[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+  vu[n++].u.i = RD_KAFKA_MSG_F_COPY;
+  vu[n].vtype = RD_KAFKA_VTYPE_KEY;
+  vu[n].u.mem.ptr = key.empty() ? nullptr : const_cast<char*>(key.data());
+  vu[n++].u.mem.size = key.size();
+  vu[n].vtype = RD_KAFKA_VTYPE_VALUE;
+  vu[n].u.mem.ptr = value ? const_cast<char*>(value->data()) : nullptr;
+  vu[n++].u.mem.size = value ? value->size() : 0;
+  vu[n].vtype = RD_KAFKA_VTYPE_TIMESTAMP;
+  vu[n++].u.i64 = timestamp_ms;
+  vu[n].vtype = RD_KAFKA_VTYPE_OPAQUE;
+  vu[n++].u.ptr = opaque;
+  if (headers) {
+    vu[n].vtype = RD_KAFKA_VTYPE_HEADERS;
+    vu[n++].u.headers = headers;
+  }
+  rd_kafka_error_t* error = rd_kafka_produceva(rk, vu, n);
+  if (!error) return RD_KAFKA_RESP_ERR_NO_ERROR;
+  const auto code = rd_kafka_error_code(error);
+  rd_kafka_error_destroy(error);
+  return code;
+}
+
+void* topic_opaque(Producer::TopicId topic) {
+  return reinterpret_cast<void*>(static_cast<std::uintptr_t>(topic) + 1);
+}
+}  // namespace
+
+std::error_code Producer::send(TopicId topic, std::int32_t partition, std::string_view key, std::string_view value,
+                               std::int64_t timestamp_ms) {
+  rd_kafka_topic_t* rkt = topics_[topic].rkt.get();
+  for (;;) {
+    const auto err = produce_va(rk_.get(), rkt, partition, key, &value, timestamp_ms, topic_opaque(topic), nullptr);
+    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) return ec(err);
+    rd_kafka_poll(rk_.get(), 5);  // backpressure: wait for deliveries to free the queue
+  }
+}
+
+std::error_code Producer::send_with_headers(TopicId topic, std::int32_t partition, std::string_view key,
+                                            const std::string_view* value,
+                                            const std::vector<std::pair<std::string, std::string>>& headers,
+                                            std::int64_t timestamp_ms) {
+  rd_kafka_topic_t* rkt = topics_[topic].rkt.get();
+  for (;;) {
+    rd_kafka_headers_t* hdrs = rd_kafka_headers_new(headers.size());
+    for (const auto& [k, v] : headers)
+      rd_kafka_header_add(hdrs, k.data(), static_cast<ssize_t>(k.size()), v.data(), static_cast<ssize_t>(v.size()));
+    const auto err = produce_va(rk_.get(), rkt, partition, key, value, timestamp_ms, topic_opaque(topic), hdrs);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return {};  // librdkafka owns the headers now
+    rd_kafka_headers_destroy(hdrs);
+    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) return ec(err);
+    rd_kafka_poll(rk_.get(), 5);
+  }
+}
+
+void Producer::on_delivery(const rd_kafka_message_s* m) {
+  if (m->err) {
+    int expected = 0;
+    first_delivery_error_.compare_exchange_strong(expected, static_cast<int>(m->err));
+    spdlog::error("kafka: delivery to {} [{}] failed: {}", rd_kafka_topic_name(m->rkt), m->partition,
+                  rd_kafka_err2str(m->err));
+  } else {
+    delivered_.fetch_add(1, std::memory_order_relaxed);
+    const auto id = reinterpret_cast<std::uintptr_t>(m->_private);
+    if (id > 0 && id - 1 < acked_offsets_.size()) {
+      auto& offsets = acked_offsets_[id - 1];
+      if (!offsets.empty()) {
+        const auto p = static_cast<std::size_t>(m->partition);
+        if (p >= offsets.size()) offsets.resize(p + 1, -1);
+        if (m->offset > offsets[p]) offsets[p] = m->offset;
+      }
+    }
+  }
+}
+
+void Producer::track_offsets(TopicId topic) {
+  if (acked_offsets_.size() <= topic) acked_offsets_.resize(topic + 1);
+  if (acked_offsets_[topic].empty()) acked_offsets_[topic].assign(1, -1);
+}
+
+std::int64_t Producer::last_acked_offset(TopicId topic, std::int32_t partition) const {
+  if (topic >= acked_offsets_.size()) return -1;
+  const auto& offsets = acked_offsets_[topic];
+  const auto p = static_cast<std::size_t>(partition);
+  return p < offsets.size() ? offsets[p] : -1;
+}
+
+std::error_code Producer::flush(std::chrono::milliseconds timeout) {
+  const auto err = rd_kafka_flush(rk_.get(), to_ms(timeout));
+  const int delivery_err = first_delivery_error_.exchange(0);
+  if (delivery_err) return make_kafka_error(delivery_err);
+  return ec(err);
+}
+
+std::size_t Producer::in_flight() const noexcept { return static_cast<std::size_t>(rd_kafka_outq_len(rk_.get())); }
+
+}  // namespace sw::kafka

@@ -1,0 +1,206 @@
+#pragma once
+// RAII Kafka clients over librdkafka. Only this module includes rdkafka.h; the types below use
+// forward-declared handles. Constructors throw KafkaError (start-up); hot-path calls return
+// std::error_code.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <unordered_map>
+#include <vector>
+
+#include "kafka/config.h"
+#include "kafka/error.h"
+#include "kafka/types.h"
+
+struct rd_kafka_s;
+struct rd_kafka_topic_s;
+struct rd_kafka_message_s;
+struct rd_kafka_queue_s;
+
+namespace sw::kafka {
+
+namespace detail {
+struct HandleDeleter {
+  void operator()(rd_kafka_s* rk) const noexcept;
+};
+struct QueueDeleter {
+  void operator()(rd_kafka_queue_s* q) const noexcept;
+};
+struct TopicDeleter {
+  void operator()(rd_kafka_topic_s* t) const noexcept;
+};
+using HandlePtr = std::unique_ptr<rd_kafka_s, HandleDeleter>;
+using QueuePtr = std::unique_ptr<rd_kafka_queue_s, QueueDeleter>;
+using TopicPtr = std::unique_ptr<rd_kafka_topic_s, TopicDeleter>;
+}  // namespace detail
+
+// A consumed record: a view that stays valid while the MessageBatch that holds it lives.
+class Message {
+ public:
+  explicit Message(const rd_kafka_message_s* m) : m_(m) {}
+  std::error_code error() const noexcept;
+  std::string_view topic() const noexcept;
+  std::int32_t partition() const noexcept;
+  std::int64_t offset() const noexcept;
+  std::string_view key() const noexcept;
+  std::string_view value() const noexcept;
+  bool value_is_null() const noexcept;
+  std::int64_t timestamp_ms() const noexcept;  // -1 when the record has none
+  // Looks up a header by name; returns false if absent.
+  bool header(std::string_view name, std::string_view& value) const noexcept;
+
+ private:
+  const rd_kafka_message_s* m_;
+};
+
+class MessageBatch {
+ public:
+  MessageBatch() = default;
+  explicit MessageBatch(std::size_t capacity) { msgs_.reserve(capacity); }
+  MessageBatch(const MessageBatch&) = delete;
+  MessageBatch& operator=(const MessageBatch&) = delete;
+  ~MessageBatch() { clear(); }
+  void clear() noexcept;
+  std::size_t size() const noexcept { return msgs_.size(); }
+  bool empty() const noexcept { return msgs_.empty(); }
+  Message operator[](std::size_t i) const noexcept { return Message(msgs_[i]); }
+
+ private:
+  friend class Consumer;
+  std::vector<rd_kafka_message_s*> msgs_;
+};
+
+// Called from Consumer::poll() on the polling thread.
+class RebalanceListener {
+ public:
+  virtual ~RebalanceListener() = default;
+  // Partitions newly assigned (cooperative: incremental). The listener may set each entry's
+  // offset to choose where consumption starts; kOffsetInvalid means "the committed offset".
+  virtual void on_partitions_assigned(std::vector<TopicPartition>& partitions) = 0;
+  // Partitions about to be taken away: flush and commit now.
+  virtual void on_partitions_revoked(const std::vector<TopicPartition>& partitions) = 0;
+  // Partitions lost without a chance to commit (session timeout): drop their state.
+  virtual void on_partitions_lost(const std::vector<TopicPartition>& partitions) = 0;
+};
+
+class ClientBase {
+ public:
+  ClientBase(const ClientBase&) = delete;
+  ClientBase& operator=(const ClientBase&) = delete;
+  virtual ~ClientBase() = default;
+
+  // Number of partitions of a topic from broker metadata; error if the topic does not exist.
+  std::error_code partition_count(const std::string& topic, std::int32_t& count,
+                                  std::chrono::milliseconds timeout) const;
+  // Low and high watermark offsets, asked of the broker.
+  std::error_code query_watermarks(const std::string& topic, std::int32_t partition, std::int64_t& low,
+                                   std::int64_t& high, std::chrono::milliseconds timeout) const;
+  // Serves queued callbacks (delivery reports, logs, errors).
+  int poll_events(std::chrono::milliseconds timeout);
+  // The first fatal or broker-wide error seen by the error callback, if any.
+  std::error_code fatal_error() const noexcept {
+    return make_kafka_error(fatal_error_code_.load(std::memory_order_relaxed));
+  }
+  // Creates topics through the Admin API. Brokers that do not support it (the dev broker) and
+  // topics that exist already are not errors; the returned list names the topics that failed.
+  std::vector<std::string> create_topics(const std::vector<TopicSpec>& topics, std::chrono::milliseconds timeout);
+
+ protected:
+  ClientBase() = default;
+  void create(bool producer, const Config& config);
+  rd_kafka_s* handle() const noexcept { return rk_.get(); }
+  virtual void on_delivery(const rd_kafka_message_s*) {}
+  friend struct Callbacks;
+
+  detail::HandlePtr rk_;
+  std::atomic<int> fatal_error_code_{0};
+};
+
+class Consumer : public ClientBase {
+ public:
+  // group.id set: a group member (cooperative-sticky). Without it: a plain assign() consumer.
+  Consumer(const Config& config, RebalanceListener* listener);
+  ~Consumer() override;
+
+  std::error_code subscribe(const std::vector<std::string>& topics);
+  std::error_code assign(const std::vector<TopicPartition>& partitions);
+  // Fetches up to max records into the batch (which is cleared first); serves rebalances.
+  std::size_t poll(MessageBatch& batch, std::size_t max, std::chrono::milliseconds timeout);
+  std::error_code commit_sync(const std::vector<TopicPartition>& offsets);
+  // Fills offset and metadata of each entry from the group's committed offsets.
+  std::error_code committed(std::vector<TopicPartition>& partitions, std::chrono::milliseconds timeout);
+  std::error_code pause(const std::vector<TopicPartition>& partitions);
+  std::error_code resume(const std::vector<TopicPartition>& partitions);
+  std::error_code seek(const TopicPartition& tp, std::chrono::milliseconds timeout);
+  // Consumer position (next offset to fetch) or kOffsetInvalid.
+  std::int64_t position(const std::string& topic, std::int32_t partition) const;
+  // Watermarks as last seen in fetch responses (no broker round trip); false if unknown.
+  bool cached_watermarks(const std::string& topic, std::int32_t partition, std::int64_t& low,
+                         std::int64_t& high) const;
+  std::vector<TopicPartition> assignment() const;
+  // Leaves the group (triggers the revoke callback) and stops fetching. Idempotent.
+  void close();
+  const std::string& group_id() const noexcept { return group_id_; }
+
+ private:
+  friend struct Callbacks;
+  void handle_rebalance(int err, void* partitions);
+
+  RebalanceListener* listener_;
+  detail::QueuePtr queue_;
+  std::string group_id_;
+  bool closed_ = false;
+};
+
+class Producer : public ClientBase {
+ public:
+  // Idempotence is on unless the configuration turns it off explicitly.
+  explicit Producer(const Config& config);
+  ~Producer() override;
+
+  using TopicId = std::uint32_t;
+  // Resolves a topic name once; use the id on the hot path.
+  TopicId topic(const std::string& name);
+  const std::string& topic_name(TopicId id) const { return topics_[id].name; }
+
+  // Enqueues a record (copied). partition < 0 lets librdkafka's partitioner choose.
+  // Blocks while the local queue is full (backpressure), serving delivery reports.
+  std::error_code send(TopicId topic, std::int32_t partition, std::string_view key, std::string_view value,
+                       std::int64_t timestamp_ms = 0);
+  // A record with headers (rare paths: dead letters); value may be null (tombstone).
+  std::error_code send_with_headers(TopicId topic, std::int32_t partition, std::string_view key,
+                                    const std::string_view* value,
+                                    const std::vector<std::pair<std::string, std::string>>& headers,
+                                    std::int64_t timestamp_ms = 0);
+  // Waits until every enqueued record is acknowledged. Returns the first delivery error since
+  // the previous flush, or timed_out.
+  std::error_code flush(std::chrono::milliseconds timeout);
+  std::size_t in_flight() const noexcept;
+  std::uint64_t delivered() const noexcept { return delivered_.load(std::memory_order_relaxed); }
+  // Remembers the offset of each acknowledged record of this topic (per partition).
+  void track_offsets(TopicId topic);
+  // Offset of the last acknowledged record of a tracked topic's partition, or -1.
+  std::int64_t last_acked_offset(TopicId topic, std::int32_t partition) const;
+
+ private:
+  void on_delivery(const rd_kafka_message_s* m) override;
+  struct TopicEntry {
+    std::string name;
+    detail::TopicPtr rkt;
+  };
+  std::vector<TopicEntry> topics_;
+  std::unordered_map<std::string, TopicId> topic_ids_;
+  std::atomic<int> first_delivery_error_{0};
+  std::atomic<std::uint64_t> delivered_{0};
+  std::vector<std::vector<std::int64_t>> acked_offsets_;  // [topic id][partition], tracked topics
+};
+
+// librdkafka's version string, for --version output.
+std::string librdkafka_version();
+
+}  // namespace sw::kafka

@@ -1,0 +1,579 @@
+#include "runtime/runner.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <random>
+#include <stdexcept>
+#include <thread>
+
+#include "runtime/restore.h"
+
+namespace sw {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+std::int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
+}
+std::uint32_t new_generation(std::uint32_t previous) {
+  static thread_local std::mt19937 rng{std::random_device{}()};
+  std::uint32_t g;
+  do g = static_cast<std::uint32_t>(rng()); while (g == 0 || g == previous);
+  return g;
+}
+}  // namespace
+
+struct Runner::Metrics {
+  Metrics(metrics::Registry& r, const std::string& stage_name, const std::string& group_id)
+      : registry(r), stage(stage_name), group(group_id) {
+    const auto l = metrics::labels({{"stage", stage}});
+    dead_lettered = &r.counter("streamwright_dead_letter_records_total", "Records sent to a dead-letter topic", l);
+    late_entry = &r.counter("streamwright_late_records_dropped_total",
+                            "Records dropped as too late for every window",
+                            metrics::labels({{"stage", stage}, {"decided", "entry"}}));
+    late_downstream = &r.counter("streamwright_late_records_dropped_total",
+                                 "Records dropped as too late for every window",
+                                 metrics::labels({{"stage", stage}, {"decided", "downstream"}}));
+    deduplicated = &r.counter("streamwright_duplicate_records_dropped_total",
+                              "Replayed upstream records recognised and dropped", l);
+    outputs = &r.counter("streamwright_output_records_total", "Records written to output topics", l);
+    e2e_latency = &r.histogram("streamwright_record_latency_seconds",
+                               "Time from a record's append to the input topic until it is processed (sampled)", l,
+                               metrics::latency_buckets());
+    batch_seconds = &r.histogram("streamwright_batch_processing_seconds", "Time to process one polled batch", l,
+                                 metrics::latency_buckets());
+    commit_seconds = &r.histogram("streamwright_commit_seconds",
+                                  "Time to flush state and outputs and commit offsets", l,
+                                  metrics::latency_buckets());
+    commits = &r.counter("streamwright_commits_total", "Offset commits", l);
+    rebalances = &r.counter("streamwright_rebalances_total", "Partition assignments and revocations", l);
+    restored = &r.counter("streamwright_restored_records_total", "Changelog records read while restoring state", l);
+    restoring = &r.gauge("streamwright_restore_in_progress", "1 while state is being restored", l);
+    assigned = &r.gauge("streamwright_assigned_partitions", "Partitions assigned to this replica", l);
+    event_time_lag = &r.gauge("streamwright_event_time_lag_seconds",
+                              "Wall clock minus the stage's event time (watermark)", l);
+    state_keys = &r.gauge("streamwright_state_store_keys", "Approximate keys in the local state stores", l);
+    state_bytes = &r.gauge("streamwright_state_store_bytes", "Approximate bytes in the local state stores", l);
+    cached_windows = &r.gauge("streamwright_cached_windows", "Open windows held in memory", l);
+    ready = &r.gauge("streamwright_ready", "1 when the stage is assigned, restored and processing", l);
+  }
+  metrics::Counter& consumed(const std::string& topic) {
+    auto it = consumed_by_topic.find(topic);
+    if (it != consumed_by_topic.end()) return *it->second;
+    auto& c = registry.counter("streamwright_records_consumed_total", "Records read from input topics",
+                               metrics::labels({{"stage", stage}, {"topic", topic}}));
+    consumed_by_topic.emplace(topic, &c);
+    return c;
+  }
+  metrics::Registry& registry;
+  std::string stage, group;
+  metrics::Counter *dead_lettered, *late_entry, *late_downstream, *deduplicated, *outputs, *commits, *rebalances,
+      *restored;
+  metrics::Histogram *e2e_latency, *batch_seconds, *commit_seconds;
+  metrics::Gauge *restoring, *assigned, *event_time_lag, *state_keys, *state_bytes, *cached_windows, *ready;
+  std::map<std::string, metrics::Counter*> consumed_by_topic;
+};
+
+// Sends task output through the producer; remembers the first send error so the next commit
+// fails instead of committing offsets past a record that was never written.
+class Runner::Collector final : public RecordCollector {
+ public:
+  Collector(kafka::Producer& producer, metrics::Registry& registry, std::string stage)
+      : producer_(producer), registry_(registry), stage_(std::move(stage)) {}
+
+  TopicId topic(const std::string& name) override {
+    const auto id = producer_.topic(name);
+    if (id >= partitions_.size()) {
+      partitions_.resize(id + 1, 0);
+      produced_.resize(id + 1, nullptr);
+    }
+    if (partitions_[id] == 0) {
+      std::int32_t n = 0;
+      std::error_code ec;
+      for (int attempt = 0; attempt < 5; ++attempt) {
+        ec = producer_.partition_count(name, n, 5s);
+        if (!ec) break;
+        std::this_thread::sleep_for(500ms);
+      }
+      if (ec || n <= 0) throw std::runtime_error("topic " + name + " is not available: " + ec.message());
+      partitions_[id] = n;
+      produced_[id] = &registry_.counter("streamwright_records_produced_total", "Records written, by topic",
+                                         metrics::labels({{"stage", stage_}, {"topic", name}}));
+    }
+    return id;
+  }
+  std::int32_t partitions(TopicId t) override { return partitions_[t]; }
+  void send(TopicId t, std::int32_t partition, std::string_view key, std::string_view value,
+            TimestampMs ts) override {
+    const auto ec = producer_.send(t, partition, key, value, ts == kNoTimestamp ? 0 : ts);
+    if (ec) note_error(t, ec);
+    produced_[t]->inc();
+  }
+  void send_with_headers(TopicId t, std::int32_t partition, std::string_view key, std::string_view value,
+                         const std::vector<std::pair<std::string, std::string>>& headers, TimestampMs ts) override {
+    const auto ec = producer_.send_with_headers(t, partition, key, &value, headers, ts == kNoTimestamp ? 0 : ts);
+    if (ec) note_error(t, ec);
+    produced_[t]->inc();
+  }
+  std::int64_t last_acked_offset(TopicId t, std::int32_t partition) override {
+    return producer_.last_acked_offset(t, partition);
+  }
+  void track_offsets(TopicId t) override { producer_.track_offsets(t); }
+  std::error_code take_error() { return std::exchange(error_, {}); }
+
+ private:
+  void note_error(TopicId t, std::error_code ec) {
+    if (!error_) {
+      error_ = ec;
+      spdlog::error("cannot send to {}: {}", producer_.topic_name(t), ec.message());
+    }
+  }
+  kafka::Producer& producer_;
+  metrics::Registry& registry_;
+  std::string stage_;
+  std::vector<std::int32_t> partitions_;
+  std::vector<metrics::Counter*> produced_;
+  std::error_code error_;
+};
+
+class Runner::KafkaChangelogReader final : public ChangelogReader {
+ public:
+  KafkaChangelogReader(kafka::Consumer& consumer, std::string topic, std::int32_t partition, metrics::Counter& restored)
+      : consumer_(consumer), topic_(std::move(topic)), partition_(partition), restored_(restored) {}
+  bool bounds(std::int64_t& low, std::int64_t& high) override {
+    const auto ec = consumer_.query_watermarks(topic_, partition_, low, high, 10s);
+    if (ec) spdlog::error("cannot read offsets of {} [{}]: {}", topic_, partition_, ec.message());
+    return !ec;
+  }
+  bool read(std::int64_t from, std::int64_t high,
+            const std::function<void(std::int64_t, std::string_view, std::string_view)>& f) override {
+    if (consumer_.assign({{topic_, partition_, from, {}}})) return false;
+    kafka::MessageBatch batch(10000);
+    std::int64_t next = from;
+    auto last_progress = Clock::now();
+    while (next < high) {
+      const auto n = consumer_.poll(batch, 10000, 100ms);
+      for (std::size_t i = 0; i < n; ++i) {
+        const auto m = batch[i];
+        if (m.error()) continue;
+        if (m.offset() < next) continue;
+        f(m.offset(), m.key(), m.value());
+        next = m.offset() + 1;
+      }
+      if (n > 0) {
+        restored_.inc(n);
+        last_progress = Clock::now();
+      } else if (Clock::now() - last_progress > 60s) {
+        spdlog::error("restore of {} [{}] stalled at offset {} of {}", topic_, partition_, next, high);
+        consumer_.assign({});
+        return false;
+      }
+    }
+    consumer_.assign({});
+    return true;
+  }
+
+ private:
+  kafka::Consumer& consumer_;
+  std::string topic_;
+  std::int32_t partition_;
+  metrics::Counter& restored_;
+};
+
+Runner::Runner(const Topology& topology, const std::string& stage, RunnerConfig config, metrics::Registry& registry)
+    : topology_(topology), def_(topology.subtopology(stage)), config_(std::move(config)), registry_(registry) {
+  const std::string group = topology.group_id(def_.name);
+  metrics_ = std::make_unique<Metrics>(registry, def_.name, group);
+  if (config_.bootstrap_servers.empty()) throw std::runtime_error("no Kafka bootstrap servers configured");
+  const std::string client_id = config_.client_id.empty() ? group : config_.client_id;
+
+  kafka::Config common;
+  common.set(kafka::keys::bootstrap_servers, config_.bootstrap_servers);
+  common.set(kafka::keys::client_id, client_id);
+  common.set(kafka::keys::topic_metadata_refresh_interval_ms, 10000);
+
+  kafka::Config pc = common;
+  pc.set(kafka::keys::linger_ms, 5);
+  pc.set(kafka::keys::batch_num_messages, 10000);
+  pc.set(kafka::keys::queue_buffering_max_messages, 500000);
+  pc.set(kafka::keys::queue_buffering_max_kbytes, 262144);
+  pc.set(kafka::keys::acks, "all");
+  for (const auto& [k, v] : config_.kafka.entries()) pc.set_raw(k, v);
+  producer_ = std::make_unique<kafka::Producer>(pc);
+  collector_ = std::make_unique<Collector>(*producer_, registry, def_.name);
+
+  kafka::Config cc = common;
+  cc.set(kafka::keys::group_id, group);
+  cc.set(kafka::keys::auto_offset_reset, "earliest");
+  cc.set(kafka::keys::fetch_wait_max_ms, 10);
+  cc.set(kafka::keys::queued_min_messages, 100000);
+  cc.set(kafka::keys::queued_max_messages_kbytes, 65536);
+  cc.set(kafka::keys::session_timeout_ms, 10000);
+  cc.set(kafka::keys::heartbeat_interval_ms, 1000);
+  for (const auto& [k, v] : config_.kafka.entries()) cc.set_raw(k, v);
+
+  // Topics: inputs must exist; internal topics are created where the broker allows it.
+  std::int32_t input_partitions = 0;
+  for (const auto& t : def_.source_topics) {
+    std::int32_t n = 0;
+    if (!def_.internal_sources) {
+      if (auto ec = producer_->partition_count(t, n, 10s))
+        throw std::runtime_error("input topic " + t + " is not available: " + ec.message());
+      if (input_partitions && n != input_partitions)
+        throw std::runtime_error("input topics of stage " + def_.name + " are not co-partitioned");
+      input_partitions = n;
+    }
+  }
+  std::vector<kafka::TopicSpec> internal;
+  const std::int32_t upstream_default = [&] {
+    if (config_.internal_partitions > 0) return config_.internal_partitions;
+    return input_partitions > 0 ? input_partitions : 0;
+  }();
+  for (const auto& t : def_.repartition_sinks)
+    if (upstream_default > 0) internal.push_back({t, upstream_default, 1, {}});
+  producer_->create_topics(internal, 10s);
+  if (def_.internal_sources) {
+    for (const auto& t : def_.source_topics) {
+      std::int32_t n = 0;
+      if (auto ec = producer_->partition_count(t, n, 10s))
+        throw std::runtime_error("repartition topic " + t + " is not available: " + ec.message() +
+                                 " (start the upstream stage first, or create it)");
+      input_partitions = n;
+    }
+    std::vector<kafka::TopicSpec> changelogs;
+    for (const auto& s : def_.stores)
+      changelogs.push_back({topology.changelog_topic(s), input_partitions, 1, {{"cleanup.policy", "compact,delete"}}});
+    producer_->create_topics(changelogs, 10s);
+    for (const auto& s : def_.stores) {
+      std::int32_t n = 0;
+      const auto cl = topology.changelog_topic(s);
+      if (auto ec = producer_->partition_count(cl, n, 10s))
+        throw std::runtime_error("changelog topic " + cl + " is not available: " + ec.message());
+      if (n != input_partitions)
+        throw std::runtime_error("changelog topic " + cl + " has " + std::to_string(n) + " partitions but " +
+                                 def_.source_topics.front() + " has " + std::to_string(input_partitions) +
+                                 "; they must match");
+    }
+    for (const auto& entry : topology.entry_topics()) {
+      std::int32_t n = 0;
+      const bool upstream = std::find(def_.upstream_entry_topics.begin(), def_.upstream_entry_topics.end(), entry) !=
+                            def_.upstream_entry_topics.end();
+      if (upstream) {
+        if (auto ec = producer_->partition_count(entry, n, 10s))
+          throw std::runtime_error("upstream input topic " + entry + " is not available: " + ec.message());
+      }
+      upstream_partitions_.push_back(upstream ? n : 0);
+    }
+  }
+  // Resolve every topic this stage writes now, so a missing one fails at start-up.
+  for (const auto& use : topology.topics()) {
+    const bool writes = (use.subtopology == def_.name &&
+                         (use.role == TopicRole::output || use.role == TopicRole::dead_letter ||
+                          use.role == TopicRole::changelog));
+    if (writes) collector_->topic(use.name);
+  }
+  for (const auto& t : def_.repartition_sinks) collector_->topic(t);
+  repartition_sinks_ = def_.repartition_sinks;
+
+  if (!def_.stores.empty()) {
+    rocksdb_ = std::make_unique<state::RocksDbResources>(config_.rocksdb);
+    const auto dir = std::filesystem::path(config_.state_dir) / topology.application_id() / def_.name;
+    for (const auto& s : def_.stores) stores_[s] = std::make_unique<state::RocksDbStore>(dir, s, *rocksdb_);
+    kafka::Config rc = common;
+    rc.set(kafka::keys::group_id, group + "-restore");
+    rc.set(kafka::keys::fetch_wait_max_ms, 10);
+    rc.set(kafka::keys::queued_min_messages, 100000);
+    for (const auto& [k, v] : config_.kafka.entries()) rc.set_raw(k, v);
+    restore_consumer_ = std::make_unique<kafka::Consumer>(rc, nullptr);
+  }
+  consumer_ = std::make_unique<kafka::Consumer>(cc, this);
+  last_loop_ms_.store(steady_ms());
+}
+
+Runner::~Runner() {
+  tasks_.clear();
+  consumer_.reset();
+  restore_consumer_.reset();
+}
+
+bool Runner::alive() const noexcept { return steady_ms() - last_loop_ms_.load(std::memory_order_relaxed) < 60000; }
+
+std::unique_ptr<Task> Runner::create_task(std::int32_t partition, std::int64_t& start_offset) {
+  TaskMeta meta;
+  start_offset = kafka::kOffsetInvalid;
+  std::uint32_t previous_generation = 0;
+  bool restored_meta = false;
+  for (auto& [name, store] : stores_) {
+    metrics_->restoring->set(1);
+    const auto changelog = topology_.changelog_topic(name);
+    KafkaChangelogReader reader(*restore_consumer_, changelog, partition, *metrics_->restored);
+    const auto t0 = Clock::now();
+    const auto result = restore_partition(*store, partition, reader);
+    const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    spdlog::info("restored {} [{}]: {} records from offset {} to {} ({}), {} discarded, {:.3f}s", changelog,
+                 partition, result.records, result.start_offset, result.end_offset,
+                 result.full ? "full" : "from checkpoint", result.discarded, secs);
+    if (result.has_meta && TaskMeta::decode(result.meta, meta)) {
+      restored_meta = true;
+      previous_generation = result.generation;
+    }
+  }
+  metrics_->restoring->set(0);
+  if (restored_meta && def_.internal_sources) start_offset = meta.input_offset;
+  meta.generation = new_generation(previous_generation);
+  TaskCounters counters{metrics_->late_entry, metrics_->late_downstream, metrics_->dead_lettered,
+                        metrics_->deduplicated, metrics_->outputs};
+  std::map<std::string, state::RocksDbStore*> stores;
+  for (auto& [n, s] : stores_) stores[n] = s.get();
+  auto task = std::make_unique<Task>(topology_, def_, partition, *collector_, std::move(stores), counters,
+                                     upstream_partitions_, std::move(meta));
+  const auto now = wall_clock_ms();
+  for (std::size_t i = 0; i < def_.source_topics.size(); ++i) task->note_activity(i, now);
+  return task;
+}
+
+void Runner::on_partitions_assigned(std::vector<kafka::TopicPartition>& partitions) {
+  metrics_->rebalances->inc();
+  ready_.store(false);
+  metrics_->ready->set(0);
+  std::vector<std::int32_t> created;
+  for (auto& tp : partitions) {
+    auto it = tasks_.find(tp.partition);
+    if (it == tasks_.end()) {
+      std::int64_t start = kafka::kOffsetInvalid;
+      tasks_[tp.partition] = create_task(tp.partition, start);
+      created.push_back(tp.partition);
+      if (start >= 0) tp.offset = start;
+    }
+  }
+  if (!def_.internal_sources && !created.empty()) {
+    // Entry partitions resume with the stream time committed alongside their offset.
+    auto committed = partitions;
+    if (auto ec = consumer_->committed(committed, 10s)) {
+      spdlog::warn("cannot read committed offsets: {}", ec.message());
+    } else {
+      for (const auto& tp : committed) {
+        TimestampMs st;
+        bool empty;
+        if (!decode_commit_metadata(tp.metadata, st, empty)) continue;
+        auto& task = tasks_[tp.partition];
+        for (std::size_t i = 0; i < def_.source_topics.size(); ++i)
+          if (def_.source_topics[i] == tp.topic) task->restore_stream_time(i, st, empty);
+      }
+    }
+  }
+  std::string list;
+  for (const auto& tp : partitions) list += tp.topic + "[" + std::to_string(tp.partition) + "] ";
+  spdlog::info("stage {}: assigned {}", def_.name, list);
+  metrics_->assigned->set(static_cast<double>(tasks_.size()));
+  ready_.store(true);
+  metrics_->ready->set(1);
+}
+
+void Runner::on_partitions_revoked(const std::vector<kafka::TopicPartition>& partitions) {
+  metrics_->rebalances->inc();
+  commit("revoke");
+  for (const auto& tp : partitions) tasks_.erase(tp.partition);
+  std::string list;
+  for (const auto& tp : partitions) list += tp.topic + "[" + std::to_string(tp.partition) + "] ";
+  spdlog::info("stage {}: revoked {}", def_.name, list);
+  metrics_->assigned->set(static_cast<double>(tasks_.size()));
+}
+
+void Runner::on_partitions_lost(const std::vector<kafka::TopicPartition>& partitions) {
+  metrics_->rebalances->inc();
+  spdlog::warn("stage {}: {} partitions lost without commit; their uncommitted work will be replayed",
+               def_.name, partitions.size());
+  for (const auto& tp : partitions) tasks_.erase(tp.partition);
+  metrics_->assigned->set(static_cast<double>(tasks_.size()));
+}
+
+void Runner::run() {
+  if (auto ec = consumer_->subscribe(def_.source_topics)) throw std::runtime_error("subscribe: " + ec.message());
+  spdlog::info("stage {} of {} running (group {})", def_.name, topology_.application_id(),
+               topology_.group_id(def_.name));
+  auto next_punctuate = Clock::now();
+  auto next_commit = Clock::now() + config_.commit_interval;
+  auto next_metrics = Clock::now();
+  while (!stop_.load(std::memory_order_relaxed)) {
+    last_loop_ms_.store(steady_ms(), std::memory_order_relaxed);
+    const auto n = consumer_->poll(batch_, config_.max_poll_records, 20ms);
+    if (n > 0) process_batch();
+    const auto now = Clock::now();
+    if (now >= next_punctuate) {
+      punctuate(wall_clock_ms());
+      next_punctuate = now + config_.punctuate_interval;
+    }
+    if (now >= next_commit) {
+      commit("interval");
+      next_commit = now + config_.commit_interval;
+    }
+    if (now >= next_metrics) {
+      update_lag_metrics();
+      next_metrics = now + 1s;
+    }
+    if (auto ec = producer_->fatal_error()) throw std::runtime_error("producer fatal error: " + ec.message());
+  }
+  spdlog::info("stage {}: stopping: committing and leaving the group", def_.name);
+  commit("shutdown");
+  consumer_->close();  // revokes (commits again if needed) and leaves the group
+  if (auto ec = producer_->flush(config_.flush_timeout)) spdlog::error("final flush: {}", ec.message());
+  ready_.store(false);
+}
+
+void Runner::process_batch() {
+  const auto t0 = Clock::now();
+  const TimestampMs now_wall = wall_clock_ms();
+  Task* task = nullptr;
+  std::int32_t task_partition = -1;
+  std::string_view last_topic;
+  metrics::Counter* consumed = nullptr;
+  std::uint64_t consumed_count = 0;
+  const bool entry = !def_.internal_sources;
+  for (std::size_t i = 0; i < batch_.size(); ++i) {
+    const auto m = batch_[i];
+    if (m.error()) {
+      if (!kafka::is(m.error(), kafka::Errc::partition_eof))
+        spdlog::warn("consume error on {} [{}]: {}", m.topic(), m.partition(), m.error().message());
+      continue;
+    }
+    if (m.partition() != task_partition) {
+      auto it = tasks_.find(m.partition());
+      task = it == tasks_.end() ? nullptr : it->second.get();
+      task_partition = m.partition();
+    }
+    if (!task) continue;
+    const InputRecord rec{m.topic(), m.partition(), m.offset(), m.key(), m.value(), m.value_is_null(),
+                          m.timestamp_ms()};
+    if (rec.topic != last_topic) {
+      if (consumed) consumed->inc(consumed_count);
+      consumed_count = 0;
+      consumed = &metrics_->consumed(std::string(rec.topic));
+      last_topic = rec.topic;
+    }
+    ++consumed_count;
+    task->process(rec);
+    if (entry) task->note_activity(0, now_wall);
+    if ((i & 63) == 0 && rec.timestamp > 0)
+      metrics_->e2e_latency->observe(static_cast<double>(std::max<TimestampMs>(0, now_wall - rec.timestamp)) / 1000.0);
+  }
+  if (consumed) consumed->inc(consumed_count);
+  if (entry) watermarks_changed_ = true;
+  metrics_->batch_seconds->observe(std::chrono::duration<double>(Clock::now() - t0).count());
+}
+
+void Runner::punctuate(TimestampMs now_wall) {
+  if (!def_.internal_sources) {
+    for (auto& [p, task] : tasks_) {
+      for (std::size_t i = 0; i < def_.source_topics.size(); ++i) {
+        const auto& topic = def_.source_topics[i];
+        std::int64_t lo = 0, hi = 0;
+        const bool known = consumer_->cached_watermarks(topic, p, lo, hi);
+        const auto pos = consumer_->position(topic, p);
+        const bool caught_up = known && (pos >= hi || (pos < 0 && hi <= lo));
+        if (task->advance_idle(i, now_wall, config_.idle_timeout.count(), caught_up)) watermarks_changed_ = true;
+      }
+    }
+    publish_watermarks(false);
+  } else {
+    for (auto& [p, task] : tasks_) task->advance_event_time();
+  }
+}
+
+void Runner::publish_watermarks(bool force) {
+  const auto now = Clock::now();
+  const bool heartbeat = now - last_publish_ >= 1s;
+  if (!force && !heartbeat && (!watermarks_changed_ || now - last_publish_ < config_.watermark_interval)) return;
+  wm_entries_.clear();
+  for (auto& [p, task] : tasks_) task->append_watermarks(wm_entries_);
+  last_publish_ = now;
+  watermarks_changed_ = false;
+  if (wm_entries_.empty()) return;
+  envelope::encode_watermarks(wm_value_, wm_entries_);
+  const auto ts = wall_clock_ms();
+  for (const auto& topic : repartition_sinks_) {
+    const auto id = collector_->topic(topic);
+    const auto parts = collector_->partitions(id);
+    for (std::int32_t d = 0; d < parts; ++d) producer_->send(id, d, {}, wm_value_, ts);
+  }
+}
+
+void Runner::commit(const char* reason) {
+  const auto t0 = Clock::now();
+  std::vector<Task*> progressed;
+  for (auto& [p, task] : tasks_)
+    if (task->has_progress()) progressed.push_back(task.get());
+  if (progressed.empty()) return;
+  if (!def_.internal_sources) publish_watermarks(true);
+  for (auto* t : progressed) t->flush();
+  // Offsets may be committed only once every output and changelog record they cover is
+  // acknowledged; if that fails, the process must not commit and restarts from the last commit.
+  if (auto ec = producer_->flush(config_.flush_timeout))
+    throw std::runtime_error(std::string("cannot deliver outputs (") + reason + "): " + ec.message());
+  if (auto ec = collector_->take_error()) throw std::runtime_error("an output record was not accepted: " + ec.message());
+  std::vector<kafka::TopicPartition> offsets;
+  for (auto* t : progressed) {
+    t->commit_local();
+    for (std::size_t i = 0; i < def_.source_topics.size(); ++i) {
+      std::int64_t off = t->next_offset(i);
+      if (off < 0) off = consumer_->position(def_.source_topics[i], t->partition());
+      if (off < 0) continue;
+      kafka::TopicPartition tp{def_.source_topics[i], t->partition(), off, {}};
+      if (!def_.internal_sources) tp.metadata = encode_commit_metadata(t->stream_time(i), t->source_empty(i));
+      offsets.push_back(std::move(tp));
+    }
+    t->clear_progress();
+  }
+  if (auto ec = consumer_->commit_sync(offsets)) spdlog::warn("offset commit ({}) failed: {}", reason, ec.message());
+  metrics_->commits->inc();
+  metrics_->commit_seconds->observe(std::chrono::duration<double>(Clock::now() - t0).count());
+}
+
+void Runner::update_lag_metrics() {
+  std::vector<std::pair<std::string, double>> lag, current;
+  std::map<std::string, double> sums;
+  TimestampMs min_time = kNoTimestamp;
+  std::size_t cached = 0;
+  for (auto& [p, task] : tasks_) {
+    cached += task->cached_windows();
+    for (std::size_t i = 0; i < def_.source_topics.size(); ++i) {
+      const auto& topic = def_.source_topics[i];
+      std::int64_t lo = 0, hi = 0;
+      if (!consumer_->cached_watermarks(topic, p, lo, hi)) continue;
+      auto pos = consumer_->position(topic, p);
+      if (pos < 0) pos = lo;
+      const double l = static_cast<double>(std::max<std::int64_t>(0, hi - pos));
+      const auto labels = metrics::labels(
+          {{"consumergroup", metrics_->group}, {"topic", topic}, {"partition", std::to_string(p)}});
+      lag.emplace_back(labels, l);
+      current.emplace_back(labels, static_cast<double>(pos));
+      sums[topic] += l;
+      const TimestampMs t = def_.internal_sources ? task->event_time() : task->stream_time(i);
+      if (t != kNoTimestamp && (min_time == kNoTimestamp || t < min_time)) min_time = t;
+    }
+  }
+  std::vector<std::pair<std::string, double>> sum_samples;
+  for (const auto& [t, v] : sums)
+    sum_samples.emplace_back(metrics::labels({{"consumergroup", metrics_->group}, {"topic", t}}), v);
+  registry_.set_dynamic_gauges("kafka_consumergroup_lag", "Consumer group lag in records, per partition",
+                               std::move(lag));
+  registry_.set_dynamic_gauges("kafka_consumergroup_lag_sum", "Consumer group lag in records, per topic",
+                               std::move(sum_samples));
+  registry_.set_dynamic_gauges("kafka_consumergroup_current_offset", "Consumer group position, per partition",
+                               std::move(current));
+  if (min_time != kNoTimestamp)
+    metrics_->event_time_lag->set(static_cast<double>(wall_clock_ms() - min_time) / 1000.0);
+  metrics_->cached_windows->set(static_cast<double>(cached));
+  double keys = 0, bytes = 0;
+  for (auto& [n, s] : stores_) {
+    keys += static_cast<double>(s->approximate_keys());
+    bytes += static_cast<double>(s->approximate_bytes());
+  }
+  metrics_->state_keys->set(keys);
+  metrics_->state_bytes->set(bytes);
+}
+
+}  // namespace sw

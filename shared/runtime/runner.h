@@ -1,0 +1,92 @@
+#pragma once
+// Runs one sub-topology (a "stage") as a member of its consumer group: poll, process, produce,
+// and every commit interval flush state, wait for the producer, then commit offsets
+// (at-least-once; downstream tasks drop replayed records, so aggregates stay exact).
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kafka/client.h"
+#include "metrics/metrics.h"
+#include "runtime/task.h"
+#include "state/rocksdb_store.h"
+#include "topology/topology.h"
+
+namespace sw {
+
+struct RunnerConfig {
+  std::string bootstrap_servers;
+  kafka::Config kafka;  // extra librdkafka properties (security, tuning), applied last
+  std::string state_dir = "/tmp/streamwright-state";
+  std::chrono::milliseconds commit_interval{500};
+  std::chrono::milliseconds punctuate_interval{50};
+  std::chrono::milliseconds watermark_interval{100};
+  std::chrono::milliseconds idle_timeout{5000};
+  std::chrono::milliseconds flush_timeout{60000};
+  std::size_t max_poll_records = 10000;
+  std::int32_t internal_partitions = 0;  // 0: as many as the stage's input topic
+  state::RocksDbOptions rocksdb;
+  std::string client_id;
+};
+
+class Runner final : public kafka::RebalanceListener {
+ public:
+  // Connects and checks topics; throws std::runtime_error with a clear message on bad setup.
+  Runner(const Topology& topology, const std::string& stage, RunnerConfig config, metrics::Registry& registry);
+  ~Runner() override;
+
+  // Runs until stop(); on return offsets are committed and the group left. Throws on fatal
+  // errors (for example a failed delivery), after which the process should exit and restart.
+  void run();
+  // Safe from a signal handler: only sets a flag.
+  void stop() noexcept { stop_.store(true, std::memory_order_relaxed); }
+
+  bool ready() const noexcept { return ready_.load(std::memory_order_relaxed); }
+  bool alive() const noexcept;
+
+  // RebalanceListener
+  void on_partitions_assigned(std::vector<kafka::TopicPartition>& partitions) override;
+  void on_partitions_revoked(const std::vector<kafka::TopicPartition>& partitions) override;
+  void on_partitions_lost(const std::vector<kafka::TopicPartition>& partitions) override;
+
+ private:
+  class Collector;
+  class KafkaChangelogReader;
+  struct Metrics;
+
+  void process_batch();
+  void punctuate(TimestampMs now_wall);
+  void publish_watermarks(bool force);
+  void commit(const char* reason);
+  void update_lag_metrics();
+  std::unique_ptr<Task> create_task(std::int32_t partition, std::int64_t& start_offset);
+
+  const Topology& topology_;
+  const SubTopologyDef& def_;
+  RunnerConfig config_;
+  metrics::Registry& registry_;
+  std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<kafka::Producer> producer_;
+  std::unique_ptr<Collector> collector_;
+  std::unique_ptr<kafka::Consumer> consumer_;
+  std::unique_ptr<kafka::Consumer> restore_consumer_;
+  std::unique_ptr<state::RocksDbResources> rocksdb_;
+  std::map<std::string, std::unique_ptr<state::RocksDbStore>> stores_;
+  std::vector<std::int32_t> upstream_partitions_;
+  std::vector<std::string> repartition_sinks_;
+  std::map<std::int32_t, std::unique_ptr<Task>> tasks_;
+  kafka::MessageBatch batch_;
+  std::vector<envelope::WatermarkEntry> wm_entries_;
+  std::string wm_value_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> ready_{false};
+  std::atomic<std::int64_t> last_loop_ms_{0};
+  std::chrono::steady_clock::time_point last_publish_{};
+  bool watermarks_changed_ = false;
+};
+
+}  // namespace sw

@@ -1,0 +1,194 @@
+#include "runtime/service.h"
+
+#include <spdlog/spdlog.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+
+#include "common/duration.h"
+#include "kafka/client.h"
+#include "metrics/http_server.h"
+
+namespace po = boost::program_options;
+
+namespace sw {
+
+namespace {
+Runner* g_runner = nullptr;
+extern "C" void on_signal(int) {
+  if (g_runner) g_runner->stop();
+}
+
+std::string upper_snake(const std::string& option) {
+  std::string out;
+  for (char c : option) out += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+}  // namespace
+
+std::string env_name_for_option(const std::string& option) {
+  if (option == "bootstrap-servers") return "KAFKA_BOOTSTRAP_SERVERS";
+  if (option == "state-dir") return "CHECKPOINT_LOCATION";
+  return "STREAMWRIGHT_" + upper_snake(option);
+}
+
+int service_main(int argc, char** argv, const ServiceDefinition& def) {
+  po::options_description common("Common options");
+  // clang-format off
+  common.add_options()
+    ("help,h", "show this help")
+    ("version", "show versions")
+    ("stage", po::value<std::string>(), "the stage (sub-topology) of the pipeline to run")
+    ("describe", "print the topology and exit")
+    ("list-topics", "print the topics the topology uses, one per line as 'name role', and exit")
+    ("bootstrap-servers", po::value<std::string>(), "Kafka bootstrap servers (env KAFKA_BOOTSTRAP_SERVERS)")
+    ("application-id", po::value<std::string>()->default_value(def.default_application_id),
+         "prefix of consumer groups, internal topics and state")
+    ("kafka-property", po::value<std::vector<std::string>>()->composing(),
+         "extra librdkafka property key=value, repeatable (TLS, SASL, tuning)")
+    ("state-dir", po::value<std::string>()->default_value("/tmp/streamwright-state"),
+         "directory for RocksDB state (env CHECKPOINT_LOCATION)")
+    ("metrics-address", po::value<std::string>()->default_value("0.0.0.0"), "address of the HTTP endpoint")
+    ("metrics-port", po::value<unsigned>()->default_value(9464), "port of /metrics, /healthz, /readyz (0: any free port)")
+    ("commit-interval", po::value<std::string>()->default_value("500ms"), "how often state is flushed and offsets committed")
+    ("idle-timeout", po::value<std::string>()->default_value("5s"),
+         "a caught-up input partition quiet this long lets event time follow the wall clock")
+    ("internal-partitions", po::value<int>()->default_value(0),
+         "partitions of repartition topics created by this stage (0: as many as its input)")
+    ("max-poll-records", po::value<unsigned>()->default_value(10000), "records per poll")
+    ("rocksdb-cache-mb", po::value<unsigned>()->default_value(64), "RocksDB block cache and memtable budget (MiB)")
+    ("log-level", po::value<std::string>()->default_value("info"), "trace, debug, info, warn, error");
+  // clang-format on
+  po::options_description pipeline("Pipeline options");
+  if (def.add_options) def.add_options(pipeline);
+  po::options_description all;
+  all.add(common).add(pipeline);
+
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, all), vm);
+    std::vector<std::string> names;
+    for (const auto& o : all.options()) names.push_back(o->long_name());
+    po::store(po::parse_environment(all,
+                                    [&](const std::string& env) -> std::string {
+                                      for (const auto& n : names)
+                                        if (env_name_for_option(n) == env) return n;
+                                      return "";
+                                    }),
+              vm);
+    po::notify(vm);
+  } catch (const std::exception& e) {
+    std::cerr << def.name << ": " << e.what() << "\nTry '" << def.name << " --help'.\n";
+    return 2;
+  }
+  if (vm.count("help")) {
+    std::cout << def.name << ": " << def.description << "\n\nUsage: " << def.name
+              << " --stage STAGE --bootstrap-servers HOST:PORT [options]\n\n"
+              << common << "\n"
+              << pipeline << "\nEvery option can also be set as an environment variable: "
+              << "STREAMWRIGHT_<OPTION> (e.g. STREAMWRIGHT_WINDOW_SIZE), and KAFKA_BOOTSTRAP_SERVERS,\n"
+              << "CHECKPOINT_LOCATION for --bootstrap-servers and --state-dir. Flags win.\n";
+    return 0;
+  }
+  if (vm.count("version")) {
+    std::cout << def.name << " (streamwright) librdkafka " << kafka::librdkafka_version() << "\n";
+    return 0;
+  }
+
+  auto logger = spdlog::stderr_color_mt("streamwright");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%n] %v");
+  const auto level = spdlog::level::from_str(vm["log-level"].as<std::string>());
+  spdlog::set_level(level);
+
+  std::unique_ptr<Topology> topology;
+  RunnerConfig rc;
+  try {
+    const auto app = vm["application-id"].as<std::string>();
+    if (app.empty()) throw std::invalid_argument("--application-id must not be empty");
+    topology = std::make_unique<Topology>(def.build(vm, app));
+    if (vm.count("describe")) {
+      std::cout << topology->describe();
+      return 0;
+    }
+    if (vm.count("list-topics")) {
+      for (const auto& t : topology->topics()) std::cout << t.name << ' ' << to_string(t.role) << '\n';
+      return 0;
+    }
+    if (!vm.count("stage"))
+      throw std::invalid_argument("--stage is required; this pipeline has: " + topology->stage_names());
+    topology->subtopology(vm["stage"].as<std::string>());  // validates the name
+    if (!vm.count("bootstrap-servers"))
+      throw std::invalid_argument("--bootstrap-servers (or KAFKA_BOOTSTRAP_SERVERS) is required");
+    rc.bootstrap_servers = vm["bootstrap-servers"].as<std::string>();
+    if (vm.count("kafka-property"))
+      for (const auto& kv : vm["kafka-property"].as<std::vector<std::string>>())
+        if (!rc.kafka.set_from_assignment(kv))
+          throw std::invalid_argument("--kafka-property expects key=value, got '" + kv + "'");
+    rc.state_dir = vm["state-dir"].as<std::string>();
+    rc.commit_interval = parse_duration(vm["commit-interval"].as<std::string>());
+    rc.idle_timeout = parse_duration(vm["idle-timeout"].as<std::string>());
+    if (rc.commit_interval.count() <= 0) throw std::invalid_argument("--commit-interval must be positive");
+    rc.internal_partitions = vm["internal-partitions"].as<int>();
+    if (rc.internal_partitions < 0) throw std::invalid_argument("--internal-partitions must not be negative");
+    rc.max_poll_records = vm["max-poll-records"].as<unsigned>();
+    if (rc.max_poll_records == 0) throw std::invalid_argument("--max-poll-records must be positive");
+    const auto mb = vm["rocksdb-cache-mb"].as<unsigned>();
+    rc.rocksdb.block_cache_bytes = static_cast<std::size_t>(mb) << 20;
+    rc.rocksdb.write_buffer_bytes = static_cast<std::size_t>(mb) << 19;
+    if (vm["metrics-port"].as<unsigned>() > 65535) throw std::invalid_argument("--metrics-port must be below 65536");
+  } catch (const std::exception& e) {
+    std::cerr << def.name << ": " << e.what() << "\n";
+    return 2;
+  }
+
+  const std::string stage = vm["stage"].as<std::string>();
+  metrics::Registry registry;
+  std::unique_ptr<Runner> runner;
+  std::unique_ptr<metrics::HttpServer> http;
+  try {
+    spdlog::info("{} stage {}: Kafka settings:\n{}", def.name, stage, rc.kafka.redacted());
+    runner = std::make_unique<Runner>(*topology, stage, rc, registry);
+    Runner* r = runner.get();
+    http = std::make_unique<metrics::HttpServer>(
+        vm["metrics-address"].as<std::string>(), static_cast<std::uint16_t>(vm["metrics-port"].as<unsigned>()),
+        [r, &registry](const std::string& path) -> metrics::HttpResponse {
+          if (path == "/metrics") return {200, "text/plain; version=0.0.4; charset=utf-8", registry.render()};
+          if (path == "/healthz") return r->alive() ? metrics::HttpResponse{200, "text/plain", "ok\n"}
+                                                    : metrics::HttpResponse{503, "text/plain", "stalled\n"};
+          if (path == "/readyz") return r->ready() ? metrics::HttpResponse{200, "text/plain", "ready\n"}
+                                                   : metrics::HttpResponse{503, "text/plain", "not ready\n"};
+          return {404, "text/plain", "not found\n"};
+        });
+    spdlog::info("metrics and health on {}:{}", vm["metrics-address"].as<std::string>(), http->port());
+    // Tools and tests read this line to find the port when --metrics-port 0 is used.
+    std::cout << "metrics-port " << http->port() << std::endl;
+  } catch (const std::exception& e) {
+    spdlog::error("cannot start: {}", e.what());
+    return 1;
+  }
+
+  g_runner = runner.get();
+  struct sigaction sa{};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  int code = 0;
+  try {
+    runner->run();
+  } catch (const std::exception& e) {
+    spdlog::error("stage {} failed: {}", stage, e.what());
+    code = 1;
+  }
+  g_runner = nullptr;
+  http->stop();
+  runner.reset();
+  spdlog::info("stage {} stopped", stage);
+  return code;
+}
+
+}  // namespace sw

@@ -1,0 +1,219 @@
+#include "runtime/task.h"
+
+#include <charconv>
+#include <stdexcept>
+
+#include "common/bytes.h"
+#include "metrics/metrics.h"
+
+namespace sw {
+
+std::string TaskMeta::encode() const {
+  std::string out;
+  bytes::put<std::uint8_t>(out, 1);  // format version
+  bytes::put<std::int64_t>(out, input_offset);
+  bytes::put<std::uint32_t>(out, static_cast<std::uint32_t>(last_offsets.size()));
+  for (std::size_t t = 0; t < last_offsets.size(); ++t) {
+    bytes::put<std::uint32_t>(out, static_cast<std::uint32_t>(last_offsets[t].size()));
+    for (std::size_t p = 0; p < last_offsets[t].size(); ++p) {
+      bytes::put<std::int64_t>(out, last_offsets[t][p]);
+      bytes::put<std::int64_t>(out, t < watermarks.size() && p < watermarks[t].size() ? watermarks[t][p]
+                                                                                      : kWatermarkUnknown);
+    }
+  }
+  return out;
+}
+
+bool TaskMeta::decode(std::string_view in, TaskMeta& out) {
+  bytes::Reader r(in);
+  if (r.get<std::uint8_t>() != 1) return false;
+  out.input_offset = r.get<std::int64_t>();
+  const auto topics = r.get<std::uint32_t>();
+  if (!r.ok() || topics > 65535) return false;
+  out.last_offsets.assign(topics, {});
+  out.watermarks.assign(topics, {});
+  for (std::uint32_t t = 0; t < topics; ++t) {
+    const auto parts = r.get<std::uint32_t>();
+    if (!r.ok() || parts > 1'000'000) return false;
+    for (std::uint32_t p = 0; p < parts; ++p) {
+      out.last_offsets[t].push_back(r.get<std::int64_t>());
+      out.watermarks[t].push_back(r.get<std::int64_t>());
+    }
+  }
+  return r.ok();
+}
+
+std::string encode_commit_metadata(TimestampMs stream_time, bool empty) {
+  if (empty) return "sw1;st=empty";
+  if (stream_time == kNoTimestamp) return "sw1";
+  return "sw1;st=" + std::to_string(stream_time);
+}
+
+bool decode_commit_metadata(std::string_view in, TimestampMs& stream_time, bool& empty) {
+  stream_time = kNoTimestamp;
+  empty = false;
+  if (in.substr(0, 3) != "sw1") return false;
+  const auto pos = in.find(";st=");
+  if (pos == std::string_view::npos) return true;
+  const auto v = in.substr(pos + 4);
+  if (v == "empty") {
+    empty = true;
+    return true;
+  }
+  TimestampMs t = 0;
+  const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), t);
+  if (ec != std::errc() || p != v.data() + v.size()) return false;
+  stream_time = t;
+  return true;
+}
+
+Task::Task(const Topology& topology, const SubTopologyDef& def, std::int32_t partition, RecordCollector& collector,
+           std::map<std::string, state::RocksDbStore*> stores, TaskCounters counters,
+           std::vector<std::int32_t> upstream_partitions, TaskMeta restored)
+    : topology_(topology),
+      def_(def),
+      partition_(partition),
+      collector_(collector),
+      stores_(std::move(stores)),
+      counters_(counters),
+      meta_(std::move(restored)) {
+  if (def.internal_sources) {
+    std::size_t total = 0;
+    meta_.last_offsets.resize(upstream_partitions.size());
+    meta_.watermarks.resize(upstream_partitions.size());
+    for (std::size_t i = 0; i < upstream_partitions.size(); ++i) {
+      upstream_base_.push_back(total);
+      const auto n = static_cast<std::size_t>(upstream_partitions[i]);
+      total += n;
+      meta_.last_offsets[i].resize(n, -1);
+      meta_.watermarks[i].resize(n, kWatermarkUnknown);
+    }
+    upstream_.resize(total);
+    for (std::size_t i = 0; i < upstream_partitions.size(); ++i)
+      for (std::size_t p = 0; p < meta_.watermarks[i].size(); ++p)
+        upstream_.update(upstream_base_[i] + p, meta_.watermarks[i][p]);
+  }
+  for (const auto& topic : def.source_topics) {
+    SourceState s;
+    s.node = def.sources.at(topic)(*this);
+    for (std::size_t i = 0; i < topology.entry_topics().size(); ++i)
+      if (topology.entry_topics()[i] == topic) s.entry_index = static_cast<std::uint16_t>(i);
+    if (def.internal_sources) s.next_offset = meta_.input_offset;
+    sources_.push_back(std::move(s));
+  }
+  applied_event_time_ = upstream_.current();
+}
+
+Task::~Task() = default;
+
+state::RocksDbStore& Task::store(const std::string& name) {
+  auto it = stores_.find(name);
+  if (it == stores_.end()) throw std::logic_error("task has no store " + name);
+  return *it->second;
+}
+
+void Task::process(const InputRecord& rec) {
+  std::size_t i = 0;
+  if (sources_.size() > 1) {
+    while (i < sources_.size() && def_.source_topics[i] != rec.topic) ++i;
+    if (i == sources_.size()) return;
+  }
+  SourceState& s = sources_[i];
+  s.next_offset = rec.offset + 1;
+  dirty_ = true;
+  if (def_.internal_sources) {
+    process_internal(s, rec);
+  } else {
+    s.node->process_external(rec, s.stream_time);
+    s.empty = false;
+  }
+}
+
+void Task::process_internal(SourceState& s, const InputRecord& rec) {
+  if (!rec.value.empty() && rec.value[0] == envelope::kWatermark) {
+    apply_watermarks(rec.value);
+    return;
+  }
+  RecordContext ctx;
+  std::string_view payload;
+  if (!envelope::decode_data(rec.value, ctx, payload)) return;
+  if (ctx.source_topic >= meta_.last_offsets.size()) return;
+  auto& last = meta_.last_offsets[ctx.source_topic];
+  if (ctx.source_partition < 0 || static_cast<std::size_t>(ctx.source_partition) >= last.size()) return;
+  // Upstream records arrive in their input order; an offset we already applied is a replay
+  // (an upstream task restarted from its last commit) and must not count twice.
+  auto& seen = last[static_cast<std::size_t>(ctx.source_partition)];
+  if (ctx.source_offset <= seen) {
+    if (counters_.deduplicated) counters_.deduplicated->inc();
+    return;
+  }
+  seen = ctx.source_offset;
+  ctx.append_time = rec.timestamp;
+  s.node->process_internal(rec.key, payload, ctx);
+}
+
+void Task::apply_watermarks(std::string_view value) {
+  if (!envelope::decode_watermarks(value, wm_scratch_)) return;
+  for (const auto& e : wm_scratch_) {
+    if (e.topic >= meta_.watermarks.size()) continue;
+    auto& wms = meta_.watermarks[e.topic];
+    if (e.partition < 0 || static_cast<std::size_t>(e.partition) >= wms.size()) continue;
+    const auto p = static_cast<std::size_t>(e.partition);
+    upstream_.update(upstream_base_[e.topic] + p, e.stream_time);
+    wms[p] = upstream_.values()[upstream_base_[e.topic] + p];
+  }
+}
+
+void Task::advance_event_time() {
+  const TimestampMs t = upstream_.current();
+  if (t == kNoTimestamp || (applied_event_time_ != kNoTimestamp && t <= applied_event_time_)) return;
+  applied_event_time_ = t;
+  dirty_ = true;
+  for (auto* s : stateful_) s->on_event_time(t);
+}
+
+void Task::restore_stream_time(std::size_t source, TimestampMs t, bool empty) {
+  sources_[source].stream_time = t;
+  sources_[source].empty = empty && t == kNoTimestamp;
+}
+
+bool Task::advance_idle(std::size_t source, TimestampMs now, TimestampMs idle_timeout, bool caught_up) {
+  SourceState& s = sources_[source];
+  if (!caught_up || now - s.last_activity < idle_timeout) return false;
+  if (s.stream_time == kNoTimestamp) {
+    if (s.empty) return false;
+    s.empty = true;  // never carried a record: does not hold event time back
+    return true;
+  }
+  const TimestampMs floor = now - idle_timeout;
+  if (floor <= s.stream_time) return false;
+  s.stream_time = floor;
+  dirty_ = true;  // the new stream time must be committed
+  return true;
+}
+
+void Task::append_watermarks(std::vector<envelope::WatermarkEntry>& out) const {
+  for (const auto& s : sources_) {
+    if (s.stream_time == kNoTimestamp && !s.empty) continue;
+    out.push_back({s.entry_index, partition_, s.stream_time == kNoTimestamp ? kWatermarkEmpty : s.stream_time});
+  }
+}
+
+void Task::flush() {
+  if (stateful_.empty()) return;
+  meta_.input_offset = sources_.empty() ? -1 : sources_[0].next_offset;
+  const std::string meta = meta_.encode();
+  for (auto* s : stateful_) s->flush(meta);
+}
+
+void Task::commit_local() {
+  for (auto* s : stateful_) s->commit_local();
+}
+
+std::size_t Task::cached_windows() const {
+  std::size_t n = 0;
+  for (auto* s : stateful_) n += s->cached_entries();
+  return n;
+}
+
+}  // namespace sw

@@ -1,0 +1,696 @@
+#pragma once
+// The Streamwright DSL, after Kafka Streams: stream -> filter/map -> group_by -> window_by ->
+// count/aggregate -> to_stream -> to. Building records typed factories; each task instantiates
+// its own processors from them. group_by cuts the graph: the records go through the
+// repartition topic `<app>-<name>-repartition` into a new sub-topology (a separate service).
+#include <algorithm>
+#include <functional>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "common/partitioner.h"
+#include "metrics/metrics.h"
+#include "state/rocksdb_store.h"
+#include "topology/envelope.h"
+#include "topology/processor.h"
+#include "topology/serde.h"
+#include "topology/topology.h"
+#include "window/windows.h"
+
+namespace sw {
+
+template <class K>
+struct Windowed {
+  K key;
+  Window window;
+};
+
+// How an external topic is read.
+template <class K, class V>
+struct Consumed {
+  Serde<K> key_serde;
+  Serde<V> value_serde;
+  // Event time of a valid record; return kNoTimestamp to reject it ("no event time").
+  std::function<TimestampMs(const K&, const V&, const InputRecord&)> timestamp;
+  std::string dead_letter_topic;          // required: bad records go here with a reason
+  std::size_t max_record_bytes = 1 << 20;
+};
+
+template <class K, class V>
+struct Grouped {
+  std::string name;   // repartition topic is <app>-<name>-repartition
+  std::string stage;  // name of the sub-topology that reads it
+  Serde<K> key_serde;
+  Serde<V> value_serde;
+};
+
+template <class K, class VA>
+struct Materialized {
+  std::string store_name;  // changelog topic is <app>-<store>-changelog
+  Serde<K> key_serde;
+  Serde<VA> value_serde;
+  std::size_t max_cached_windows = 1'000'000;
+};
+
+template <class K, class V>
+struct Produced {
+  Serde<K> key_serde;
+  Serde<V> value_serde;
+};
+
+namespace detail {
+
+template <class K, class V>
+struct Node {
+  std::vector<std::function<std::unique_ptr<Processor<K, V>>(TaskContext&)>> children;
+  Forwarder<K, V> instantiate(TaskContext& ctx) const {
+    Forwarder<K, V> f;
+    for (const auto& c : children) f.add(c(ctx));
+    return f;
+  }
+};
+
+template <class K>
+struct KeyTraits {
+  using View = const K&;
+  static View view(const K& k) { return k; }
+  static const K& own(View v) { return v; }
+};
+template <>
+struct KeyTraits<std::string> {
+  using View = std::string_view;
+  static View view(const std::string& k) { return k; }
+  static std::string own(View v) { return std::string(v); }
+};
+
+template <class K, class V>
+class FilterProcessor final : public Processor<K, V> {
+ public:
+  FilterProcessor(std::function<bool(const K&, const V&)> pred, Forwarder<K, V> out)
+      : pred_(std::move(pred)), out_(std::move(out)) {}
+  void process(const K& k, const V& v, const RecordContext& ctx) override {
+    if (pred_(k, v)) out_.forward(k, v, ctx);
+  }
+
+ private:
+  std::function<bool(const K&, const V&)> pred_;
+  Forwarder<K, V> out_;
+};
+
+template <class K, class V, class K2, class V2>
+class MapProcessor final : public Processor<K, V> {
+ public:
+  MapProcessor(std::function<std::pair<K2, V2>(const K&, const V&)> f, Forwarder<K2, V2> out)
+      : f_(std::move(f)), out_(std::move(out)) {}
+  void process(const K& k, const V& v, const RecordContext& ctx) override {
+    auto kv = f_(k, v);
+    out_.forward(kv.first, kv.second, ctx);
+  }
+
+ private:
+  std::function<std::pair<K2, V2>(const K&, const V&)> f_;
+  Forwarder<K2, V2> out_;
+};
+
+template <class K, class V>
+class SinkProcessor final : public Processor<K, V> {
+ public:
+  SinkProcessor(TaskContext& ctx, const std::string& topic, Produced<K, V> produced)
+      : collector_(ctx.collector()), produced_(std::move(produced)), counters_(ctx.counters()) {
+    topic_ = collector_.topic(topic);
+    partitions_ = collector_.partitions(topic_);
+  }
+  void process(const K& k, const V& v, const RecordContext& ctx) override {
+    key_.clear();
+    value_.clear();
+    produced_.key_serde.serialize(k, key_);
+    produced_.value_serde.serialize(v, value_);
+    const std::int32_t p = key_.empty() ? -1 : partition_for_key(key_, partitions_);
+    collector_.send(topic_, p, key_, value_, ctx.event_time);
+    if (counters_.outputs) counters_.outputs->inc();
+  }
+
+ private:
+  RecordCollector& collector_;
+  Produced<K, V> produced_;
+  const TaskCounters& counters_;
+  RecordCollector::TopicId topic_;
+  std::int32_t partitions_;
+  std::string key_, value_;
+};
+
+template <class K, class V>
+class RepartitionSinkProcessor final : public Processor<K, V> {
+ public:
+  RepartitionSinkProcessor(TaskContext& ctx, const std::string& topic, Serde<K> ks, Serde<V> vs)
+      : collector_(ctx.collector()), ks_(std::move(ks)), vs_(std::move(vs)) {
+    topic_ = collector_.topic(topic);
+    partitions_ = collector_.partitions(topic_);
+  }
+  void process(const K& k, const V& v, const RecordContext& ctx) override {
+    key_.clear();
+    ks_.serialize(k, key_);
+    envelope::encode_data(value_, ctx);
+    vs_.serialize(v, value_);
+    collector_.send(topic_, partition_for_key(key_, partitions_), key_, value_, ctx.append_time);
+  }
+
+ private:
+  RecordCollector& collector_;
+  Serde<K> ks_;
+  Serde<V> vs_;
+  RecordCollector::TopicId topic_;
+  std::int32_t partitions_;
+  std::string key_, value_;
+};
+
+// Reads an external topic: validate, deserialize, stamp event time, or dead-letter.
+template <class K, class V>
+class ExternalSource final : public SourceNode {
+ public:
+  ExternalSource(TaskContext& ctx, std::uint16_t topic_index, Consumed<K, V> consumed, Forwarder<K, V> out)
+      : ctx_(ctx), topic_index_(topic_index), consumed_(std::move(consumed)), out_(std::move(out)) {
+    dlq_ = ctx.collector().topic(consumed_.dead_letter_topic);
+  }
+
+  bool process_external(const InputRecord& msg, TimestampMs& stream_time) override {
+    const auto value = msg.value;
+    if (value.size() > consumed_.max_record_bytes) {
+      return dead_letter(msg, "record too large: " + std::to_string(value.size()) + " bytes (limit " +
+                                  std::to_string(consumed_.max_record_bytes) + ")");
+    }
+    error_.clear();
+    if (!consumed_.key_serde.deserialize(msg.key, key_, error_)) return dead_letter(msg, "bad key: " + error_);
+    if (msg.value_is_null) return dead_letter(msg, "null value");
+    if (!consumed_.value_serde.deserialize(value, value_, error_)) return dead_letter(msg, error_);
+    const TimestampMs ts = consumed_.timestamp(key_, value_, msg);
+    if (ts == kNoTimestamp) return dead_letter(msg, "no event time");
+    if (stream_time == kNoTimestamp || ts > stream_time) stream_time = ts;
+    RecordContext rc;
+    rc.event_time = ts;
+    rc.entry_stream_time = stream_time;
+    rc.append_time = msg.timestamp;
+    rc.source_topic = topic_index_;
+    rc.source_partition = msg.partition;
+    rc.source_offset = msg.offset;
+    out_.forward(key_, value_, rc);
+    return true;
+  }
+
+  void process_internal(std::string_view, std::string_view, const RecordContext&) override {}
+
+ private:
+  bool dead_letter(const InputRecord& msg, const std::string& reason) {
+    const std::vector<std::pair<std::string, std::string>> headers{
+        {"streamwright.error", reason},
+        {"streamwright.topic", std::string(msg.topic)},
+        {"streamwright.partition", std::to_string(msg.partition)},
+        {"streamwright.offset", std::to_string(msg.offset)}};
+    ctx_.collector().send_with_headers(dlq_, -1, msg.key, msg.value, headers, msg.timestamp);
+    if (ctx_.counters().dead_lettered) ctx_.counters().dead_lettered->inc();
+    return false;
+  }
+
+  TaskContext& ctx_;
+  std::uint16_t topic_index_;
+  Consumed<K, V> consumed_;
+  Forwarder<K, V> out_;
+  RecordCollector::TopicId dlq_;
+  K key_{};
+  V value_{};
+  std::string error_;
+};
+
+template <class K, class V>
+class InternalSource final : public SourceNode {
+ public:
+  InternalSource(Serde<K> ks, Serde<V> vs, Forwarder<K, V> out)
+      : ks_(std::move(ks)), vs_(std::move(vs)), out_(std::move(out)) {}
+  bool process_external(const InputRecord&, TimestampMs&) override { return false; }
+  void process_internal(std::string_view key, std::string_view payload, const RecordContext& ctx) override {
+    error_.clear();
+    // Written by our own repartition sink with the same serdes; a failure here is a bug or a
+    // foreign writer, and the record is skipped rather than crashing the task.
+    if (!ks_.deserialize(key, key_, error_) || !vs_.deserialize(payload, value_, error_)) return;
+    out_.forward(key_, value_, ctx);
+  }
+
+ private:
+  Serde<K> ks_;
+  Serde<V> vs_;
+  Forwarder<K, V> out_;
+  K key_{};
+  V value_{};
+  std::string error_;
+};
+
+// Windowed aggregation: a typed in-memory cache of open windows over the store stack. Records
+// update the cache; flush() writes dirty windows to the changelog and stages them for RocksDB;
+// event time closes windows and (emit-final) forwards their results.
+template <class K, class V, class VA>
+class WindowedAggregateProcessor final : public Processor<K, V>, public WindowedStateful {
+  using Traits = KeyTraits<K>;
+  using View = typename Traits::View;
+  struct CacheKey {
+    K key;
+    TimestampMs start;
+  };
+  struct CacheKeyView {
+    View key;
+    TimestampMs start;
+  };
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(const CacheKey& k) const { return mix(std::hash<std::remove_cvref_t<View>>{}(Traits::view(k.key)), k.start); }
+    std::size_t operator()(const CacheKeyView& k) const { return mix(std::hash<std::remove_cvref_t<View>>{}(k.key), k.start); }
+    static std::size_t mix(std::size_t h, TimestampMs s) {
+      return h ^ (static_cast<std::size_t>(s) * 0x9E3779B97F4A7C15ULL + (h << 6) + (h >> 2));
+    }
+  };
+  struct Eq {
+    using is_transparent = void;
+    bool operator()(const CacheKey& a, const CacheKey& b) const { return a.start == b.start && a.key == b.key; }
+    bool operator()(const CacheKeyView& a, const CacheKey& b) const {
+      return a.start == b.start && a.key == Traits::view(b.key);
+    }
+    bool operator()(const CacheKey& a, const CacheKeyView& b) const { return (*this)(b, a); }
+  };
+  struct Entry {
+    VA value;
+    TimestampMs end;
+    bool dirty;
+    bool persisted;  // present in the store/changelog, so closing needs a tombstone
+  };
+
+ public:
+  WindowedAggregateProcessor(TaskContext& ctx, TimeWindows windows, EmitStrategy emit,
+                             std::function<VA()> init, std::function<void(const K&, const V&, VA&)> agg,
+                             Materialized<K, VA> mat, std::string changelog_topic,
+                             Forwarder<Windowed<K>, VA> out)
+      : ctx_(ctx),
+        windows_(windows),
+        emit_(emit),
+        init_(std::move(init)),
+        agg_(std::move(agg)),
+        mat_(std::move(mat)),
+        store_(ctx.store(mat_.store_name)),
+        out_(std::move(out)) {
+    changelog_ = ctx.collector().topic(changelog_topic);
+    ctx.collector().track_offsets(changelog_);
+    ctx.register_stateful(this);
+    load();
+  }
+
+  void process(const K& k, const V& v, const RecordContext& rc) override {
+    windows_.for_each_window(rc.event_time, [&](const Window& w) {
+      // Lateness was decided where the record entered, against its partition's stream time.
+      if (windows_.is_closed(w, rc.entry_stream_time)) {
+        if (ctx_.counters().late_dropped) ctx_.counters().late_dropped->inc();
+        return;
+      }
+      if (windows_.is_closed(w, ctx_.event_time())) {
+        if (ctx_.counters().late_dropped_downstream) ctx_.counters().late_dropped_downstream->inc();
+        return;
+      }
+      auto it = cache_.find(CacheKeyView{Traits::view(k), w.start});
+      if (it == cache_.end()) it = insert(k, w);
+      agg_(k, v, it->second.value);
+      it->second.dirty = true;
+      if (emit_ == EmitStrategy::on_window_update) {
+        out_.forward(Windowed<K>{it->first.key, w}, it->second.value, rc);
+      }
+    });
+  }
+
+  void on_event_time(TimestampMs t) override {
+    if (t == kNoTimestamp) return;
+    const TimestampMs bound = t - windows_.grace_ms();  // windows with end <= bound close
+    if (earliest_end_ > bound) return;
+    closing_.clear();
+    TimestampMs next_earliest = INT64_MAX;
+    for (auto it = cache_.begin(); it != cache_.end(); ++it) {
+      if (it->second.end <= bound)
+        closing_.push_back(it);
+      else
+        next_earliest = std::min(next_earliest, it->second.end);
+    }
+    if (!complete_) close_from_store(bound);
+    std::sort(closing_.begin(), closing_.end(), [](const auto& a, const auto& b) {
+      return a->second.end != b->second.end ? a->second.end < b->second.end : a->first.key < b->first.key;
+    });
+    for (auto it : closing_) {
+      const Window w{it->first.start, it->second.end};
+      if (emit_ == EmitStrategy::on_window_close) {
+        RecordContext rc;
+        rc.event_time = w.end - 1;
+        rc.entry_stream_time = t;
+        rc.append_time = wall_clock_ms();
+        out_.forward(Windowed<K>{it->first.key, w}, it->second.value, rc);
+      }
+      if (it->second.persisted) stage_delete(it->first.key, w);
+      cache_.erase(it);
+    }
+    closing_.clear();
+    earliest_end_ = next_earliest;
+  }
+
+  void flush(std::string_view meta) override {
+    auto& collector = ctx_.collector();
+    const auto partition = ctx_.partition();
+    const auto now = wall_clock_ms();
+    for (auto& [ck, e] : cache_) {
+      if (!e.dirty) continue;
+      key_bytes_.clear();
+      mat_.key_serde.serialize(ck.key, key_bytes_);
+      value_bytes_.clear();
+      mat_.value_serde.serialize(e.value, value_bytes_);
+      const state::WindowKey wk{ck.start, e.end, key_bytes_};
+      state::encode_changelog_key(ckey_, wk);
+      state::encode_changelog_value(cvalue_, false, ctx_.generation(), value_bytes_);
+      collector.send(changelog_, partition, ckey_, cvalue_, now);
+      batch_.put(partition, wk, value_bytes_);
+      e.dirty = false;
+      e.persisted = true;
+    }
+    std::string marker;
+    marker.reserve(meta.size() + 4);
+    bytes::put<std::uint32_t>(marker, ctx_.generation());
+    marker.append(meta);
+    collector.send(changelog_, partition, std::string_view(&state::kChangelogMarkerType, 1), marker, now);
+    batch_.put_meta(partition, meta);
+    if (cache_.size() > mat_.max_cached_windows) evict_after_commit_ = true;
+  }
+
+  void commit_local() override {
+    store_.write(batch_);
+    const auto last = ctx_.collector().last_acked_offset(changelog_, ctx_.partition());
+    if (last >= 0) store_.set_checkpoint(ctx_.partition(), last + 1);
+    if (evict_after_commit_) {
+      // Everything is clean and durable now: drop the cache; reads go to RocksDB from here on.
+      cache_.clear();
+      complete_ = false;
+      evict_after_commit_ = false;
+    }
+  }
+
+  const std::string& store_name() const override { return mat_.store_name; }
+  std::size_t cached_entries() const override { return cache_.size(); }
+
+ private:
+  using Iter = typename std::unordered_map<CacheKey, Entry, Hash, Eq>::iterator;
+
+  // Loads the task's restored windows into the cache, so the cache starts complete.
+  void load() {
+    std::size_t n = 0;
+    store_.scan_until(ctx_.partition(), INT64_MAX, [&](const state::WindowKey& wk, std::string_view bytes) {
+      K key{};
+      VA value{};
+      if (!mat_.key_serde.deserialize(wk.key, key, error_) || !mat_.value_serde.deserialize(bytes, value, error_))
+        return;
+      cache_.emplace(CacheKey{std::move(key), wk.start}, Entry{std::move(value), wk.end, false, true});
+      earliest_end_ = std::min(earliest_end_, wk.end);
+      ++n;
+    });
+    complete_ = n <= mat_.max_cached_windows;
+    if (!complete_) cache_.clear();
+  }
+
+  Iter insert(const K& k, const Window& w) {
+    VA value = init_();
+    bool persisted = false;
+    if (!complete_) {
+      key_bytes_.clear();
+      mat_.key_serde.serialize(k, key_bytes_);
+      if (store_.get(ctx_.partition(), state::WindowKey{w.start, w.end, key_bytes_}, value_bytes_) &&
+          mat_.value_serde.deserialize(value_bytes_, value, error_))
+        persisted = true;
+    }
+    earliest_end_ = std::min(earliest_end_, w.end);
+    return cache_.emplace(CacheKey{Traits::own(Traits::view(k)), w.start}, Entry{std::move(value), w.end, false, persisted})
+        .first;
+  }
+
+  void close_from_store(TimestampMs bound) {
+    store_.scan_until(ctx_.partition(), bound, [&](const state::WindowKey& wk, std::string_view bytes) {
+      K key{};
+      VA value{};
+      if (!mat_.key_serde.deserialize(wk.key, key, error_) || !mat_.value_serde.deserialize(bytes, value, error_))
+        return;
+      if (cache_.find(CacheKeyView{Traits::view(key), wk.start}) != cache_.end()) return;
+      auto it = cache_.emplace(CacheKey{std::move(key), wk.start}, Entry{std::move(value), wk.end, false, true}).first;
+      closing_.push_back(it);
+    });
+  }
+
+  void stage_delete(const K& key, const Window& w) {
+    key_bytes_.clear();
+    mat_.key_serde.serialize(key, key_bytes_);
+    const state::WindowKey wk{w.start, w.end, key_bytes_};
+    state::encode_changelog_key(ckey_, wk);
+    state::encode_changelog_value(cvalue_, true, ctx_.generation(), {});
+    ctx_.collector().send(changelog_, ctx_.partition(), ckey_, cvalue_, wall_clock_ms());
+    batch_.remove(ctx_.partition(), wk);
+  }
+
+  TaskContext& ctx_;
+  TimeWindows windows_;
+  EmitStrategy emit_;
+  std::function<VA()> init_;
+  std::function<void(const K&, const V&, VA&)> agg_;
+  Materialized<K, VA> mat_;
+  state::RocksDbStore& store_;
+  Forwarder<Windowed<K>, VA> out_;
+  RecordCollector::TopicId changelog_;
+  std::unordered_map<CacheKey, Entry, Hash, Eq> cache_;
+  bool complete_ = true;  // the cache holds every open window of this task
+  bool evict_after_commit_ = false;
+  TimestampMs earliest_end_ = INT64_MAX;
+  std::vector<Iter> closing_;
+  state::RocksDbStore::Batch batch_;
+  std::string key_bytes_, value_bytes_, ckey_, cvalue_, error_;
+};
+
+}  // namespace detail
+
+class StreamsBuilder;
+
+template <class K, class VA>
+class KTable;
+template <class K, class V>
+class TimeWindowedKStream;
+template <class K, class V>
+class KGroupedStream;
+
+template <class K, class V>
+class KStream {
+ public:
+  KStream(StreamsBuilder* b, std::size_t sub, std::shared_ptr<detail::Node<K, V>> node)
+      : b_(b), sub_(sub), node_(std::move(node)) {}
+
+  KStream filter(std::function<bool(const K&, const V&)> pred, const std::string& name = "filter");
+
+  template <class K2, class V2>
+  KStream<K2, V2> map(std::function<std::pair<K2, V2>(const K&, const V&)> f, const std::string& name = "map");
+
+  template <class KR>
+  KGroupedStream<KR, V> group_by(std::function<KR(const K&, const V&)> selector, Grouped<KR, V> grouped);
+
+  void to(const std::string& topic, Produced<K, V> produced);
+
+ private:
+  template <class, class>
+  friend class KStream;
+  StreamsBuilder* b_;
+  std::size_t sub_;
+  std::shared_ptr<detail::Node<K, V>> node_;
+};
+
+template <class K, class V>
+class KGroupedStream {
+ public:
+  KGroupedStream(StreamsBuilder* b, std::size_t sub, std::shared_ptr<detail::Node<K, V>> node)
+      : b_(b), sub_(sub), node_(std::move(node)) {}
+  TimeWindowedKStream<K, V> window_by(TimeWindows windows, EmitStrategy emit = EmitStrategy::on_window_close) {
+    return TimeWindowedKStream<K, V>(b_, sub_, node_, windows, emit);
+  }
+
+ private:
+  StreamsBuilder* b_;
+  std::size_t sub_;
+  std::shared_ptr<detail::Node<K, V>> node_;
+};
+
+template <class K, class VA>
+class KTable {
+ public:
+  KTable(StreamsBuilder* b, std::size_t sub, std::shared_ptr<detail::Node<Windowed<K>, VA>> node)
+      : b_(b), sub_(sub), node_(std::move(node)) {}
+  KStream<Windowed<K>, VA> to_stream() { return KStream<Windowed<K>, VA>(b_, sub_, node_); }
+
+ private:
+  StreamsBuilder* b_;
+  std::size_t sub_;
+  std::shared_ptr<detail::Node<Windowed<K>, VA>> node_;
+};
+
+class StreamsBuilder {
+ public:
+  explicit StreamsBuilder(std::string application_id) { topo_.app_ = std::move(application_id); }
+
+  // Reads an external topic in a new sub-topology named `stage`.
+  template <class K, class V>
+  KStream<K, V> stream(const std::string& topic, Consumed<K, V> consumed, const std::string& stage) {
+    if (consumed.dead_letter_topic.empty()) throw std::invalid_argument("stream " + topic + ": no dead-letter topic");
+    const std::size_t sub = add_subtopology(stage, false);
+    auto node = std::make_shared<detail::Node<K, V>>();
+    const auto index = static_cast<std::uint16_t>(topo_.entry_topics_.size());
+    topo_.entry_topics_.push_back(topic);
+    topo_.subs_[sub].source_topics.push_back(topic);
+    topo_.subs_[sub].sources[topic] = [index, consumed, node](TaskContext& ctx) -> std::unique_ptr<SourceNode> {
+      return std::make_unique<detail::ExternalSource<K, V>>(ctx, index, consumed, node->instantiate(ctx));
+    };
+    add_topic(topic, TopicRole::input, sub);
+    add_topic(consumed.dead_letter_topic, TopicRole::dead_letter, sub);
+    describe(sub, "source " + topic + " (dead letters to " + consumed.dead_letter_topic + ")");
+    return KStream<K, V>(this, sub, node);
+  }
+
+  Topology build() {
+    for (auto& s : topo_.subs_)
+      if (s.sources.empty()) throw std::logic_error("sub-topology " + s.name + " has no source");
+    return topo_;
+  }
+
+  // Internal API for the DSL classes.
+  std::size_t add_subtopology(const std::string& name, bool internal) {
+    for (const auto& s : topo_.subs_)
+      if (s.name == name) throw std::invalid_argument("duplicate stage name " + name);
+    SubTopologyDef def;
+    def.name = name;
+    def.internal_sources = internal;
+    topo_.subs_.push_back(std::move(def));
+    return topo_.subs_.size() - 1;
+  }
+  SubTopologyDef& sub(std::size_t i) { return topo_.subs_[i]; }
+  const std::string& app() const { return topo_.app_; }
+  void add_topic(const std::string& name, TopicRole role, std::size_t sub) {
+    topo_.topics_.push_back({name, role, topo_.subs_[sub].name});
+  }
+  void describe(std::size_t sub, std::string line) { topo_.subs_[sub].description.push_back(std::move(line)); }
+  std::string changelog_topic(const std::string& store) const { return topo_.changelog_topic(store); }
+  std::vector<std::string> entry_topics_of(std::size_t sub) const {
+    const auto& s = topo_.subs_[sub];
+    return s.internal_sources ? s.upstream_entry_topics : s.source_topics;
+  }
+
+ private:
+  Topology topo_;
+};
+
+template <class K, class V>
+KStream<K, V> KStream<K, V>::filter(std::function<bool(const K&, const V&)> pred, const std::string& name) {
+  auto child = std::make_shared<detail::Node<K, V>>();
+  node_->children.push_back([pred, child](TaskContext& ctx) -> std::unique_ptr<Processor<K, V>> {
+    return std::make_unique<detail::FilterProcessor<K, V>>(pred, child->instantiate(ctx));
+  });
+  b_->describe(sub_, "filter " + name);
+  return KStream<K, V>(b_, sub_, child);
+}
+
+template <class K, class V>
+template <class K2, class V2>
+KStream<K2, V2> KStream<K, V>::map(std::function<std::pair<K2, V2>(const K&, const V&)> f, const std::string& name) {
+  auto child = std::make_shared<detail::Node<K2, V2>>();
+  node_->children.push_back([f, child](TaskContext& ctx) -> std::unique_ptr<Processor<K, V>> {
+    return std::make_unique<detail::MapProcessor<K, V, K2, V2>>(f, child->instantiate(ctx));
+  });
+  b_->describe(sub_, "map " + name);
+  return KStream<K2, V2>(b_, sub_, child);
+}
+
+template <class K, class V>
+template <class KR>
+KGroupedStream<KR, V> KStream<K, V>::group_by(std::function<KR(const K&, const V&)> selector,
+                                              Grouped<KR, V> grouped) {
+  const std::string topic = b_->app() + "-" + grouped.name + "-repartition";
+  // Upstream side: select the key, then write through the repartition topic.
+  auto selected = std::make_shared<detail::Node<KR, V>>();
+  node_->children.push_back([selector, selected](TaskContext& ctx) -> std::unique_ptr<Processor<K, V>> {
+    return std::make_unique<detail::MapProcessor<K, V, KR, V>>(
+        [selector](const K& k, const V& v) { return std::pair<KR, V>(selector(k, v), v); }, selected->instantiate(ctx));
+  });
+  selected->children.push_back([topic, grouped](TaskContext& ctx) -> std::unique_ptr<Processor<KR, V>> {
+    return std::make_unique<detail::RepartitionSinkProcessor<KR, V>>(ctx, topic, grouped.key_serde,
+                                                                      grouped.value_serde);
+  });
+  b_->describe(sub_, "group-by " + grouped.name + " -> repartition " + topic);
+  b_->sub(sub_).repartition_sinks.push_back(topic);
+  // Downstream side: a new sub-topology reading the repartition topic.
+  const auto entry = b_->entry_topics_of(sub_);
+  const std::size_t down = b_->add_subtopology(grouped.stage, true);
+  auto node = std::make_shared<detail::Node<KR, V>>();
+  auto& def = b_->sub(down);
+  def.source_topics.push_back(topic);
+  def.upstream_entry_topics = entry;
+  def.sources[topic] = [grouped, node](TaskContext& ctx) -> std::unique_ptr<SourceNode> {
+    return std::make_unique<detail::InternalSource<KR, V>>(grouped.key_serde, grouped.value_serde,
+                                                           node->instantiate(ctx));
+  };
+  b_->add_topic(topic, TopicRole::repartition, down);
+  b_->describe(down, "source " + topic);
+  return KGroupedStream<KR, V>(b_, down, node);
+}
+
+template <class K, class V>
+void KStream<K, V>::to(const std::string& topic, Produced<K, V> produced) {
+  node_->children.push_back([topic, produced](TaskContext& ctx) -> std::unique_ptr<Processor<K, V>> {
+    return std::make_unique<detail::SinkProcessor<K, V>>(ctx, topic, produced);
+  });
+  b_->add_topic(topic, TopicRole::output, sub_);
+  b_->describe(sub_, "sink " + topic);
+}
+
+template <class K, class V>
+class TimeWindowedKStream {
+ public:
+  TimeWindowedKStream(StreamsBuilder* b, std::size_t sub, std::shared_ptr<detail::Node<K, V>> node,
+                      TimeWindows windows, EmitStrategy emit)
+      : b_(b), sub_(sub), node_(std::move(node)), windows_(windows), emit_(emit) {}
+
+  template <class VA>
+  KTable<K, VA> aggregate(std::function<VA()> init, std::function<void(const K&, const V&, VA&)> agg,
+                          Materialized<K, VA> mat) {
+    const std::string changelog = b_->changelog_topic(mat.store_name);
+    auto out = std::make_shared<detail::Node<Windowed<K>, VA>>();
+    auto windows = windows_;
+    auto emit = emit_;
+    node_->children.push_back([=](TaskContext& ctx) -> std::unique_ptr<Processor<K, V>> {
+      return std::make_unique<detail::WindowedAggregateProcessor<K, V, VA>>(ctx, windows, emit, init, agg, mat,
+                                                                            changelog, out->instantiate(ctx));
+    });
+    b_->sub(sub_).stores.push_back(mat.store_name);
+    b_->add_topic(changelog, TopicRole::changelog, sub_);
+    b_->describe(sub_, "window-aggregate " + mat.store_name + " " + windows_.describe() +
+                           (emit_ == EmitStrategy::on_window_close ? " emit-final" : " emit-on-update") +
+                           " (changelog " + changelog + ")");
+    return KTable<K, VA>(b_, sub_, out);
+  }
+
+  KTable<K, std::int64_t> count(Materialized<K, std::int64_t> mat) {
+    return aggregate<std::int64_t>([] { return std::int64_t{0}; }, [](const K&, const V&, std::int64_t& c) { ++c; },
+                                   std::move(mat));
+  }
+
+ private:
+  StreamsBuilder* b_;
+  std::size_t sub_;
+  std::shared_ptr<detail::Node<K, V>> node_;
+  TimeWindows windows_;
+  EmitStrategy emit_;
+};
+
+}  // namespace sw

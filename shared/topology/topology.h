@@ -1,0 +1,65 @@
+#pragma once
+// A built topology: sub-topologies cut at repartition topics, each run by its own consumer
+// group (`<app>-<sub-topology>`), with explicit names for every internal topic and store.
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "topology/processor.h"
+
+namespace sw {
+
+enum class TopicRole { input, output, repartition, changelog, dead_letter };
+const char* to_string(TopicRole r);
+
+struct TopicUse {
+  std::string name;
+  TopicRole role;
+  std::string subtopology;  // the one that reads it (input, repartition) or writes it
+};
+
+struct SubTopologyDef {
+  std::string name;
+  bool internal_sources = false;              // reads repartition topics (else external topics)
+  std::vector<std::string> source_topics;
+  std::vector<std::string> upstream_entry_topics;  // internal: the entry topics feeding the sources
+  std::vector<std::string> stores;
+  std::vector<std::string> repartition_sinks;  // repartition topics this sub-topology writes
+  std::map<std::string, std::function<std::unique_ptr<SourceNode>(TaskContext&)>> sources;
+  std::vector<std::string> description;
+};
+
+class Topology {
+ public:
+  const std::string& application_id() const { return app_; }
+  const std::vector<SubTopologyDef>& subtopologies() const { return subs_; }
+  const SubTopologyDef& subtopology(const std::string& name) const {
+    for (const auto& s : subs_)
+      if (s.name == name) return s;
+    throw std::invalid_argument("unknown stage '" + name + "'; the topology has: " + stage_names());
+  }
+  std::string stage_names() const {
+    std::string out;
+    for (const auto& s : subs_) out += (out.empty() ? "" : ", ") + s.name;
+    return out;
+  }
+  // Index of an entry (external input) topic, carried in repartition envelopes.
+  const std::vector<std::string>& entry_topics() const { return entry_topics_; }
+  const std::vector<TopicUse>& topics() const { return topics_; }
+  std::string changelog_topic(const std::string& store) const { return app_ + "-" + store + "-changelog"; }
+  std::string group_id(const std::string& subtopology) const { return app_ + "-" + subtopology; }
+  std::string describe() const;
+
+ private:
+  friend class StreamsBuilder;
+  std::string app_;
+  std::vector<SubTopologyDef> subs_;
+  std::vector<std::string> entry_topics_;
+  std::vector<TopicUse> topics_;
+};
+
+}  // namespace sw

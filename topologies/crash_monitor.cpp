@@ -1,0 +1,160 @@
+#include "topologies/crash_monitor.h"
+
+#include <algorithm>
+
+#include "serde/json.h"
+
+namespace sw::crash_monitor {
+
+namespace {
+enum Field : unsigned { kUser = 1, kSeverity = 2, kContent = 4, kTimestamp = 8 };
+
+bool string_field(simdjson::ondemand::value v, std::string_view name, std::string_view& out, std::string& error) {
+  simdjson::ondemand::json_type type;
+  if (v.type().get(type)) {
+    error = "malformed JSON in field " + std::string(name);
+    return false;
+  }
+  if (type != simdjson::ondemand::json_type::string) {
+    error = "field " + std::string(name) + " is not a string";
+    return false;
+  }
+  if (auto e = v.get_string().get(out)) {
+    error = "field " + std::string(name) + " is not a valid string: " + json::describe(e);
+    return false;
+  }
+  return true;
+}
+}  // namespace
+
+bool parse_log_event(std::string_view text, LogEvent& out, std::string& error) {
+  simdjson::ondemand::document doc;
+  if (auto e = json::thread_parser().parse(text, doc)) {
+    error = std::string("malformed JSON: ") + json::describe(e);
+    return false;
+  }
+  simdjson::ondemand::object obj;
+  if (doc.get_object().get(obj)) {
+    error = "not a JSON object";
+    return false;
+  }
+  unsigned seen = 0;
+  std::string_view timestamp;
+  for (auto field_result : obj) {
+    simdjson::ondemand::field field;
+    if (std::move(field_result).get(field)) {
+      error = "malformed JSON object";
+      return false;
+    }
+    std::string_view key;
+    if (field.unescaped_key().get(key)) {
+      error = "malformed JSON key";
+      return false;
+    }
+    unsigned bit = 0;
+    std::string_view* target = nullptr;
+    if (key == "user_id") bit = kUser, target = &out.user_id;
+    else if (key == "severity") bit = kSeverity, target = &out.severity;
+    else if (key == "content") bit = kContent, target = &out.content;
+    else if (key == "timestamp") bit = kTimestamp, target = &timestamp;
+    if (!bit) continue;  // other fields are allowed and skipped
+    if (seen & bit) {
+      error = "duplicate field " + std::string(key);
+      return false;
+    }
+    seen |= bit;
+    // The unescaped key lives in the parser's string buffer, which reading the value appends to.
+    if (!string_field(field.value(), key, *target, error)) return false;
+  }
+  const char* trailing = nullptr;
+  if (doc.current_location().get(trailing) == simdjson::SUCCESS) {
+    error = "malformed JSON: trailing content";
+    return false;
+  }
+  if (!(seen & kUser)) return error = "missing field user_id", false;
+  if (!(seen & kSeverity)) return error = "missing field severity", false;
+  if (!(seen & kContent)) return error = "missing field content", false;
+  if (!(seen & kTimestamp)) return error = "missing field timestamp", false;
+  if (out.user_id.empty()) return error = "field user_id is empty", false;
+  const auto te = parse_rfc3339(timestamp, out.timestamp);
+  if (te != TimeParseError::none) {
+    error = std::string("bad timestamp: ") + to_string(te);
+    return false;
+  }
+  return true;
+}
+
+Serde<LogEvent> log_event_serde() {
+  return {[](const LogEvent&, std::string&) {},  // parse-only: events are never re-serialized
+          [](std::string_view in, LogEvent& out, std::string& error) { return parse_log_event(in, out, error); }};
+}
+
+bool mentions_crash(std::string_view s) noexcept {
+  if (s.size() < 5) return false;
+  const char* p = s.data();
+  const char* end = s.data() + s.size() - 4;
+  for (; p < end; ++p) {
+    if ((*p | 0x20) != 'c') continue;
+    if ((p[1] | 0x20) == 'r' && (p[2] | 0x20) == 'a' && (p[3] | 0x20) == 's' && (p[4] | 0x20) == 'h') return true;
+  }
+  return false;
+}
+
+void alert_json(std::string& out, std::string_view user_id, const Window& w, std::int64_t count) {
+  out.clear();
+  out += "{\"user_id\":";
+  json::append_string(out, user_id);
+  out += ",\"window_start\":\"";
+  format_rfc3339(w.start, out);
+  out += "\",\"window_end\":\"";
+  format_rfc3339(w.end, out);
+  out += "\",\"crash_count\":";
+  out += std::to_string(count);
+  out += '}';
+}
+
+Topology build(const Config& c, const std::string& application_id) {
+  if (c.threshold < 0) throw std::invalid_argument("threshold must not be negative");
+  if (c.severities.empty()) throw std::invalid_argument("at least one severity is required");
+  if (c.input_topic.empty() || c.alerts_topic.empty() || c.dead_letter_topic.empty())
+    throw std::invalid_argument("topic names must not be empty");
+  const auto windows = TimeWindows::tumbling(c.window_size, c.grace);
+
+  StreamsBuilder builder(application_id);
+  Consumed<std::string_view, LogEvent> consumed{
+      serdes::string_view(), log_event_serde(),
+      [](const std::string_view&, const LogEvent& e, const InputRecord&) { return e.timestamp; },
+      c.dead_letter_topic, c.max_record_bytes};
+  const std::vector<std::string> severities = c.severities;
+  const std::int64_t threshold = c.threshold;
+
+  builder.stream<std::string_view, LogEvent>(c.input_topic, consumed, "parse")
+      .filter(
+          [severities](const std::string_view&, const LogEvent& e) {
+            if (!mentions_crash(e.content)) return false;
+            return std::any_of(severities.begin(), severities.end(),
+                               [&](const std::string& s) { return e.severity == s; });
+          },
+          "crash-with-severity")
+      .map<std::string, Unit>(
+          [](const std::string_view&, const LogEvent& e) { return std::pair<std::string, Unit>(e.user_id, Unit{}); },
+          "key-by-user")
+      .group_by<std::string>([](const std::string& user, const Unit&) { return user; },
+                             Grouped<std::string, Unit>{"crashes-by-user", "aggregate", serdes::string(), serdes::unit()})
+      .window_by(windows, c.emit)
+      .count(Materialized<std::string, std::int64_t>{"crash-counts", serdes::string(), serdes::int64()})
+      .to_stream()
+      .filter([threshold](const Windowed<std::string>&, const std::int64_t& n) { return n > threshold; },
+              "over-threshold")
+      .map<std::string, std::string>(
+          [](const Windowed<std::string>& k, const std::int64_t& n) {
+            std::pair<std::string, std::string> kv(k.key, {});
+            alert_json(kv.second, k.key, k.window, n);
+            return kv;
+          },
+          "alert-json")
+      .to(c.alerts_topic, Produced<std::string, std::string>{serdes::string(), serdes::string()});
+  return builder.build();
+}
+
+}  // namespace sw::crash_monitor
