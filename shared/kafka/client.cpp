@@ -155,10 +155,16 @@ int ClientBase::poll_events(std::chrono::milliseconds timeout) { return rd_kafka
 std::vector<std::string> ClientBase::create_topics(const std::vector<TopicSpec>& topics,
                                                    std::chrono::milliseconds timeout) {
   std::vector<std::string> failed;
-  if (topics.empty()) return failed;
+  std::vector<const TopicSpec*> missing;
+  for (const auto& t : topics) {
+    std::int32_t n = 0;
+    if (partition_count(t.name, n, timeout)) missing.push_back(&t);
+  }
+  if (missing.empty()) return failed;
   char errstr[512];
   std::vector<rd_kafka_NewTopic_t*> new_topics;
-  for (const auto& t : topics) {
+  for (const auto* tp : missing) {
+    const auto& t = *tp;
     auto* nt = rd_kafka_NewTopic_new(t.name.c_str(), t.partitions, t.replication_factor, errstr, sizeof errstr);
     if (!nt) {
       failed.push_back(t.name);

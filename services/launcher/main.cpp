@@ -1,0 +1,307 @@
+// streamwright: the launcher. `demo PIPELINE` runs the dev broker, the load generator and every
+// stage as separate processes with a live view; `up PIPELINE` runs the stages against any broker.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <thread>
+
+#include "common/process.h"
+#include "kafka/client.h"
+
+namespace po = boost::program_options;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+extern "C" void on_signal(int) { g_stop = 1; }
+
+struct Pipeline {
+  std::string service;                // executable in build/bin
+  std::vector<std::string> stages;    // in data-flow order
+  std::string input_topic, output_topic, dlq_topic;
+  std::vector<std::string> loadgen_args;
+};
+
+const std::map<std::string, Pipeline>& pipelines() {
+  static const std::map<std::string, Pipeline> p{
+      {"crash-monitor",
+       {"streamwright-crash-monitor", {"parse", "aggregate"}, "logs", "crash-alerts", "logs-dlq", {"--topic", "logs"}}}};
+  return p;
+}
+
+std::string http_get(std::uint16_t port, const std::string& path) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return {};
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{2, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
+      char buf[8192];
+      ssize_t n;
+      while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) out.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+  ::close(fd);
+  const auto body = out.find("\r\n\r\n");
+  return body == std::string::npos ? std::string() : out.substr(body + 4);
+}
+
+// Sum of all samples of a metric family in Prometheus text.
+double metric_sum(const std::string& text, const std::string& name) {
+  double sum = 0;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(name, 0) != 0) continue;
+    const char next = line.size() > name.size() ? line[name.size()] : ' ';
+    if (next != '{' && next != ' ') continue;
+    const auto sp = line.rfind(' ');
+    try {
+      sum += std::stod(line.substr(sp + 1));
+    } catch (...) {
+    }
+  }
+  return sum;
+}
+
+struct Stage {
+  std::string name;
+  std::unique_ptr<sw::ChildProcess> proc;
+  std::uint16_t port = 0;
+  double last_in = 0;
+};
+
+int usage() {
+  std::cerr << "usage: streamwright demo PIPELINE [--rate N] [--duration 30s] [--partitions N] [-- service options]\n"
+               "       streamwright up PIPELINE --bootstrap-servers HOST:PORT [-- service options]\n"
+               "       streamwright list\n"
+               "pipelines: crash-monitor\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return usage();
+  const std::string command = argv[1];
+  if (command == "list") {
+    for (const auto& [name, p] : pipelines()) {
+      std::cout << name << ": stages";
+      for (const auto& s : p.stages) std::cout << ' ' << s;
+      std::cout << "\n";
+    }
+    return 0;
+  }
+  if (command == "--help" || command == "-h" || command == "help") {
+    usage();
+    return 0;
+  }
+  if ((command != "demo" && command != "up") || argc < 3) return usage();
+  const std::string pipeline_name = argv[2];
+  auto pit = pipelines().find(pipeline_name);
+  if (pit == pipelines().end()) {
+    std::cerr << "streamwright: unknown pipeline '" << pipeline_name << "'\n";
+    return usage();
+  }
+  const Pipeline& pipeline = pit->second;
+
+  // Options before "--" are the launcher's; after it they go to every stage.
+  std::vector<std::string> own, passthrough;
+  bool after = false;
+  for (int i = 3; i < argc; ++i) {
+    if (!after && std::string(argv[i]) == "--") {
+      after = true;
+      continue;
+    }
+    (after ? passthrough : own).emplace_back(argv[i]);
+  }
+  po::options_description desc("streamwright " + command + " options");
+  // clang-format off
+  desc.add_options()
+    ("help,h", "show this help")
+    ("bootstrap-servers", po::value<std::string>(), "Kafka bootstrap servers (up; env KAFKA_BOOTSTRAP_SERVERS)")
+    ("rate", po::value<double>()->default_value(20000), "demo: load generator records per second")
+    ("users", po::value<unsigned>()->default_value(200), "demo: distinct users")
+    ("crash-rate", po::value<double>()->default_value(0.05), "demo: fraction of events mentioning a crash")
+    ("partitions", po::value<int>()->default_value(4), "demo: partitions of every topic")
+    ("duration", po::value<double>()->default_value(0), "seconds to run (0: until Ctrl-C)")
+    ("work-dir", po::value<std::string>(), "state and logs (default: a new directory under /tmp)")
+    ("max-alerts-shown", po::value<unsigned>()->default_value(20), "demo: alerts printed per status interval");
+  // clang-format on
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(own).options(desc).run(), vm);
+    po::store(po::parse_environment(desc, [](const std::string& env) -> std::string {
+                return env == "KAFKA_BOOTSTRAP_SERVERS" ? "bootstrap-servers" : "";
+              }),
+              vm);
+    po::notify(vm);
+    if (vm.count("help")) {
+      std::cout << desc << "\n";
+      return 0;
+    }
+    if (command == "up" && !vm.count("bootstrap-servers"))
+      throw std::invalid_argument("up needs --bootstrap-servers (or KAFKA_BOOTSTRAP_SERVERS)");
+    if (vm["partitions"].as<int>() < 1) throw std::invalid_argument("--partitions must be positive");
+  } catch (const std::exception& e) {
+    std::cerr << "streamwright: " << e.what() << "\n";
+    return 2;
+  }
+
+  const std::string bin = sw::executable_dir();
+  const std::string work = vm.count("work-dir") ? vm["work-dir"].as<std::string>()
+                                                : "/tmp/streamwright-" + command + "-" + std::to_string(::getpid());
+  std::filesystem::create_directories(work);
+  struct sigaction sa{};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  std::unique_ptr<sw::ChildProcess> broker, loadgen;
+  std::vector<Stage> stages;
+  int exit_code = 0;
+  try {
+    std::string bootstrap;
+    if (command == "demo") {
+      // Topics come from the topology itself.
+      sw::ChildProcess lister(bin + "/" + pipeline.service, {"--list-topics"}, {});
+      std::vector<std::string> broker_args;
+      const int parts = vm["partitions"].as<int>();
+      while (auto line = lister.read_line(10s)) {
+        const auto sp = line->find(' ');
+        const auto name = line->substr(0, sp);
+        broker_args.push_back("--topic");
+        broker_args.push_back(name + ":" + std::to_string(parts));
+      }
+      if (lister.wait(10s).value_or(1) != 0) throw std::runtime_error("cannot list the topology's topics");
+      broker = std::make_unique<sw::ChildProcess>(bin + "/streamwright-devbroker", broker_args,
+                                                  sw::ChildProcess::Options{true, work + "/devbroker.log", "", {}});
+      auto line = broker->read_line(15s);
+      if (!line) throw std::runtime_error("the dev broker did not start; see " + work + "/devbroker.log");
+      bootstrap = *line;
+      std::cout << "dev broker at " << bootstrap << " (" << broker_args.size() / 2 << " topics, " << parts
+                << " partitions each)\n";
+    } else {
+      bootstrap = vm["bootstrap-servers"].as<std::string>();
+    }
+
+    for (const auto& s : pipeline.stages) {
+      std::vector<std::string> args{"--stage", s, "--bootstrap-servers", bootstrap, "--metrics-port", "0",
+                                    "--state-dir", work + "/state"};
+      if (command == "demo") {
+        // A demo should show alerts within seconds: shorter grace and idle timeout, unless given.
+        auto given = [&](const std::string& opt) {
+          return std::find(passthrough.begin(), passthrough.end(), opt) != passthrough.end();
+        };
+        if (!given("--idle-timeout")) args.insert(args.end(), {"--idle-timeout", "2s"});
+        if (!given("--grace")) args.insert(args.end(), {"--grace", "5s"});
+      }
+      args.insert(args.end(), passthrough.begin(), passthrough.end());
+      Stage st;
+      st.name = s;
+      st.proc = std::make_unique<sw::ChildProcess>(bin + "/" + pipeline.service, args,
+                                                   sw::ChildProcess::Options{true, work + "/" + s + ".log", "", {}});
+      auto line = st.proc->read_line(60s);
+      if (!line || line->rfind("metrics-port ", 0) != 0)
+        throw std::runtime_error("stage " + s + " did not start; see " + work + "/" + s + ".log");
+      st.port = static_cast<std::uint16_t>(std::stoi(line->substr(13)));
+      std::cout << "stage " << s << " running (pid " << st.proc->pid() << ", metrics http://127.0.0.1:" << st.port
+                << "/metrics, log " << work << "/" << s << ".log)\n";
+      stages.push_back(std::move(st));
+    }
+
+    if (command == "demo") {
+      std::vector<std::string> args = pipeline.loadgen_args;
+      args.insert(args.end(), {"--bootstrap-servers", bootstrap, "--rate", std::to_string(vm["rate"].as<double>()),
+                               "--users", std::to_string(vm["users"].as<unsigned>()), "--crash-rate",
+                               std::to_string(vm["crash-rate"].as<double>()), "--out-of-order", "0.05"});
+      loadgen = std::make_unique<sw::ChildProcess>(bin + "/streamwright-loadgen", args,
+                                                   sw::ChildProcess::Options{false, work + "/loadgen.log", "", {}});
+      std::cout << "load generator: " << vm["rate"].as<double>() << " events/s into " << pipeline.input_topic
+                << " (log " << work << "/loadgen.log)\n";
+    }
+
+    // Live view: alerts as they arrive, and a status line every two seconds.
+    sw::kafka::Config cc;
+    cc.set(sw::kafka::keys::bootstrap_servers, bootstrap);
+    cc.set(sw::kafka::keys::group_id, "streamwright-launcher-" + std::to_string(::getpid()));
+    cc.set(sw::kafka::keys::auto_offset_reset, command == "demo" ? "earliest" : "latest");
+    cc.set(sw::kafka::keys::fetch_wait_max_ms, 100);
+    sw::kafka::Consumer alerts(cc, nullptr);
+    alerts.subscribe({pipeline.output_topic});
+    std::cout << "watching " << pipeline.output_topic << "; Ctrl-C stops everything\n" << std::flush;
+
+    const double duration = vm["duration"].as<double>();
+    const auto start = Clock::now();
+    auto last_status = start;
+    std::uint64_t alerts_seen = 0, shown_this_interval = 0;
+    const unsigned max_shown = vm["max-alerts-shown"].as<unsigned>();
+    sw::kafka::MessageBatch batch(1000);
+    while (!g_stop) {
+      if (duration > 0 && std::chrono::duration<double>(Clock::now() - start).count() >= duration) break;
+      for (auto& st : stages)
+        if (!st.proc->running()) throw std::runtime_error("stage " + st.name + " exited; see its log in " + work);
+      const auto n = alerts.poll(batch, 1000, 200ms);
+      for (std::size_t i = 0; i < n; ++i) {
+        if (batch[i].error()) continue;
+        ++alerts_seen;
+        if (shown_this_interval++ < max_shown) std::cout << "ALERT " << batch[i].value() << "\n";
+      }
+      if (Clock::now() - last_status >= 2s) {
+        const double dt = std::chrono::duration<double>(Clock::now() - last_status).count();
+        last_status = Clock::now();
+        std::ostringstream line;
+        line << "[" << static_cast<int>(std::chrono::duration<double>(last_status - start).count()) << "s]";
+        for (auto& st : stages) {
+          const auto text = http_get(st.port, "/metrics");
+          const double in = metric_sum(text, "streamwright_records_consumed_total");
+          const double lag = metric_sum(text, "kafka_consumergroup_lag_sum");
+          line << " " << st.name << " " << static_cast<long long>((in - st.last_in) / dt) << "/s lag " << lag;
+          if (st.name == pipeline.stages.front())
+            line << " dlq " << metric_sum(text, "streamwright_dead_letter_records_total");
+          st.last_in = in;
+        }
+        line << " | alerts " << alerts_seen;
+        if (shown_this_interval > max_shown) line << " (" << shown_this_interval - max_shown << " not shown)";
+        std::cout << line.str() << std::endl;
+        shown_this_interval = 0;
+      }
+    }
+    alerts.close();
+  } catch (const std::exception& e) {
+    std::cerr << "streamwright: " << e.what() << "\n";
+    exit_code = 1;
+  }
+
+  std::cout << "stopping..." << std::endl;
+  if (loadgen) loadgen->stop(10s);
+  for (auto& st : stages) {
+    const int code = st.proc->stop(60s);
+    std::cout << "stage " << st.name << " stopped (exit " << code << ")\n";
+    if (code != 0 && exit_code == 0) exit_code = 1;
+  }
+  if (broker) broker->stop(10s);
+  std::cout << "logs and state in " << work << std::endl;
+  return exit_code;
+}

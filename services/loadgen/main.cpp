@@ -1,0 +1,183 @@
+// streamwright-loadgen: produces realistic log events at a target rate (the seeds' load
+// generator), or replays a JSON-lines file into a topic at a given rate.
+#include <boost/program_options.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "common/duration.h"
+#include "common/time.h"
+#include "kafka/client.h"
+#include "topologies/crash_monitor_data.h"
+
+namespace po = boost::program_options;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+volatile std::sig_atomic_t g_stop = 0;
+extern "C" void on_signal(int) { g_stop = 1; }
+
+struct Pacer {
+  double rate;  // records per second; 0 = as fast as possible
+  Clock::time_point start = Clock::now();
+  // How many records may have been sent by now.
+  std::uint64_t allowed() const {
+    if (rate <= 0) return UINT64_MAX;
+    return static_cast<std::uint64_t>(std::chrono::duration<double>(Clock::now() - start).count() * rate) + 1;
+  }
+};
+}  // namespace
+
+int main(int argc, char** argv) {
+  po::options_description desc(
+      "streamwright-loadgen: log events at a target rate, or a JSON-lines file replayed\n\nOptions");
+  // clang-format off
+  desc.add_options()
+    ("help,h", "show this help")
+    ("bootstrap-servers", po::value<std::string>(), "Kafka bootstrap servers (env KAFKA_BOOTSTRAP_SERVERS)")
+    ("topic", po::value<std::string>()->default_value("logs"), "topic to write")
+    ("rate", po::value<double>()->default_value(10000), "records per second (0: as fast as possible)")
+    ("count", po::value<unsigned long long>()->default_value(0), "stop after this many records (0: no limit)")
+    ("duration", po::value<std::string>()->default_value("0s"), "stop after this long (0s: no limit)")
+    ("users", po::value<unsigned>()->default_value(1000), "distinct user ids")
+    ("crash-rate", po::value<double>()->default_value(0.1), "fraction of events mentioning a crash")
+    ("severity-mix", po::value<std::string>()->default_value("Low=40,Medium=30,High=20,Critical=10"), "severity weights")
+    ("out-of-order", po::value<double>()->default_value(0.0), "fraction of events shifted back in time by up to --max-disorder")
+    ("max-disorder", po::value<std::string>()->default_value("5s"), "largest out-of-order shift")
+    ("late", po::value<double>()->default_value(0.0), "fraction of events shifted back by --late-by (beyond the grace)")
+    ("late-by", po::value<std::string>()->default_value("60s"), "shift of late events")
+    ("seed", po::value<unsigned long long>()->default_value(1), "random seed")
+    ("replay", po::value<std::string>(), "JSON-lines file to replay instead of generating")
+    ("key-field", po::value<std::string>()->default_value("user_id"), "replay: JSON field used as the record key ('' for none)")
+    ("kafka-property", po::value<std::vector<std::string>>()->composing(), "extra librdkafka property key=value")
+    ("quiet", "no progress lines");
+  // clang-format on
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, desc), vm);
+    po::store(po::parse_environment(desc, [](const std::string& env) -> std::string {
+                return env == "KAFKA_BOOTSTRAP_SERVERS" ? "bootstrap-servers" : "";
+              }),
+              vm);
+    po::notify(vm);
+  } catch (const std::exception& e) {
+    std::cerr << "streamwright-loadgen: " << e.what() << "\n";
+    return 2;
+  }
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return 0;
+  }
+  sw::crash_monitor::GeneratorConfig gc;
+  std::chrono::milliseconds duration{0};
+  sw::kafka::Config config;
+  try {
+    if (!vm.count("bootstrap-servers")) throw std::invalid_argument("--bootstrap-servers is required");
+    gc.seed = vm["seed"].as<unsigned long long>();
+    gc.users = vm["users"].as<unsigned>();
+    gc.crash_rate = vm["crash-rate"].as<double>();
+    gc.severity_weights = sw::crash_monitor::parse_severity_mix(vm["severity-mix"].as<std::string>());
+    gc.out_of_order = vm["out-of-order"].as<double>();
+    gc.late = vm["late"].as<double>();
+    gc.max_disorder = sw::parse_duration(vm["max-disorder"].as<std::string>());
+    gc.late_by = sw::parse_duration(vm["late-by"].as<std::string>());
+    duration = sw::parse_duration(vm["duration"].as<std::string>());
+    for (double f : {gc.crash_rate, gc.out_of_order, gc.late})
+      if (f < 0 || f > 1) throw std::invalid_argument("fractions must be between 0 and 1");
+    if (gc.out_of_order + gc.late > 1) throw std::invalid_argument("--out-of-order plus --late must not exceed 1");
+    if (gc.users == 0) throw std::invalid_argument("--users must be positive");
+    if (vm["rate"].as<double>() < 0) throw std::invalid_argument("--rate must not be negative");
+    config.set(sw::kafka::keys::bootstrap_servers, vm["bootstrap-servers"].as<std::string>());
+    config.set(sw::kafka::keys::linger_ms, 5);
+    config.set(sw::kafka::keys::batch_num_messages, 10000);
+    config.set(sw::kafka::keys::queue_buffering_max_messages, 1000000);
+    config.set(sw::kafka::keys::client_id, "streamwright-loadgen");
+    if (vm.count("kafka-property"))
+      for (const auto& kv : vm["kafka-property"].as<std::vector<std::string>>())
+        if (!config.set_from_assignment(kv)) throw std::invalid_argument("--kafka-property expects key=value");
+  } catch (const std::exception& e) {
+    std::cerr << "streamwright-loadgen: " << e.what() << "\n";
+    return 2;
+  }
+
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  const bool quiet = vm.count("quiet") > 0;
+  const auto count_limit = vm["count"].as<unsigned long long>();
+  try {
+    sw::kafka::Producer producer(config);
+    const auto topic = producer.topic(vm["topic"].as<std::string>());
+    Pacer pacer{vm["rate"].as<double>()};
+    std::uint64_t sent = 0, errors = 0, last_report_sent = 0;
+    auto last_report = Clock::now();
+    const auto deadline = duration.count() > 0 ? Clock::now() + duration : Clock::time_point::max();
+    std::string key, value;
+
+    std::ifstream replay;
+    const bool replaying = vm.count("replay") > 0;
+    std::string key_field = vm["key-field"].as<std::string>();
+    if (replaying) {
+      replay.open(vm["replay"].as<std::string>());
+      if (!replay) throw std::runtime_error("cannot open " + vm["replay"].as<std::string>());
+    }
+    sw::crash_monitor::LogGenerator gen(gc);
+
+    auto report = [&](bool final) {
+      const auto now = Clock::now();
+      const double dt = std::chrono::duration<double>(now - last_report).count();
+      const double total = std::chrono::duration<double>(now - pacer.start).count();
+      if (!quiet || final)
+        std::fprintf(stderr, "loadgen: %.1fs sent %llu (%.0f/s now, %.0f/s average, target %s), %llu errors\n", total,
+                     static_cast<unsigned long long>(sent), dt > 0 ? static_cast<double>(sent - last_report_sent) / dt : 0.0,
+                     total > 0 ? static_cast<double>(sent) / total : 0.0,
+                     pacer.rate > 0 ? std::to_string(static_cast<long long>(pacer.rate)).c_str() : "max",
+                     static_cast<unsigned long long>(errors));
+      last_report = now;
+      last_report_sent = sent;
+    };
+
+    while (!g_stop && (count_limit == 0 || sent < count_limit) && Clock::now() < deadline) {
+      const auto allowed = std::min<std::uint64_t>(pacer.allowed(), count_limit ? count_limit : UINT64_MAX);
+      if (sent >= allowed) {
+        producer.poll_events(std::chrono::milliseconds(1));
+      } else {
+        const auto now_ms = sw::wall_clock_ms();
+        const std::uint64_t burst = std::min<std::uint64_t>(allowed - sent, 10000);
+        for (std::uint64_t i = 0; i < burst; ++i) {
+          if (replaying) {
+            if (!std::getline(replay, value)) {
+              g_stop = 1;
+              break;
+            }
+            if (value.empty()) continue;
+            key.clear();
+            if (!key_field.empty()) {
+              const auto j = nlohmann::json::parse(value, nullptr, false);
+              if (j.is_object() && j.contains(key_field) && j[key_field].is_string()) key = j[key_field].get<std::string>();
+            }
+          } else {
+            gen.next(now_ms, key, value);
+          }
+          if (producer.send(topic, -1, key, value, 0)) ++errors;
+          ++sent;
+        }
+        producer.poll_events(std::chrono::milliseconds(0));
+      }
+      if (Clock::now() - last_report >= std::chrono::seconds(1)) report(false);
+    }
+    if (auto ec = producer.flush(std::chrono::seconds(60))) {
+      std::cerr << "streamwright-loadgen: flush failed: " << ec.message() << "\n";
+      return 1;
+    }
+    report(true);
+    return errors ? 1 : 0;
+  } catch (const std::exception& e) {
+    std::cerr << "streamwright-loadgen: " << e.what() << "\n";
+    return 1;
+  }
+}
