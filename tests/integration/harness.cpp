@@ -1,0 +1,165 @@
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+#include <csignal>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace sw::test {
+
+using namespace std::chrono_literals;
+
+std::string bin_dir() { return SW_BIN_DIR; }
+
+std::string http_get(std::uint16_t port, const std::string& path, int* status) {
+  if (status) *status = 0;
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return {};
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{3, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
+      char buf[8192];
+      ssize_t n;
+      while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) out.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+  ::close(fd);
+  if (status && out.size() > 12) *status = std::atoi(out.c_str() + 9);
+  const auto body = out.find("\r\n\r\n");
+  return body == std::string::npos ? std::string() : out.substr(body + 4);
+}
+
+double metric_value(const std::string& text, const std::string& prefix) {
+  double sum = 0;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#' || line.rfind(prefix, 0) != 0) continue;
+    sum += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return sum;
+}
+
+TempDir::TempDir() {
+  std::random_device rd;
+  path_ = std::filesystem::temp_directory_path() / ("sw-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
+  std::filesystem::create_directories(path_);
+}
+TempDir::~TempDir() {
+  std::error_code ec;
+  if (!std::getenv("SW_KEEP_TEST_DIRS")) std::filesystem::remove_all(path_, ec);
+}
+
+DevBroker::DevBroker(const std::vector<std::string>& topics) {
+  std::vector<std::string> args;
+  for (const auto& t : topics) args.insert(args.end(), {"--topic", t});
+  proc_ = std::make_unique<ChildProcess>(bin_dir() + "/streamwright-devbroker", args, ChildProcess::Options{});
+  auto line = proc_->read_line(20s);
+  if (!line) throw std::runtime_error("dev broker did not start");
+  bootstrap_ = *line;
+}
+
+Service::Service(const std::string& program, std::vector<std::string> args, const std::filesystem::path& log)
+    : log_(log) {
+  proc_ = std::make_unique<ChildProcess>(bin_dir() + "/" + program, args,
+                                         ChildProcess::Options{true, log.string(), "", {}});
+  auto line = proc_->read_line(60s);
+  if (!line || line->rfind("metrics-port ", 0) != 0) {
+    dump_log(log);
+    throw std::runtime_error(program + " did not start");
+  }
+  port_ = static_cast<std::uint16_t>(std::stoi(line->substr(13)));
+}
+
+bool Service::wait_ready(std::chrono::seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    http_get(port_, "/readyz", &status);
+    if (status == 200) return true;
+    if (!proc_->running()) return false;
+    std::this_thread::sleep_for(100ms);
+  }
+  return false;
+}
+
+void Service::kill9() {
+  proc_->signal(SIGKILL);
+  proc_->wait(10s);
+}
+
+int Service::stop() { return proc_->stop(60s); }
+
+TestProducer::TestProducer(const std::string& bootstrap) {
+  kafka::Config c;
+  c.set(kafka::keys::bootstrap_servers, bootstrap);
+  c.set(kafka::keys::linger_ms, 1);
+  producer_ = std::make_unique<kafka::Producer>(c);
+}
+
+void TestProducer::send(const std::string& topic, std::int32_t partition, const std::string& key,
+                        const std::string& value) {
+  const auto id = producer_->topic(topic);
+  if (auto ec = producer_->send(id, partition, key, value, 0)) throw std::runtime_error("send: " + ec.message());
+}
+
+void TestProducer::flush() {
+  if (auto ec = producer_->flush(30s)) throw std::runtime_error("flush: " + ec.message());
+}
+
+TopicReader::TopicReader(const std::string& bootstrap, const std::string& topic) {
+  kafka::Config c;
+  c.set(kafka::keys::bootstrap_servers, bootstrap);
+  c.set(kafka::keys::fetch_wait_max_ms, 50);
+  c.set(kafka::keys::auto_offset_reset, "earliest");
+  consumer_ = std::make_unique<kafka::Consumer>(c, nullptr);
+  std::int32_t n = 0;
+  if (auto ec = consumer_->partition_count(topic, n, 10s)) throw std::runtime_error("metadata: " + ec.message());
+  std::vector<kafka::TopicPartition> parts;
+  for (std::int32_t p = 0; p < n; ++p) parts.push_back({topic, p, kafka::kOffsetBeginning, {}});
+  if (auto ec = consumer_->assign(parts)) throw std::runtime_error("assign: " + ec.message());
+}
+
+const std::vector<Record>& TopicReader::read_until(const std::function<bool(const std::vector<Record>&)>& done,
+                                                   std::chrono::seconds timeout, std::chrono::milliseconds quiet) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto last_new = std::chrono::steady_clock::now();
+  kafka::MessageBatch batch(1000);
+  while (std::chrono::steady_clock::now() < deadline) {
+    const auto n = consumer_->poll(batch, 1000, 100ms);
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto m = batch[i];
+      if (m.error()) continue;
+      Record r{m.partition(), m.offset(), std::string(m.key()), std::string(m.value()), {}};
+      for (const char* h : {"streamwright.error", "streamwright.topic", "streamwright.offset"}) {
+        std::string_view v;
+        if (m.header(h, v)) r.headers[h] = std::string(v);
+      }
+      records_.push_back(std::move(r));
+      last_new = std::chrono::steady_clock::now();
+    }
+    if (done(records_) && std::chrono::steady_clock::now() - last_new >= quiet) break;
+  }
+  return records_;
+}
+
+void dump_log(const std::filesystem::path& log) {
+  std::ifstream in(log);
+  std::cerr << "----- " << log << " -----\n" << in.rdbuf() << "\n-----\n";
+}
+
+}  // namespace sw::test

@@ -1,0 +1,97 @@
+#pragma once
+// Integration-test harness: the real dev broker and services as processes, a producer and a
+// topic reader built on the library's Kafka client.
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/process.h"
+#include "kafka/client.h"
+
+namespace sw::test {
+
+std::string bin_dir();
+std::string http_get(std::uint16_t port, const std::string& path, int* status = nullptr);
+double metric_value(const std::string& metrics_text, const std::string& name_with_labels_prefix);
+
+// A fresh temporary directory, removed when the object goes away.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+class DevBroker {
+ public:
+  explicit DevBroker(const std::vector<std::string>& topics);  // "name:partitions"
+  const std::string& bootstrap() const { return bootstrap_; }
+
+ private:
+  std::unique_ptr<ChildProcess> proc_;
+  std::string bootstrap_;
+};
+
+class Service {
+ public:
+  Service(const std::string& program, std::vector<std::string> args, const std::filesystem::path& log);
+  std::uint16_t port() const { return port_; }
+  ChildProcess& process() { return *proc_; }
+  // Waits until /readyz answers 200.
+  bool wait_ready(std::chrono::seconds timeout);
+  std::string metrics() const { return http_get(port_, "/metrics"); }
+  double metric(const std::string& prefix) const { return metric_value(metrics(), prefix); }
+  void kill9();
+  int stop();
+  const std::filesystem::path& log() const { return log_; }
+
+ private:
+  std::unique_ptr<ChildProcess> proc_;
+  std::uint16_t port_ = 0;
+  std::filesystem::path log_;
+};
+
+struct Record {
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+  std::string key;
+  std::string value;
+  std::map<std::string, std::string> headers;
+};
+
+class TestProducer {
+ public:
+  explicit TestProducer(const std::string& bootstrap);
+  void send(const std::string& topic, std::int32_t partition, const std::string& key, const std::string& value);
+  void flush();
+
+ private:
+  std::unique_ptr<kafka::Producer> producer_;
+};
+
+// Reads every partition of a topic from the beginning.
+class TopicReader {
+ public:
+  TopicReader(const std::string& bootstrap, const std::string& topic);
+  // Reads until `done(records)` is true and then `quiet` passes without a new record, or until
+  // the timeout. Returns everything read so far.
+  const std::vector<Record>& read_until(const std::function<bool(const std::vector<Record>&)>& done,
+                                        std::chrono::seconds timeout,
+                                        std::chrono::milliseconds quiet = std::chrono::milliseconds(2000));
+
+ private:
+  std::unique_ptr<kafka::Consumer> consumer_;
+  std::vector<Record> records_;
+};
+
+// Writes a service's log to stderr (for failed tests).
+void dump_log(const std::filesystem::path& log);
+
+}  // namespace sw::test
