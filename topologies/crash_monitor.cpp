@@ -34,16 +34,17 @@ bool parse_log_event(std::string_view text, LogEvent& out, std::string& error) {
     return false;
   }
   simdjson::ondemand::object obj;
-  if (doc.get_object().get(obj)) {
-    error = "not a JSON object";
+  if (auto e = doc.get_object().get(obj)) {
+    error = e == simdjson::INCORRECT_TYPE ? std::string("not a JSON object")
+                                          : std::string("malformed JSON: ") + json::describe(e);
     return false;
   }
   unsigned seen = 0;
   std::string_view timestamp;
   for (auto field_result : obj) {
     simdjson::ondemand::field field;
-    if (std::move(field_result).get(field)) {
-      error = "malformed JSON object";
+    if (auto e = std::move(field_result).get(field)) {
+      error = std::string("malformed JSON: ") + json::describe(e);
       return false;
     }
     std::string_view key;
@@ -57,7 +58,14 @@ bool parse_log_event(std::string_view text, LogEvent& out, std::string& error) {
     else if (key == "severity") bit = kSeverity, target = &out.severity;
     else if (key == "content") bit = kContent, target = &out.content;
     else if (key == "timestamp") bit = kTimestamp, target = &timestamp;
-    if (!bit) continue;  // other fields are allowed and skipped
+    if (!bit) {
+      // Other fields are allowed, but must be valid JSON: On-Demand would skip them unchecked.
+      if (auto e = json::validate(field.value())) {
+        error = std::string("malformed JSON: ") + json::describe(e);
+        return false;
+      }
+      continue;
+    }
     if (seen & bit) {
       error = "duplicate field " + std::string(key);
       return false;

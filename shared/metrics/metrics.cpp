@@ -1,5 +1,6 @@
 #include "metrics/metrics.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
@@ -17,10 +18,10 @@ void append_number(std::string& out, double v) {
     return;
   }
   char buf[64];
-  if (v == std::floor(v) && std::fabs(v) < 1e15)
+  if (v == std::floor(v) && std::fabs(v) < 9007199254740992.0)  // integers exact up to 2^53
     std::snprintf(buf, sizeof buf, "%.0f", v);
   else
-    std::snprintf(buf, sizeof buf, "%.9g", v);
+    *std::to_chars(buf, buf + sizeof buf - 1, v).ptr = '\0';  // shortest exact representation
   out += buf;
 }
 
@@ -150,7 +151,13 @@ std::string Registry::render() const {
   out.reserve(8192);
   for (const auto& [name, f] : families_) {
     if (f.counters.empty() && f.gauges.empty() && f.histograms.empty() && f.dynamic.empty()) continue;
-    out += "# HELP " + name + ' ' + f.help + '\n';
+    out += "# HELP " + name + ' ';
+    for (char c : f.help) {
+      if (c == '\\') out += "\\\\";
+      else if (c == '\n') out += "\\n";
+      else out += c;
+    }
+    out += '\n';
     out += "# TYPE " + name + ' ';
     out += f.type == Type::counter ? "counter" : f.type == Type::gauge ? "gauge" : "histogram";
     out += '\n';

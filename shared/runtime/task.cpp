@@ -52,7 +52,7 @@ std::string encode_commit_metadata(TimestampMs stream_time, bool empty) {
 bool decode_commit_metadata(std::string_view in, TimestampMs& stream_time, bool& empty) {
   stream_time = kNoTimestamp;
   empty = false;
-  if (in.substr(0, 3) != "sw1") return false;
+  if (in.substr(0, 3) != "sw1" || (in.size() > 3 && in[3] != ';')) return false;
   const auto pos = in.find(";st=");
   if (pos == std::string_view::npos) return true;
   const auto v = in.substr(pos + 4);

@@ -42,6 +42,59 @@ void append_string(std::string& out, std::string_view s) {
   out += '"';
 }
 
+simdjson::error_code validate(simdjson::ondemand::value value, int depth) {
+  using simdjson::ondemand::json_type;
+  if (depth > 64) return simdjson::DEPTH_ERROR;
+  json_type type;
+  if (auto e = value.type().get(type)) return e;
+  switch (type) {
+    case json_type::object: {
+      simdjson::ondemand::object obj;
+      if (auto e = value.get_object().get(obj)) return e;
+      for (auto f : obj) {
+        simdjson::ondemand::field field;
+        if (auto e = std::move(f).get(field)) return e;
+        std::string_view key;
+        if (auto e = field.unescaped_key().get(key)) return e;
+        if (auto e = validate(field.value(), depth + 1)) return e;
+      }
+      return simdjson::SUCCESS;
+    }
+    case json_type::array: {
+      simdjson::ondemand::array arr;
+      if (auto e = value.get_array().get(arr)) return e;
+      for (auto element : arr) {
+        simdjson::ondemand::value v;
+        if (auto e = std::move(element).get(v)) return e;
+        if (auto e = validate(v, depth + 1)) return e;
+      }
+      return simdjson::SUCCESS;
+    }
+    case json_type::string: {
+      std::string_view s;
+      return value.get_string().get(s);
+    }
+    case json_type::number: {
+      double d;
+      if (value.get_double().get(d) == simdjson::SUCCESS) return simdjson::SUCCESS;
+      std::int64_t i;
+      if (value.get_int64().get(i) == simdjson::SUCCESS) return simdjson::SUCCESS;
+      std::uint64_t u;
+      return value.get_uint64().get(u);
+    }
+    case json_type::boolean: {
+      bool b;
+      return value.get_bool().get(b);
+    }
+    case json_type::null: {
+      bool is_null = false;
+      if (auto e = value.is_null().get(is_null)) return e;
+      return is_null ? simdjson::SUCCESS : simdjson::N_ATOM_ERROR;
+    }
+  }
+  return simdjson::TAPE_ERROR;
+}
+
 const char* describe(simdjson::error_code e) { return simdjson::error_message(e); }
 
 }  // namespace sw::json

@@ -26,6 +26,10 @@ Parser& thread_parser();
 // Appends `s` as a JSON string literal (quotes included), escaping as RFC 8259 requires.
 void append_string(std::string& out, std::string_view s);
 
+// Fully checks a value that On-Demand would otherwise skip (nested objects and arrays up to a
+// depth limit). Returns SUCCESS or the first error.
+simdjson::error_code validate(simdjson::ondemand::value value, int depth = 0);
+
 // A short, human-readable name for a simdjson error, for dead-letter reasons.
 const char* describe(simdjson::error_code e);
 

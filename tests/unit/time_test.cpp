@@ -58,6 +58,13 @@ TEST(Rfc3339, LowercaseSeparatorAndZone) {
   EXPECT_EQ(parse_ok("2026-01-01t00:00:00.5z"), k2026 + 500);
 }
 
+TEST(Rfc3339, SpaceSeparatorWithZoneIsAccepted) {
+  // RFC 3339 section 5.6 allows a space instead of 'T' for readability; the parser takes it (a
+  // zone is still required, see SyntaxErrors).
+  EXPECT_EQ(parse_ok("2026-01-01 00:00:00Z"), k2026);
+  EXPECT_EQ(parse_ok("2026-01-01 02:00:00.250+02:00"), k2026 + 250);
+}
+
 TEST(Rfc3339, PositiveOffsetIsSubtracted) {
   // 02:00 at +02:00 is midnight UTC.
   EXPECT_EQ(parse_ok("2026-01-01T02:00:00+02:00"), k2026);

@@ -90,7 +90,9 @@ TEST(HoppingWindows, FiveWindowsEarliestFirstEachContainingTs) {
       EXPECT_LE(ws[i].start, ts);
       EXPECT_LT(ts, ws[i].end);
       EXPECT_EQ(((ws[i].start % 60'000) + 60'000) % 60'000, 0) << "start not aligned to advance";
-      if (i > 0) EXPECT_EQ(ws[i].start, ws[i - 1].start + 60'000);
+      if (i > 0) {
+        EXPECT_EQ(ws[i].start, ws[i - 1].start + 60'000);
+      }
     }
   }
 }
