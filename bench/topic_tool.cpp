@@ -1,0 +1,503 @@
+// streamwright-bench-tool: small measuring helpers for bench/crash_monitor_bench.sh.
+//
+//   offsets  per-partition low/high watermarks of a topic and their total; exit 1 if any low
+//            watermark is not 0 (the dev broker dropped data: each mock partition keeps at most
+//            5 MiB or 100,000 batches)
+//   consume  reads a whole topic with a group-less consumer (all partitions assigned from the
+//            beginning) and reports the raw consume rate, timed from the first record to the N-th
+//   watch    polls the /metrics endpoints of the parse and aggregate stages every few tens of
+//            milliseconds and reports when processing started and finished, with the CPU time
+//            (/proc/PID/stat) of the given processes over that interval
+//
+// Output lines are `key=value` (after a human-readable header for offsets) so the script can
+// read them with grep; diagnostics go to stderr.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cinttypes>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "kafka/client.h"
+
+namespace po = boost::program_options;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char* kProgram = "streamwright-bench-tool";
+
+int usage() {
+  std::cerr << "usage: " << kProgram << " offsets --bootstrap-servers B --topic T\n"
+            << "       " << kProgram << " consume --bootstrap-servers B --topic T --expect N [--timeout-s S]\n"
+            << "       " << kProgram
+            << " watch --parse-port P --aggregate-port P --expect N --repartition-topic T\n"
+            << "             [--input-topic logs] [--pid NAME=PID ...] [--interval-ms 50] [--timeout-s 120]\n"
+            << "run '" << kProgram << " COMMAND --help' for the options of a command\n";
+  return 2;
+}
+
+// Parses the options of a subcommand (argv[2..]); returns an exit code if the caller must stop.
+std::optional<int> parse_options(int argc, char** argv, po::options_description& desc, po::variables_map& vm) {
+  desc.add_options()("help,h", "show this help");
+  try {
+    po::store(po::parse_command_line(argc - 1, argv + 1, desc), vm);
+    po::notify(vm);
+  } catch (const std::exception& e) {
+    std::cerr << kProgram << " " << argv[1] << ": " << e.what() << "\n";
+    return 2;
+  }
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return 0;
+  }
+  return std::nullopt;
+}
+
+double seconds_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+// ---------------------------------------------------------------------------------------------
+// offsets
+
+int cmd_offsets(int argc, char** argv) {
+  po::options_description desc(std::string(kProgram) +
+                               " offsets: watermarks of every partition of a topic; exit 1 if data was dropped\n\n"
+                               "Options");
+  // clang-format off
+  desc.add_options()
+    ("bootstrap-servers", po::value<std::string>()->required(), "Kafka bootstrap servers")
+    ("topic", po::value<std::string>()->required(), "topic to inspect");
+  // clang-format on
+  po::variables_map vm;
+  if (auto rc = parse_options(argc, argv, desc, vm)) return *rc;
+  const auto topic = vm["topic"].as<std::string>();
+
+  sw::kafka::Config config;
+  config.set(sw::kafka::keys::bootstrap_servers, vm["bootstrap-servers"].as<std::string>());
+  config.set(sw::kafka::keys::client_id, "streamwright-bench-tool");
+  sw::kafka::Consumer consumer(config, nullptr);
+  std::int32_t partitions = 0;
+  if (auto ec = consumer.partition_count(topic, partitions, 10s)) {
+    std::cerr << kProgram << " offsets: topic " << topic << ": " << ec.message() << "\n";
+    return 2;
+  }
+  std::int64_t records = 0, dropped = 0, high_total = 0;
+  int dropped_partitions = 0;
+  std::cout << "partition low high\n";
+  for (std::int32_t p = 0; p < partitions; ++p) {
+    std::int64_t low = 0, high = 0;
+    if (auto ec = consumer.query_watermarks(topic, p, low, high, 10s)) {
+      std::cerr << kProgram << " offsets: " << topic << " [" << p << "]: " << ec.message() << "\n";
+      return 2;
+    }
+    std::cout << p << " " << low << " " << high << (low != 0 ? "  <- data dropped" : "") << "\n";
+    records += high - low;
+    high_total += high;
+    dropped += low;
+    if (low != 0) ++dropped_partitions;
+  }
+  std::cout << "topic=" << topic << "\npartitions=" << partitions << "\nhigh_total=" << high_total
+            << "\nrecords=" << records << "\ndropped=" << dropped << "\ndropped_partitions=" << dropped_partitions
+            << "\n";
+  if (dropped_partitions > 0) {
+    std::cerr << kProgram << " offsets: " << dropped << " records of " << topic << " were dropped by the broker in "
+              << dropped_partitions << " partitions (low watermark > 0)\n";
+    return 1;
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// consume
+
+int cmd_consume(int argc, char** argv) {
+  po::options_description desc(std::string(kProgram) +
+                               " consume: read a whole topic from the beginning without a consumer group\n\n"
+                               "Options");
+  // clang-format off
+  desc.add_options()
+    ("bootstrap-servers", po::value<std::string>()->required(), "Kafka bootstrap servers")
+    ("topic", po::value<std::string>()->required(), "topic to read")
+    ("expect", po::value<std::uint64_t>()->required(), "stop after this many records")
+    ("max-poll-records", po::value<std::size_t>()->default_value(10000), "records per poll")
+    ("timeout-s", po::value<double>()->default_value(60), "give up after this long without a record");
+  // clang-format on
+  po::variables_map vm;
+  if (auto rc = parse_options(argc, argv, desc, vm)) return *rc;
+  const auto topic = vm["topic"].as<std::string>();
+  const auto expect = vm["expect"].as<std::uint64_t>();
+  const auto max_poll = vm["max-poll-records"].as<std::size_t>();
+  const auto stall = std::chrono::duration<double>(vm["timeout-s"].as<double>());
+  if (expect == 0 || max_poll == 0) {
+    std::cerr << kProgram << " consume: --expect and --max-poll-records must be positive\n";
+    return 2;
+  }
+
+  // The settings the dev-broker notes recommend for throughput: short empty-fetch waits and a
+  // deep pre-fetch queue (the defaults reach only about a fifth of the rate).
+  sw::kafka::Config config;
+  config.set(sw::kafka::keys::bootstrap_servers, vm["bootstrap-servers"].as<std::string>());
+  config.set(sw::kafka::keys::client_id, "streamwright-bench-tool");
+  config.set(sw::kafka::keys::fetch_wait_max_ms, 10);
+  config.set(sw::kafka::keys::queued_min_messages, 1000000);
+  config.set(sw::kafka::keys::queued_max_messages_kbytes, 1048576);
+  sw::kafka::Consumer consumer(config, nullptr);
+  std::int32_t partitions = 0;
+  if (auto ec = consumer.partition_count(topic, partitions, 10s)) {
+    std::cerr << kProgram << " consume: topic " << topic << ": " << ec.message() << "\n";
+    return 2;
+  }
+  std::vector<sw::kafka::TopicPartition> assignment;
+  for (std::int32_t p = 0; p < partitions; ++p) assignment.push_back({topic, p, sw::kafka::kOffsetBeginning, {}});
+  if (auto ec = consumer.assign(assignment)) {
+    std::cerr << kProgram << " consume: assign: " << ec.message() << "\n";
+    return 2;
+  }
+
+  sw::kafka::MessageBatch batch(max_poll);
+  std::uint64_t records = 0, errors = 0, first_batch = 0, bytes = 0;
+  Clock::time_point first{}, last{};
+  auto last_progress = Clock::now();
+  while (records < expect) {
+    const auto n = consumer.poll(batch, max_poll, 100ms);
+    const auto now = Clock::now();
+    std::uint64_t got = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto m = batch[i];
+      if (m.error()) {
+        ++errors;
+        continue;
+      }
+      bytes += m.value().size() + m.key().size();
+      ++got;
+    }
+    if (got > 0) {
+      if (records == 0) {
+        first = now;
+        first_batch = got;
+      }
+      records += got;
+      last = now;
+      last_progress = now;
+    } else if (now - last_progress > stall) {
+      std::cerr << kProgram << " consume: no record for " << stall.count() << " s; got " << records << " of "
+                << expect << "\n";
+      std::cout << "records=" << records << "\ncomplete=0\n";
+      return 1;
+    }
+  }
+  const double secs = seconds_between(first, last);
+  // Records in the first batch arrived at the start of the interval, so they are not part of it.
+  const double rate = secs > 0 ? static_cast<double>(records - first_batch) / secs : 0.0;
+  std::cout << "records=" << records << "\ncomplete=1\nfirst_batch=" << first_batch << "\nerrors=" << errors
+            << "\nbytes=" << bytes << "\nseconds=" << secs << "\nrecords_per_s=" << static_cast<std::uint64_t>(rate)
+            << "\n";
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// watch
+
+// GET http://127.0.0.1:port/path; the body, or nullopt if the server did not answer.
+std::optional<std::string> http_get(std::uint16_t port, const char* path) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return std::nullopt;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{2, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  std::string out;
+  bool ok = false;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    const std::string req = std::string("GET ") + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
+      char buf[16384];
+      ssize_t n;
+      while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) out.append(buf, static_cast<std::size_t>(n));
+      ok = n == 0;
+    }
+  }
+  ::close(fd);
+  if (!ok || out.rfind("HTTP/1.1 200", 0) != 0) return std::nullopt;
+  const auto body = out.find("\r\n\r\n");
+  if (body == std::string::npos) return std::nullopt;
+  return out.substr(body + 4);
+}
+
+// Sum of the samples of a metric whose labels include every given name="value" pair; nullopt if
+// no sample matches (the metric does not exist yet).
+std::optional<double> metric(std::string_view text, std::string_view name,
+                             const std::vector<std::pair<std::string, std::string>>& labels) {
+  std::optional<double> sum;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    auto eol = text.find('\n', pos);
+    if (eol == std::string_view::npos) eol = text.size();
+    const auto line = text.substr(pos, eol - pos);
+    pos = eol + 1;
+    if (line.empty() || line[0] == '#' || line.substr(0, name.size()) != name) continue;
+    const auto rest = line.substr(name.size());
+    if (rest.empty() || (rest[0] != '{' && rest[0] != ' ')) continue;
+    std::string_view label_text;
+    if (rest[0] == '{') {
+      const auto close = rest.find('}');
+      if (close == std::string_view::npos) continue;
+      label_text = rest.substr(1, close - 1);
+    }
+    bool match = true;
+    for (const auto& [k, v] : labels) {
+      const std::string want = k + "=\"" + v + "\"";
+      // Labels are comma-separated; match whole entries only.
+      bool found = false;
+      for (std::size_t at = label_text.find(want); at != std::string_view::npos; at = label_text.find(want, at + 1)) {
+        const bool starts = at == 0 || label_text[at - 1] == ',';
+        const bool ends = at + want.size() == label_text.size() || label_text[at + want.size()] == ',';
+        if (starts && ends) {
+          found = true;
+          break;
+        }
+      }
+      if (!found) {
+        match = false;
+        break;
+      }
+    }
+    if (!match) continue;
+    const auto sp = line.rfind(' ');
+    try {
+      const double value = std::stod(std::string(line.substr(sp + 1)));
+      sum = sum.value_or(0.0) + value;
+    } catch (const std::exception&) {
+    }
+  }
+  return sum;
+}
+
+// utime + stime of a process in clock ticks (fields 14 and 15 of /proc/PID/stat), or -1.
+long long cpu_ticks(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  if (!std::getline(in, text)) return -1;
+  const auto close = text.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream rest(text.substr(close + 2));
+  // Fields from 3 (state) on; utime and stime are fields 14 and 15.
+  std::string field;
+  for (int i = 3; i < 14; ++i)
+    if (!(rest >> field)) return -1;
+  long long utime = 0, stime = 0;
+  if (!(rest >> utime >> stime)) return -1;
+  return utime + stime;
+}
+
+struct Sample {
+  Clock::time_point t;
+  bool parse_ok = false, aggregate_ok = false;
+  double parse_consumed = 0;       // records of the input topic consumed by parse
+  double parse_produced = 0;       // data records parse sent to the repartition topic
+  double parse_dead_letters = 0;
+  double parse_batch_seconds = 0;  // sum of streamwright_batch_processing_seconds
+  double aggregate_consumed = 0;   // records of the repartition topic consumed (data + watermarks)
+  std::optional<double> aggregate_lag;  // kafka_consumergroup_lag_sum on the repartition topic
+  double aggregate_batch_seconds = 0;
+  std::vector<long long> cpu;
+};
+
+int cmd_watch(int argc, char** argv) {
+  po::options_description desc(
+      std::string(kProgram) +
+      " watch: time the crash-monitor stages from their metrics\n\n"
+      "Polls both /metrics endpoints. Processing starts at the last sample in which parse had\n"
+      "consumed nothing, the parse stage is done at the first sample in which it has consumed\n"
+      "--expect records, and the pipeline is done at the first sample in which, in addition, the\n"
+      "aggregate's lag on the repartition topic is 0 and it has consumed at least as many records\n"
+      "of that topic as parse sent there (the lag gauge is refreshed only once a second; the count\n"
+      "makes the sample exact). The lag is checked again once the gauge has been refreshed.\n\n"
+      "Options");
+  // clang-format off
+  desc.add_options()
+    ("parse-port", po::value<unsigned>()->required(), "metrics port of the parse stage")
+    ("aggregate-port", po::value<unsigned>()->required(), "metrics port of the aggregate stage")
+    ("expect", po::value<std::uint64_t>()->required(), "records of the input topic")
+    ("input-topic", po::value<std::string>()->default_value("logs"), "input topic of parse")
+    ("repartition-topic", po::value<std::string>()->required(), "topic from parse to aggregate")
+    ("pid", po::value<std::vector<std::string>>()->composing(), "NAME=PID of a process whose CPU time to measure (repeatable)")
+    ("interval-ms", po::value<unsigned>()->default_value(50), "sampling interval")
+    ("timeout-s", po::value<double>()->default_value(120), "give up after this long");
+  // clang-format on
+  po::variables_map vm;
+  if (auto rc = parse_options(argc, argv, desc, vm)) return *rc;
+  const auto parse_port = vm["parse-port"].as<unsigned>();
+  const auto aggregate_port = vm["aggregate-port"].as<unsigned>();
+  if (parse_port == 0 || parse_port > 65535 || aggregate_port == 0 || aggregate_port > 65535) {
+    std::cerr << kProgram << " watch: ports must be between 1 and 65535\n";
+    return 2;
+  }
+  const double expect = static_cast<double>(vm["expect"].as<std::uint64_t>());
+  const auto input = vm["input-topic"].as<std::string>();
+  const auto repartition = vm["repartition-topic"].as<std::string>();
+  const auto interval = std::chrono::milliseconds(vm["interval-ms"].as<unsigned>());
+  const auto timeout = std::chrono::duration<double>(vm["timeout-s"].as<double>());
+  std::vector<std::pair<std::string, pid_t>> pids;
+  if (vm.count("pid")) {
+    for (const auto& s : vm["pid"].as<std::vector<std::string>>()) {
+      const auto eq = s.find('=');
+      try {
+        if (eq == std::string::npos || eq == 0) throw std::invalid_argument(s);
+        pids.emplace_back(s.substr(0, eq), static_cast<pid_t>(std::stol(s.substr(eq + 1))));
+      } catch (const std::exception&) {
+        std::cerr << kProgram << " watch: --pid expects NAME=PID, got '" << s << "'\n";
+        return 2;
+      }
+    }
+  }
+
+  auto take = [&]() {
+    Sample s;
+    // CPU first, then the metrics: the pair belongs to the same instant within a millisecond.
+    for (const auto& [name, pid] : pids) s.cpu.push_back(cpu_ticks(pid));
+    s.t = Clock::now();
+    if (const auto text = http_get(static_cast<std::uint16_t>(parse_port), "/metrics")) {
+      s.parse_ok = true;
+      s.parse_consumed =
+          metric(*text, "streamwright_records_consumed_total", {{"stage", "parse"}, {"topic", input}}).value_or(0);
+      s.parse_produced =
+          metric(*text, "streamwright_records_produced_total", {{"stage", "parse"}, {"topic", repartition}})
+              .value_or(0);
+      s.parse_dead_letters = metric(*text, "streamwright_dead_letter_records_total", {{"stage", "parse"}}).value_or(0);
+      s.parse_batch_seconds =
+          metric(*text, "streamwright_batch_processing_seconds_sum", {{"stage", "parse"}}).value_or(0);
+    }
+    if (const auto text = http_get(static_cast<std::uint16_t>(aggregate_port), "/metrics")) {
+      s.aggregate_ok = true;
+      s.aggregate_consumed =
+          metric(*text, "streamwright_records_consumed_total", {{"stage", "aggregate"}, {"topic", repartition}})
+              .value_or(0);
+      s.aggregate_lag = metric(*text, "kafka_consumergroup_lag_sum", {{"topic", repartition}});
+      s.aggregate_batch_seconds =
+          metric(*text, "streamwright_batch_processing_seconds_sum", {{"stage", "aggregate"}}).value_or(0);
+    }
+    return s;
+  };
+
+  const auto begin = Clock::now();
+  std::optional<Sample> start, parse_done, end;
+  Sample last_zero, s;
+  bool have_zero = false;
+  std::size_t samples = 0;
+  auto next = Clock::now();
+  while (true) {
+    s = take();
+    ++samples;
+    if (s.parse_ok && s.parse_consumed == 0) {
+      last_zero = s;
+      have_zero = true;
+    }
+    if (!start && s.parse_ok && s.parse_consumed > 0) {
+      if (!have_zero) {
+        std::cerr << kProgram << " watch: parse had consumed records before the first sample; start watching "
+                     "before it joins its group\n";
+        return 1;
+      }
+      start = last_zero;
+    }
+    if (start && !parse_done && s.parse_consumed >= expect) parse_done = s;
+    if (parse_done && s.aggregate_ok && s.aggregate_lag && *s.aggregate_lag == 0 &&
+        s.aggregate_consumed >= s.parse_produced) {
+      end = s;
+      break;
+    }
+    if (Clock::now() - begin > timeout) {
+      std::cerr << kProgram << " watch: timed out after " << timeout.count() << " s: parse consumed "
+                << s.parse_consumed << " of " << expect << ", aggregate consumed " << s.aggregate_consumed
+                << " of the repartition topic, lag "
+                << (s.aggregate_lag ? std::to_string(*s.aggregate_lag) : std::string("unknown")) << "\n";
+      std::cout << "complete=0\nparse_consumed=" << static_cast<std::uint64_t>(s.parse_consumed) << "\n";
+      return 1;
+    }
+    next += interval;
+    const auto now = Clock::now();
+    if (next > now)
+      std::this_thread::sleep_until(next);
+    else
+      next = now;  // a slow scrape: do not try to catch up with a burst
+  }
+
+  // The lag gauge is recomputed once a second: confirm it on a value computed after the end.
+  std::this_thread::sleep_for(1300ms);
+  const Sample check = take();
+  const bool lag_confirmed = check.aggregate_ok && check.aggregate_lag && *check.aggregate_lag == 0;
+
+  auto out = [](const char* key, double v) { std::printf("%s=%.6f\n", key, v); };
+  std::printf("complete=1\nsamples=%zu\n", samples);
+  out("start_s", seconds_between(begin, start->t));
+  out("parse_seconds", seconds_between(start->t, parse_done->t));
+  out("e2e_seconds", seconds_between(start->t, end->t));
+  std::printf("parse_consumed=%.0f\nparse_consumed_final=%.0f\n", parse_done->parse_consumed, check.parse_consumed);
+  std::printf("parse_dead_letters=%.0f\n", check.parse_dead_letters);
+  std::printf("repartition_produced=%.0f\naggregate_consumed=%.0f\n", end->parse_produced, end->aggregate_consumed);
+  std::printf("aggregate_lag_confirmed=%d\n", lag_confirmed ? 1 : 0);
+  out("parse_batch_seconds", end->parse_batch_seconds - start->parse_batch_seconds);
+  out("aggregate_batch_seconds", end->aggregate_batch_seconds - start->aggregate_batch_seconds);
+  for (std::size_t i = 0; i < pids.size(); ++i) {
+    const auto a = start->cpu[i], b = end->cpu[i];
+    std::printf("cpu_ticks_%s=%lld\n", pids[i].first.c_str(), a >= 0 && b >= 0 ? b - a : -1LL);
+    const auto c = parse_done->cpu[i];
+    std::printf("cpu_ticks_parse_phase_%s=%lld\n", pids[i].first.c_str(), a >= 0 && c >= 0 ? c - a : -1LL);
+  }
+  if (!lag_confirmed) {
+    std::cerr << kProgram << " watch: the aggregate's lag on " << repartition << " was "
+              << (check.aggregate_lag ? std::to_string(*check.aggregate_lag) : std::string("unknown"))
+              << " after its refresh\n";
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // The Kafka wrapper logs through spdlog's default logger: keep stdout for results.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("bench-tool"));
+  spdlog::set_level(spdlog::level::warn);
+  if (argc < 2) return usage();
+  const std::string cmd = argv[1];
+  try {
+    if (cmd == "offsets") return cmd_offsets(argc, argv);
+    if (cmd == "consume") return cmd_consume(argc, argv);
+    if (cmd == "watch") return cmd_watch(argc, argv);
+    if (cmd == "-h" || cmd == "--help" || cmd == "help") {
+      usage();
+      return 0;
+    }
+  } catch (const std::exception& e) {
+    std::cerr << kProgram << " " << cmd << ": " << e.what() << "\n";
+    return 2;
+  }
+  return usage();
+}

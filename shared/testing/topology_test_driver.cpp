@@ -1,0 +1,307 @@
+#include "testing/topology_test_driver.h"
+
+#include <deque>
+#include <random>
+#include <stdexcept>
+
+#include "common/partitioner.h"
+#include "metrics/metrics.h"
+#include "runtime/restore.h"
+#include "topology/envelope.h"
+
+namespace sw::testing {
+
+class TopologyTestDriver::MemoryCollector final : public RecordCollector {
+ public:
+  explicit MemoryCollector(std::int32_t partitions) : partitions_(partitions) {}
+  TopicId topic(const std::string& name) override {
+    auto it = ids_.find(name);
+    if (it != ids_.end()) return it->second;
+    const auto id = static_cast<TopicId>(names_.size());
+    ids_[name] = id;
+    names_.push_back(name);
+    logs_.emplace_back(static_cast<std::size_t>(partitions_));
+    return id;
+  }
+  std::int32_t partitions(TopicId) override { return partitions_; }
+  void send(TopicId t, std::int32_t partition, std::string_view key, std::string_view value, TimestampMs ts) override {
+    append(t, partition, key, value, ts, {});
+  }
+  void send_with_headers(TopicId t, std::int32_t partition, std::string_view key, std::string_view value,
+                         const std::vector<std::pair<std::string, std::string>>& headers, TimestampMs ts) override {
+    append(t, partition, key, value, ts, headers);
+  }
+  std::int64_t last_acked_offset(TopicId t, std::int32_t partition) override {
+    return static_cast<std::int64_t>(logs_[t][static_cast<std::size_t>(partition)].size()) - 1;
+  }
+  void track_offsets(TopicId) override {}
+
+  std::vector<OutputRecord>& log(const std::string& name, std::int32_t partition) {
+    return logs_[topic(name)][static_cast<std::size_t>(partition)];
+  }
+  std::int32_t partition_count() const { return partitions_; }
+  std::uint64_t sequence() const { return sequence_; }
+
+ private:
+  void append(TopicId t, std::int32_t partition, std::string_view key, std::string_view value, TimestampMs ts,
+              std::vector<std::pair<std::string, std::string>> headers) {
+    if (partition < 0) partition = key.empty() ? 0 : partition_for_key(key, partitions_);
+    logs_[t][static_cast<std::size_t>(partition)].push_back(
+        {partition, std::string(key), std::string(value), ts, std::move(headers)});
+    ++sequence_;
+  }
+  std::int32_t partitions_;
+  std::map<std::string, TopicId> ids_;
+  std::vector<std::string> names_;
+  std::deque<std::vector<std::vector<OutputRecord>>> logs_;  // deque: references stay valid
+  std::uint64_t sequence_ = 0;
+};
+
+namespace {
+class MemoryChangelogReader final : public ChangelogReader {
+ public:
+  explicit MemoryChangelogReader(const std::vector<OutputRecord>& log) : log_(log) {}
+  bool bounds(std::int64_t& low, std::int64_t& high) override {
+    low = 0;
+    high = static_cast<std::int64_t>(log_.size());
+    return true;
+  }
+  bool read(std::int64_t from, std::int64_t high,
+            const std::function<void(std::int64_t, std::string_view, std::string_view)>& f) override {
+    for (std::int64_t i = from; i < high; ++i) {
+      const auto& r = log_[static_cast<std::size_t>(i)];
+      f(i, r.key, r.value);
+    }
+    return true;
+  }
+
+ private:
+  const std::vector<OutputRecord>& log_;
+};
+}  // namespace
+
+struct TopologyTestDriver::Stage {
+  const SubTopologyDef* def;
+  std::map<std::string, std::unique_ptr<state::RocksDbStore>> stores;
+  std::map<std::int32_t, std::unique_ptr<Task>> tasks;
+  // Committed and current positions per (source topic, partition).
+  std::map<std::pair<std::string, std::int32_t>, std::size_t> position, committed;
+  std::map<std::pair<std::string, std::int32_t>, std::pair<TimestampMs, bool>> committed_stream_time;
+  std::map<std::pair<std::string, std::int32_t>, TimestampMs> last_activity;
+};
+
+TopologyTestDriver::TopologyTestDriver(const Topology& topology, Options options)
+    : topology_(topology), options_(std::move(options)), wall_clock_(options_.start_wall_clock_ms) {
+  if (options_.state_dir.empty()) {
+    std::random_device rd;
+    state_dir_ = std::filesystem::temp_directory_path() / ("sw-driver-" + std::to_string(rd()) + std::to_string(rd()));
+    own_state_dir_ = true;
+  } else {
+    state_dir_ = options_.state_dir;
+  }
+  collector_ = std::make_unique<MemoryCollector>(options_.partitions);
+  for (const auto& t : topology.topics()) collector_->topic(t.name);
+  rocksdb_ = std::make_unique<state::RocksDbResources>(state::RocksDbOptions{8 << 20, 8 << 20});
+  for (const auto& def : topology.subtopologies()) {
+    auto stage = std::make_unique<Stage>();
+    stage->def = &def;
+    for (const auto& s : def.stores)
+      stage->stores[s] = std::make_unique<state::RocksDbStore>(state_dir_ / def.name, s, *rocksdb_);
+    create_tasks(*stage);
+    stages_.push_back(std::move(stage));
+  }
+}
+
+TopologyTestDriver::~TopologyTestDriver() {
+  stages_.clear();
+  rocksdb_.reset();
+  if (own_state_dir_) {
+    std::error_code ec;
+    std::filesystem::remove_all(state_dir_, ec);
+  }
+}
+
+namespace {
+metrics::Registry& driver_registry() {
+  static metrics::Registry r;
+  return r;
+}
+}  // namespace
+
+void TopologyTestDriver::create_tasks(Stage& stage) {
+  const auto& def = *stage.def;
+  auto& reg = driver_registry();
+  const std::string lbl = metrics::labels({{"driver", std::to_string(reinterpret_cast<std::uintptr_t>(this))}});
+  TaskCounters counters{&reg.counter("late", "", lbl), &reg.counter("late_downstream", "", lbl),
+                        &reg.counter("dead_lettered", "", lbl), &reg.counter("deduplicated", "", lbl),
+                        &reg.counter("outputs", "", lbl)};
+  std::vector<std::int32_t> upstream;
+  for (const auto& t : topology_.entry_topics()) {
+    const bool up = std::find(def.upstream_entry_topics.begin(), def.upstream_entry_topics.end(), t) !=
+                    def.upstream_entry_topics.end();
+    upstream.push_back(up ? options_.partitions : 0);
+  }
+  for (std::int32_t p = 0; p < options_.partitions; ++p) {
+    TaskMeta meta;
+    bool has_meta = false;
+    for (auto& [name, store] : stage.stores) {
+      MemoryChangelogReader reader(collector_->log(topology_.changelog_topic(name), p));
+      const auto result = restore_partition(*store, p, reader);
+      if (result.has_meta && TaskMeta::decode(result.meta, meta)) has_meta = true;
+    }
+    meta.generation = static_cast<std::uint32_t>(collector_->sequence() + 1 + static_cast<std::uint64_t>(p));
+    std::map<std::string, state::RocksDbStore*> stores;
+    for (auto& [n, s] : stage.stores) stores[n] = s.get();
+    auto task = std::make_unique<Task>(topology_, def, p, *collector_, stores, counters, upstream, meta);
+    for (std::size_t i = 0; i < def.source_topics.size(); ++i) {
+      const auto key = std::make_pair(def.source_topics[i], p);
+      if (def.internal_sources && has_meta && meta.input_offset >= 0) {
+        stage.position[key] = static_cast<std::size_t>(meta.input_offset);
+      } else {
+        stage.position[key] = stage.committed[key];
+      }
+      if (!def.internal_sources) {
+        const auto it = stage.committed_stream_time.find(key);
+        if (it != stage.committed_stream_time.end()) task->restore_stream_time(i, it->second.first, it->second.second);
+      }
+      task->note_activity(i, wall_clock_);
+      stage.last_activity[key] = wall_clock_;
+    }
+    stage.tasks[p] = std::move(task);
+  }
+}
+
+void TopologyTestDriver::pipe_input(const std::string& topic, const std::string& key, const std::string& value,
+                                    std::int32_t partition) {
+  const auto id = collector_->topic(topic);
+  collector_->send(id, partition, key, value, wall_clock_);
+  pump();
+}
+
+void TopologyTestDriver::pump() {
+  for (int round = 0; round < 1000; ++round) {
+    bool any = false;
+    for (auto& stage : stages_) {
+      for (auto& [p, task] : stage->tasks) {
+        for (std::size_t i = 0; i < stage->def->source_topics.size(); ++i) {
+          const auto& topic = stage->def->source_topics[i];
+          auto& log = collector_->log(topic, p);
+          auto& pos = stage->position[{topic, p}];
+          while (pos < log.size()) {
+            const auto& r = log[pos];
+            InputRecord rec{topic, p, static_cast<std::int64_t>(pos), r.key, r.value, false, r.timestamp};
+            ++pos;
+            task->process(rec);
+            if (!stage->def->internal_sources) task->note_activity(i, wall_clock_);
+            any = true;
+          }
+        }
+      }
+    }
+    publish_watermarks();
+    for (auto& stage : stages_)
+      if (stage->def->internal_sources)
+        for (auto& [p, task] : stage->tasks) task->advance_event_time();
+    bool pending = false;
+    for (auto& stage : stages_)
+      for (auto& [p, task] : stage->tasks)
+        for (const auto& topic : stage->def->source_topics)
+          if (stage->position[{topic, p}] < collector_->log(topic, p).size()) pending = true;
+    if (!any && !pending) return;
+  }
+  throw std::logic_error("topology did not settle");
+}
+
+void TopologyTestDriver::publish_watermarks() {
+  for (auto& stage : stages_) {
+    if (stage->def->internal_sources || stage->def->repartition_sinks.empty()) continue;
+    std::vector<envelope::WatermarkEntry> entries;
+    for (auto& [p, task] : stage->tasks) task->append_watermarks(entries);
+    if (entries.empty()) continue;
+    std::string value;
+    envelope::encode_watermarks(value, entries);
+    for (const auto& topic : stage->def->repartition_sinks) {
+      const auto id = collector_->topic(topic);
+      for (std::int32_t d = 0; d < collector_->partition_count(); ++d) {
+        auto& log = collector_->log(topic, d);
+        // Only publish a change, to keep the in-memory logs small.
+        if (!log.empty() && log.back().value == value) continue;
+        collector_->send(id, d, {}, value, wall_clock_);
+      }
+    }
+  }
+}
+
+void TopologyTestDriver::advance_wall_clock(TimestampMs ms) {
+  wall_clock_ += ms;
+  for (auto& stage : stages_) {
+    if (stage->def->internal_sources) continue;
+    for (auto& [p, task] : stage->tasks)
+      for (std::size_t i = 0; i < stage->def->source_topics.size(); ++i)
+        task->advance_idle(i, wall_clock_, options_.idle_timeout_ms, true);
+  }
+  pump();
+}
+
+void TopologyTestDriver::commit() {
+  for (auto& stage : stages_) {
+    for (auto& [p, task] : stage->tasks) {
+      if (task->has_progress()) task->flush();
+    }
+    for (auto& [p, task] : stage->tasks) {
+      if (!task->has_progress()) continue;
+      task->commit_local();
+      for (std::size_t i = 0; i < stage->def->source_topics.size(); ++i) {
+        const auto key = std::make_pair(stage->def->source_topics[i], p);
+        stage->committed[key] = stage->position[key];
+        if (!stage->def->internal_sources)
+          stage->committed_stream_time[key] = {task->stream_time(i), task->source_empty(i)};
+      }
+      task->clear_progress();
+    }
+  }
+  pump();
+}
+
+void TopologyTestDriver::crash_and_restart(const std::string& stage_name, bool keep_local_state) {
+  for (auto& stage : stages_) {
+    if (stage->def->name != stage_name) continue;
+    stage->tasks.clear();
+    if (!keep_local_state) {
+      for (auto& [name, store] : stage->stores) {
+        store.reset();
+        std::filesystem::remove_all(state_dir_ / stage->def->name / name);
+        std::filesystem::remove(state_dir_ / stage->def->name / (name + ".checkpoint"));
+        store = std::make_unique<state::RocksDbStore>(state_dir_ / stage->def->name, name, *rocksdb_);
+      }
+    }
+    create_tasks(*stage);
+  }
+  pump();
+}
+
+std::vector<OutputRecord> TopologyTestDriver::read_output(const std::string& topic) {
+  auto& positions = read_positions_[topic];
+  positions.resize(static_cast<std::size_t>(collector_->partition_count()), 0);
+  std::vector<OutputRecord> out;
+  for (std::int32_t p = 0; p < collector_->partition_count(); ++p) {
+    const auto& log = collector_->log(topic, p);
+    auto& pos = positions[static_cast<std::size_t>(p)];
+    for (; pos < log.size(); ++pos) out.push_back(log[pos]);
+  }
+  return out;
+}
+
+std::vector<OutputRecord> TopologyTestDriver::all_records(const std::string& topic) {
+  std::vector<OutputRecord> out;
+  for (std::int32_t p = 0; p < collector_->partition_count(); ++p)
+    for (const auto& r : collector_->log(topic, p)) out.push_back(r);
+  return out;
+}
+
+std::uint64_t TopologyTestDriver::counter(const std::string& name) {
+  const std::string lbl = metrics::labels({{"driver", std::to_string(reinterpret_cast<std::uintptr_t>(this))}});
+  return driver_registry().counter(name, "", lbl).value();
+}
+
+}  // namespace sw::testing
