@@ -276,7 +276,7 @@ int main(int argc, char** argv) {
         for (auto& st : stages) {
           const auto text = http_get(st.port, "/metrics");
           const double in = metric_sum(text, "streamwright_records_consumed_total");
-          const double lag = metric_sum(text, "kafka_consumergroup_lag_sum");
+          const double lag = metric_sum(text, "kafka_consumergroup_lag");
           line << " " << st.name << " " << static_cast<long long>((in - st.last_in) / dt) << "/s lag " << lag;
           if (st.name == pipeline.stages.front())
             line << " dlq " << metric_sum(text, "streamwright_dead_letter_records_total");

@@ -534,7 +534,6 @@ void Runner::commit(const char* reason) {
 
 void Runner::update_lag_metrics() {
   std::vector<std::pair<std::string, double>> lag, current;
-  std::map<std::string, double> sums;
   TimestampMs min_time = kNoTimestamp;
   std::size_t cached = 0;
   for (auto& [p, task] : tasks_) {
@@ -550,18 +549,14 @@ void Runner::update_lag_metrics() {
           {{"consumergroup", metrics_->group}, {"topic", topic}, {"partition", std::to_string(p)}});
       lag.emplace_back(labels, l);
       current.emplace_back(labels, static_cast<double>(pos));
-      sums[topic] += l;
       const TimestampMs t = def_.internal_sources ? task->event_time() : task->stream_time(i);
       if (t != kNoTimestamp && (min_time == kNoTimestamp || t < min_time)) min_time = t;
     }
   }
-  std::vector<std::pair<std::string, double>> sum_samples;
-  for (const auto& [t, v] : sums)
-    sum_samples.emplace_back(metrics::labels({{"consumergroup", metrics_->group}, {"topic", t}}), v);
+  // No kafka_consumergroup_lag_sum here: promtool rejects a gauge ending in _sum; Prometheus
+  // sums the per-partition series (sum by (consumergroup, topic)) just as well.
   registry_.set_dynamic_gauges("kafka_consumergroup_lag", "Consumer group lag in records, per partition",
                                std::move(lag));
-  registry_.set_dynamic_gauges("kafka_consumergroup_lag_sum", "Consumer group lag in records, per topic",
-                               std::move(sum_samples));
   registry_.set_dynamic_gauges("kafka_consumergroup_current_offset", "Consumer group position, per partition",
                                std::move(current));
   if (min_time != kNoTimestamp)

@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <cstdlib>
+#include <fstream>
 #include <map>
 #include <set>
 #include <thread>
@@ -151,6 +153,24 @@ TEST_F(CrashMonitorTest, LiveInputGivesExactlyTheExpectedAlertsAndDeadLetters) {
   EXPECT_EQ(parse.metric("streamwright_dead_letter_records_total"), 6);
   EXPECT_EQ(aggregate.metric("streamwright_late_records_dropped_total{stage=\"aggregate\",decided=\"entry\"}"), 1);
   EXPECT_EQ(aggregate.metric("streamwright_late_records_dropped_total{stage=\"aggregate\",decided=\"downstream\"}"), 0);
+  // The exposition passes Prometheus' own linter.
+  for (Service* s : {&parse, &aggregate}) {
+    const auto file = dir_.path() / "scrape.txt";
+    {
+      std::ofstream out(file);
+      out << s->metrics();
+    }
+    const std::string cmd = "promtool check metrics < " + file.string() + " > " + (dir_.path() / "promtool.out").string() + " 2>&1";
+    const int rc = std::system(cmd.c_str());
+    std::ifstream in(dir_.path() / "promtool.out");
+    const std::string output((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(rc, 0) << output;
+  }
+  int status = 0;
+  http_get(parse.port(), "/healthz", &status);
+  EXPECT_EQ(status, 200);
+  http_get(parse.port(), "/nope", &status);
+  EXPECT_EQ(status, 404);
 }
 
 TEST_F(CrashMonitorTest, BacklogGivesTheSameAlerts) {
