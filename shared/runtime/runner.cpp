@@ -40,6 +40,8 @@ struct Runner::Metrics {
     deduplicated = &r.counter("streamwright_duplicate_records_dropped_total",
                               "Replayed upstream records recognised and dropped", l);
     outputs = &r.counter("streamwright_output_records_total", "Records written to output topics", l);
+    store_writes = &r.counter("streamwright_state_store_writes_total",
+                              "Window store writes (puts and deletes), each also sent to the changelog", l);
     e2e_latency = &r.histogram("streamwright_record_latency_seconds",
                                "Time from a record's append to the input topic until it is processed (sampled)", l,
                                metrics::latency_buckets());
@@ -70,7 +72,7 @@ struct Runner::Metrics {
   }
   metrics::Registry& registry;
   std::string stage, group;
-  metrics::Counter *dead_lettered, *late_entry, *late_downstream, *deduplicated, *outputs, *commits, *rebalances,
+  metrics::Counter *dead_lettered, *late_entry, *late_downstream, *deduplicated, *outputs, *store_writes, *commits, *rebalances,
       *restored;
   metrics::Histogram *e2e_latency, *batch_seconds, *commit_seconds;
   metrics::Gauge *restoring, *assigned, *event_time_lag, *state_keys, *state_bytes, *cached_windows, *ready;
@@ -325,7 +327,7 @@ std::unique_ptr<Task> Runner::create_task(std::int32_t partition, std::int64_t& 
   if (restored_meta && def_.internal_sources) start_offset = meta.input_offset;
   meta.generation = new_generation(previous_generation);
   TaskCounters counters{metrics_->late_entry, metrics_->late_downstream, metrics_->dead_lettered,
-                        metrics_->deduplicated, metrics_->outputs};
+                        metrics_->deduplicated, metrics_->outputs, metrics_->store_writes};
   std::map<std::string, state::RocksDbStore*> stores;
   for (auto& [n, s] : stores_) stores[n] = s.get();
   auto task = std::make_unique<Task>(topology_, def_, partition, *collector_, std::move(stores), counters,

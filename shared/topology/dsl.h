@@ -19,6 +19,7 @@
 #include "topology/processor.h"
 #include "topology/serde.h"
 #include "topology/topology.h"
+#include "topology/window_store.h"
 #include "window/windows.h"
 
 namespace sw {
@@ -297,10 +298,8 @@ class WindowedAggregateProcessor final : public Processor<K, V>, public Windowed
         init_(std::move(init)),
         agg_(std::move(agg)),
         mat_(std::move(mat)),
-        store_(ctx.store(mat_.store_name)),
+        store_(make_window_store(ctx, mat_.store_name, changelog_topic)),
         out_(std::move(out)) {
-    changelog_ = ctx.collector().topic(changelog_topic);
-    ctx.collector().track_offsets(changelog_);
     ctx.register_stateful(this);
     load();
   }
@@ -359,36 +358,22 @@ class WindowedAggregateProcessor final : public Processor<K, V>, public Windowed
   }
 
   void flush(std::string_view meta) override {
-    auto& collector = ctx_.collector();
-    const auto partition = ctx_.partition();
-    const auto now = wall_clock_ms();
     for (auto& [ck, e] : cache_) {
       if (!e.dirty) continue;
       key_bytes_.clear();
       mat_.key_serde.serialize(ck.key, key_bytes_);
       value_bytes_.clear();
       mat_.value_serde.serialize(e.value, value_bytes_);
-      const state::WindowKey wk{ck.start, e.end, key_bytes_};
-      state::encode_changelog_key(ckey_, wk);
-      state::encode_changelog_value(cvalue_, false, ctx_.generation(), value_bytes_);
-      collector.send(changelog_, partition, ckey_, cvalue_, now);
-      batch_.put(partition, wk, value_bytes_);
+      store_->put(state::WindowKey{ck.start, e.end, key_bytes_}, value_bytes_);
       e.dirty = false;
       e.persisted = true;
     }
-    std::string marker;
-    marker.reserve(meta.size() + 4);
-    bytes::put<std::uint32_t>(marker, ctx_.generation());
-    marker.append(meta);
-    collector.send(changelog_, partition, std::string_view(&state::kChangelogMarkerType, 1), marker, now);
-    batch_.put_meta(partition, meta);
+    store_->flush(meta);
     if (cache_.size() > mat_.max_cached_windows) evict_after_commit_ = true;
   }
 
   void commit_local() override {
-    store_.write(batch_);
-    const auto last = ctx_.collector().last_acked_offset(changelog_, ctx_.partition());
-    if (last >= 0) store_.set_checkpoint(ctx_.partition(), last + 1);
+    store_->commit();
     if (evict_after_commit_) {
       // Everything is clean and durable now: drop the cache; reads go to RocksDB from here on.
       cache_.clear();
@@ -406,7 +391,7 @@ class WindowedAggregateProcessor final : public Processor<K, V>, public Windowed
   // Loads the task's restored windows into the cache, so the cache starts complete.
   void load() {
     std::size_t n = 0;
-    store_.scan_until(ctx_.partition(), INT64_MAX, [&](const state::WindowKey& wk, std::string_view bytes) {
+    store_->scan_until(INT64_MAX, [&](const state::WindowKey& wk, std::string_view bytes) {
       K key{};
       VA value{};
       if (!mat_.key_serde.deserialize(wk.key, key, error_) || !mat_.value_serde.deserialize(bytes, value, error_))
@@ -425,7 +410,7 @@ class WindowedAggregateProcessor final : public Processor<K, V>, public Windowed
     if (!complete_) {
       key_bytes_.clear();
       mat_.key_serde.serialize(k, key_bytes_);
-      if (store_.get(ctx_.partition(), state::WindowKey{w.start, w.end, key_bytes_}, value_bytes_) &&
+      if (store_->get(state::WindowKey{w.start, w.end, key_bytes_}, value_bytes_) &&
           mat_.value_serde.deserialize(value_bytes_, value, error_))
         persisted = true;
     }
@@ -435,7 +420,7 @@ class WindowedAggregateProcessor final : public Processor<K, V>, public Windowed
   }
 
   void close_from_store(TimestampMs bound) {
-    store_.scan_until(ctx_.partition(), bound, [&](const state::WindowKey& wk, std::string_view bytes) {
+    store_->scan_until(bound, [&](const state::WindowKey& wk, std::string_view bytes) {
       K key{};
       VA value{};
       if (!mat_.key_serde.deserialize(wk.key, key, error_) || !mat_.value_serde.deserialize(bytes, value, error_))
@@ -449,11 +434,7 @@ class WindowedAggregateProcessor final : public Processor<K, V>, public Windowed
   void stage_delete(const K& key, const Window& w) {
     key_bytes_.clear();
     mat_.key_serde.serialize(key, key_bytes_);
-    const state::WindowKey wk{w.start, w.end, key_bytes_};
-    state::encode_changelog_key(ckey_, wk);
-    state::encode_changelog_value(cvalue_, true, ctx_.generation(), {});
-    ctx_.collector().send(changelog_, ctx_.partition(), ckey_, cvalue_, wall_clock_ms());
-    batch_.remove(ctx_.partition(), wk);
+    store_->remove(state::WindowKey{w.start, w.end, key_bytes_});
   }
 
   TaskContext& ctx_;
@@ -462,16 +443,14 @@ class WindowedAggregateProcessor final : public Processor<K, V>, public Windowed
   std::function<VA()> init_;
   std::function<void(const K&, const V&, VA&)> agg_;
   Materialized<K, VA> mat_;
-  state::RocksDbStore& store_;
+  std::unique_ptr<WindowStore> store_;
   Forwarder<Windowed<K>, VA> out_;
-  RecordCollector::TopicId changelog_;
   std::unordered_map<CacheKey, Entry, Hash, Eq> cache_;
   bool complete_ = true;  // the cache holds every open window of this task
   bool evict_after_commit_ = false;
   TimestampMs earliest_end_ = INT64_MAX;
   std::vector<Iter> closing_;
-  state::RocksDbStore::Batch batch_;
-  std::string key_bytes_, value_bytes_, ckey_, cvalue_, error_;
+  std::string key_bytes_, value_bytes_, error_;
 };
 
 }  // namespace detail

@@ -68,6 +68,7 @@ struct TaskCounters {
   metrics::Counter* dead_lettered = nullptr;
   metrics::Counter* deduplicated = nullptr;         // replayed upstream records dropped
   metrics::Counter* outputs = nullptr;
+  metrics::Counter* store_writes = nullptr;         // window store puts and removes
 };
 
 class WindowedStateful;
