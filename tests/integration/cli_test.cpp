@@ -1,0 +1,89 @@
+// Wrong flags and unreachable brokers: a clear message and a non-zero exit, never a crash.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "harness.h"
+
+namespace sw::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Run {
+  int code;
+  std::string err;
+};
+
+Run run(const std::string& program, const std::vector<std::string>& args, std::chrono::seconds timeout = 30s) {
+  TempDir dir;
+  const auto log = dir.path() / "stderr.log";
+  ChildProcess p(bin_dir() + "/" + program, args, ChildProcess::Options{false, log.string(), (dir.path() / "out").string(), {}});
+  const auto code = p.wait(timeout);
+  std::ifstream in(log);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return {code.value_or(-1), ss.str()};
+}
+
+TEST(Cli, BadUsageExitsWithTwoAndSaysWhy) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
+      {{"--bootstrap-servers", "127.0.0.1:1"}, "--stage is required"},
+      {{"--stage", "nope", "--bootstrap-servers", "127.0.0.1:1"}, "unknown stage 'nope'"},
+      {{"--stage", "parse"}, "--bootstrap-servers"},
+      {{"--stage", "parse", "--bootstrap-servers", "b:1", "--emit", "sometimes"}, "--emit must be"},
+      {{"--stage", "parse", "--bootstrap-servers", "b:1", "--window-size", "ten"}, "invalid duration 'ten'"},
+      {{"--stage", "parse", "--bootstrap-servers", "b:1", "--grace", "5y"}, "invalid duration unit"},
+      {{"--stage", "parse", "--bootstrap-servers", "b:1", "--threshold", "-1"}, "threshold must not be negative"},
+      {{"--stage", "parse", "--bootstrap-servers", "b:1", "--kafka-property", "novalue"}, "key=value"},
+      {{"--no-such-flag"}, "unrecognised option"},
+      {{"--threshold", "many"}, "threshold"},
+  };
+  for (const auto& [args, message] : cases) {
+    const auto r = run("streamwright-crash-monitor", args);
+    EXPECT_EQ(r.code, 2) << r.err;
+    EXPECT_NE(r.err.find(message), std::string::npos) << "expected '" << message << "' in: " << r.err;
+  }
+}
+
+TEST(Cli, EnvironmentConfiguresAndFlagsWin) {
+  TempDir dir;
+  const auto log = dir.path() / "out.log";
+  ChildProcess p(bin_dir() + "/streamwright-crash-monitor", {"--describe", "--window-size", "20s"},
+                 ChildProcess::Options{true, log.string(), "", {"STREAMWRIGHT_WINDOW_SIZE=1m", "STREAMWRIGHT_GRACE=7s"}});
+  std::string all;
+  while (auto line = p.read_line(10s)) all += *line + "\n";
+  EXPECT_EQ(p.wait(10s).value_or(-1), 0);
+  EXPECT_NE(all.find("tumbling(size=20000ms, grace=7000ms)"), std::string::npos) << all;
+  EXPECT_NE(all.find("crash-monitor-crashes-by-user-repartition"), std::string::npos) << all;
+}
+
+TEST(Cli, UnreachableBrokerFailsWithAClearMessage) {
+  const auto r = run("streamwright-crash-monitor",
+                     {"--stage", "parse", "--bootstrap-servers", "127.0.0.1:1", "--metrics-port", "0"}, 60s);
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find("input topic logs is not available"), std::string::npos) << r.err;
+}
+
+TEST(Cli, ToolsRejectBadFlags) {
+  EXPECT_EQ(run("streamwright-devbroker", {"--topic", "logs"}).code, 2);
+  EXPECT_EQ(run("streamwright-devbroker", {"--brokers", "0"}).code, 2);
+  EXPECT_EQ(run("streamwright-loadgen", {"--bootstrap-servers", "b:1", "--crash-rate", "2"}).code, 2);
+  EXPECT_EQ(run("streamwright-loadgen", {"--rate", "10"}).code, 2);
+  EXPECT_EQ(run("streamwright", {"demo", "nope"}).code, 2);
+  EXPECT_EQ(run("streamwright", {"up", "crash-monitor"}).code, 2);
+}
+
+TEST(Cli, DevBrokerHelpStatesItsLimits) {
+  TempDir dir;
+  ChildProcess p(bin_dir() + "/streamwright-devbroker", {"--help"}, ChildProcess::Options{});
+  std::string all;
+  while (auto line = p.read_line(10s)) all += *line + "\n";
+  EXPECT_NE(all.find("5 MiB"), std::string::npos);
+  EXPECT_NE(all.find("no TLS"), std::string::npos);
+  EXPECT_NE(all.find("memory"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sw::test
