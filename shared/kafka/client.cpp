@@ -249,7 +249,13 @@ Consumer::Consumer(const Config& config, RebalanceListener* listener) : listener
   queue_.reset(rd_kafka_queue_get_consumer(rk_.get()));
 }
 
-Consumer::~Consumer() { close(); }
+Consumer::~Consumer() {
+  try {
+    close();
+  } catch (const std::exception& e) {
+    spdlog::error("kafka: while closing the consumer: {}", e.what());
+  }
+}
 
 std::error_code Consumer::subscribe(const std::vector<std::string>& topics) {
   PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(topics.size())),
@@ -270,10 +276,21 @@ std::size_t Consumer::poll(MessageBatch& batch, std::size_t max, std::chrono::mi
   batch.msgs_.resize(max);
   const ssize_t n = rd_kafka_consume_batch_queue(queue_.get(), to_ms(timeout), batch.msgs_.data(), max);
   batch.msgs_.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  // An exception cannot cross librdkafka's C frames: the rebalance callback parks it here.
+  if (callback_error_) std::rethrow_exception(std::exchange(callback_error_, nullptr));
   return batch.msgs_.size();
 }
 
 void Consumer::handle_rebalance(int err_code, void* parts_ptr) {
+  try {
+    rebalance(err_code, parts_ptr);
+  } catch (...) {
+    spdlog::error("kafka: rebalance listener failed; the consumer stops");
+    if (!callback_error_) callback_error_ = std::current_exception();
+  }
+}
+
+void Consumer::rebalance(int err_code, void* parts_ptr) {
   auto* parts = static_cast<rd_kafka_topic_partition_list_t*>(parts_ptr);
   const auto err = static_cast<rd_kafka_resp_err_t>(err_code);
   const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk_.get()), "COOPERATIVE") == 0;
@@ -379,6 +396,10 @@ void Consumer::close() {
   queue_.reset();
   // Runs the revoke callback for the current assignment, then leaves the group.
   rd_kafka_consumer_close(rk_.get());
+  if (callback_error_) {
+    auto e = std::exchange(callback_error_, nullptr);
+    std::rethrow_exception(e);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

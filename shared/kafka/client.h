@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <string>
@@ -143,18 +144,21 @@ class Consumer : public ClientBase {
   bool cached_watermarks(const std::string& topic, std::int32_t partition, std::int64_t& low,
                          std::int64_t& high) const;
   std::vector<TopicPartition> assignment() const;
-  // Leaves the group (triggers the revoke callback) and stops fetching. Idempotent.
+  // Leaves the group (triggers the revoke callback) and stops fetching. Idempotent. Rethrows
+  // an exception the revoke callback raised.
   void close();
   const std::string& group_id() const noexcept { return group_id_; }
 
  private:
   friend struct Callbacks;
   void handle_rebalance(int err, void* partitions);
+  void rebalance(int err, void* partitions);
 
   RebalanceListener* listener_;
   detail::QueuePtr queue_;
   std::string group_id_;
   bool closed_ = false;
+  std::exception_ptr callback_error_;
 };
 
 class Producer : public ClientBase {

@@ -252,6 +252,10 @@ struct KillCase {
   bool keep_local_state;   // false: the replica comes back without its RocksDB directory
 };
 
+void PrintTo(const KillCase& c, std::ostream* os) {
+  *os << c.stage << (c.keep_local_state ? " with local state" : " without local state");
+}
+
 class CrashMonitorKillTest : public CrashMonitorTest, public ::testing::WithParamInterface<KillCase> {};
 
 // The aggregate restores from its checkpoint and the changelog tail, or from the changelog
