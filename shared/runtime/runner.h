@@ -44,6 +44,7 @@ class Runner final : public kafka::RebalanceListener {
   void run();
   // Safe from a signal handler: only sets a flag.
   void stop() noexcept { stop_.store(true, std::memory_order_relaxed); }
+  bool stop_requested() const noexcept { return stop_.load(std::memory_order_relaxed); }
 
   bool ready() const noexcept { return ready_.load(std::memory_order_relaxed); }
   bool alive() const noexcept;

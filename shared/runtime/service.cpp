@@ -6,7 +6,9 @@
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <atomic>
 #include <memory>
+#include <thread>
 
 #include "common/duration.h"
 #include "kafka/client.h"
@@ -58,6 +60,8 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
          "a caught-up input partition quiet this long lets event time follow the wall clock")
     ("internal-partitions", po::value<int>()->default_value(0),
          "partitions of repartition topics created by this stage (0: as many as its input)")
+    ("shutdown-timeout", po::value<std::string>()->default_value("30s"),
+         "after SIGTERM, exit anyway if committing and leaving the group takes longer (e.g. broker gone)")
     ("max-poll-records", po::value<unsigned>()->default_value(10000), "records per poll")
     ("rocksdb-cache-mb", po::value<unsigned>()->default_value(64), "RocksDB block cache and memtable budget (MiB)")
     ("log-level", po::value<std::string>()->default_value("info"), "trace, debug, info, warn, error");
@@ -135,6 +139,8 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
     rc.internal_partitions = vm["internal-partitions"].as<int>();
     if (rc.internal_partitions < 0) throw std::invalid_argument("--internal-partitions must not be negative");
     rc.max_poll_records = vm["max-poll-records"].as<unsigned>();
+    if (parse_duration(vm["shutdown-timeout"].as<std::string>()).count() <= 0)
+      throw std::invalid_argument("--shutdown-timeout must be positive");
     if (rc.max_poll_records == 0) throw std::invalid_argument("--max-poll-records must be positive");
     const auto mb = vm["rocksdb-cache-mb"].as<unsigned>();
     rc.rocksdb.block_cache_bytes = static_cast<std::size_t>(mb) << 20;
@@ -171,6 +177,25 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
     return 1;
   }
 
+  // A clean stop commits and leaves the group, which can block while the broker is unreachable.
+  // Offsets are only ever committed after their outputs are durable, so giving up is safe: the
+  // next owner replays from the last commit.
+  const auto shutdown_timeout = parse_duration(vm["shutdown-timeout"].as<std::string>());
+  std::atomic<bool> finished{false};
+  std::thread watchdog([&] {
+    while (!finished.load() && !runner->stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const auto deadline = std::chrono::steady_clock::now() + shutdown_timeout;
+    while (!finished.load()) {
+      if (std::chrono::steady_clock::now() >= deadline) {
+        spdlog::error("stage {}: shutdown did not finish within {}; exiting without a clean leave", stage,
+                      format_duration(shutdown_timeout));
+        spdlog::default_logger()->flush();
+        std::_Exit(1);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+
   g_runner = runner.get();
   struct sigaction sa{};
   sa.sa_handler = on_signal;
@@ -185,8 +210,11 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
     code = 1;
   }
   g_runner = nullptr;
+  runner->stop();  // arms the watchdog for the rest of the shutdown, whatever ended the run
   http->stop();
   runner.reset();
+  finished.store(true);
+  watchdog.join();
   spdlog::info("stage {} stopped", stage);
   return code;
 }

@@ -1,7 +1,9 @@
 // Wrong flags and unreachable brokers: a clear message and a non-zero exit, never a crash.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <fstream>
+#include <thread>
 #include <sstream>
 
 #include "harness.h"
@@ -64,6 +66,24 @@ TEST(Cli, UnreachableBrokerFailsWithAClearMessage) {
                      {"--stage", "parse", "--bootstrap-servers", "127.0.0.1:1", "--metrics-port", "0"}, 60s);
   EXPECT_EQ(r.code, 1) << r.err;
   EXPECT_NE(r.err.find("input topic logs is not available"), std::string::npos) << r.err;
+}
+
+TEST(Cli, StopsWithinTheShutdownTimeoutWhenTheBrokerIsGone) {
+  TempDir dir;
+  auto broker = std::make_unique<DevBroker>(std::vector<std::string>{"logs:2", "logs-dlq:1",
+                                                                     "crash-monitor-crashes-by-user-repartition:2"});
+  Service parse("streamwright-crash-monitor",
+                {"--stage", "parse", "--bootstrap-servers", broker->bootstrap(), "--metrics-port", "0", "--state-dir",
+                 (dir.path() / "state").string(), "--shutdown-timeout", "3s"},
+                dir.path() / "parse.log");
+  ASSERT_TRUE(parse.wait_ready(60s));
+  broker.reset();  // SIGKILL: the broker vanishes
+  std::this_thread::sleep_for(1s);
+  const auto t0 = std::chrono::steady_clock::now();
+  parse.process().signal(SIGTERM);
+  const auto code = parse.process().wait(20s);
+  ASSERT_TRUE(code.has_value()) << "did not exit";
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
 }
 
 TEST(Cli, ToolsRejectBadFlags) {
