@@ -315,6 +315,19 @@ long long cpu_ticks(pid_t pid) {
   return utime + stime;
 }
 
+// Busy time of the whole machine in clock ticks: the first line of /proc/stat minus idle and
+// iowait (guest time is already part of user and nice), or -1.
+long long machine_busy_ticks() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  long long v[8] = {};
+  if (!(in >> cpu) || cpu != "cpu") return -1;
+  for (auto& x : v)
+    if (!(in >> x)) return -1;
+  // user nice system idle iowait irq softirq steal
+  return v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+}
+
 struct Sample {
   Clock::time_point t;
   bool parse_ok = false, aggregate_ok = false;
@@ -323,9 +336,11 @@ struct Sample {
   double parse_dead_letters = 0;
   double parse_batch_seconds = 0;  // sum of streamwright_batch_processing_seconds
   double aggregate_consumed = 0;   // records of the repartition topic consumed (data + watermarks)
-  std::optional<double> aggregate_lag;  // kafka_consumergroup_lag_sum on the repartition topic
+  std::optional<double> aggregate_lag;  // kafka_consumergroup_lag summed over the repartition topic
   double aggregate_batch_seconds = 0;
   std::vector<long long> cpu;
+  long long self_cpu = 0;     // this tool
+  long long machine_busy = 0; // all CPUs, all processes (/proc/stat)
 };
 
 int cmd_watch(int argc, char** argv) {
@@ -335,9 +350,11 @@ int cmd_watch(int argc, char** argv) {
       "Polls both /metrics endpoints. Processing starts at the last sample in which parse had\n"
       "consumed nothing, the parse stage is done at the first sample in which it has consumed\n"
       "--expect records, and the pipeline is done at the first sample in which, in addition, the\n"
-      "aggregate's lag on the repartition topic is 0 and it has consumed at least as many records\n"
-      "of that topic as parse sent there (the lag gauge is refreshed only once a second; the count\n"
-      "makes the sample exact). The lag is checked again once the gauge has been refreshed.\n\n"
+      "aggregate has consumed at least as many records of the repartition topic as parse sent\n"
+      "there. The aggregate's lag (kafka_consumergroup_lag summed over the topic's partitions)\n"
+      "is recomputed only once a second, so it is checked once it has been refreshed after the\n"
+      "end: it must be 0. The aggregate's count includes parse's watermark records (a few per\n"
+      "100 ms), so the end may be early by the delivery of that many data records (milliseconds).\n\n"
       "Options");
   // clang-format off
   desc.add_options()
@@ -348,10 +365,19 @@ int cmd_watch(int argc, char** argv) {
     ("repartition-topic", po::value<std::string>()->required(), "topic from parse to aggregate")
     ("pid", po::value<std::vector<std::string>>()->composing(), "NAME=PID of a process whose CPU time to measure (repeatable)")
     ("interval-ms", po::value<unsigned>()->default_value(50), "sampling interval")
-    ("timeout-s", po::value<double>()->default_value(120), "give up after this long");
+    ("timeout-s", po::value<double>()->default_value(120), "give up after this long")
+    ("trace", po::value<std::string>(), "write every sample to this file (tab-separated)");
   // clang-format on
   po::variables_map vm;
   if (auto rc = parse_options(argc, argv, desc, vm)) return *rc;
+  std::ofstream trace;
+  if (vm.count("trace")) {
+    trace.open(vm["trace"].as<std::string>());
+    if (!trace) {
+      std::cerr << kProgram << " watch: cannot write " << vm["trace"].as<std::string>() << "\n";
+      return 2;
+    }
+  }
   const auto parse_port = vm["parse-port"].as<unsigned>();
   const auto aggregate_port = vm["aggregate-port"].as<unsigned>();
   if (parse_port == 0 || parse_port > 65535 || aggregate_port == 0 || aggregate_port > 65535) {
@@ -381,6 +407,8 @@ int cmd_watch(int argc, char** argv) {
     Sample s;
     // CPU first, then the metrics: the pair belongs to the same instant within a millisecond.
     for (const auto& [name, pid] : pids) s.cpu.push_back(cpu_ticks(pid));
+    s.self_cpu = cpu_ticks(::getpid());
+    s.machine_busy = machine_busy_ticks();
     s.t = Clock::now();
     if (const auto text = http_get(static_cast<std::uint16_t>(parse_port), "/metrics")) {
       s.parse_ok = true;
@@ -398,7 +426,9 @@ int cmd_watch(int argc, char** argv) {
       s.aggregate_consumed =
           metric(*text, "streamwright_records_consumed_total", {{"stage", "aggregate"}, {"topic", repartition}})
               .value_or(0);
-      s.aggregate_lag = metric(*text, "kafka_consumergroup_lag_sum", {{"topic", repartition}});
+      // Summed over the per-partition series (partitions whose watermarks the consumer has not
+      // seen yet have none).
+      s.aggregate_lag = metric(*text, "kafka_consumergroup_lag", {{"topic", repartition}});
       s.aggregate_batch_seconds =
           metric(*text, "streamwright_batch_processing_seconds_sum", {{"stage", "aggregate"}}).value_or(0);
     }
@@ -409,11 +439,28 @@ int cmd_watch(int argc, char** argv) {
   std::optional<Sample> start, parse_done, end;
   Sample last_zero, s;
   bool have_zero = false;
+  // Pauses of parse: stretches of at least 100 ms in which its consumed count did not grow.
+  constexpr auto kStall = 100ms;
+  Clock::time_point last_progress_t{};
+  double last_consumed = 0, stall_seconds = 0;
+  int stalls = 0;
   std::size_t samples = 0;
   auto next = Clock::now();
   while (true) {
     s = take();
     ++samples;
+    if (trace.is_open()) {
+      if (samples == 1) {
+        trace << "t_s\tparse_consumed\tparse_produced\tparse_batch_s\taggregate_consumed\taggregate_lag";
+        for (const auto& [name, pid] : pids) trace << "\tcpu_ticks_" << name;
+        trace << "\tmachine_busy_ticks\n";
+      }
+      trace << seconds_between(begin, s.t) << '\t' << s.parse_consumed << '\t' << s.parse_produced << '\t'
+            << s.parse_batch_seconds << '\t' << s.aggregate_consumed << '\t'
+            << (s.aggregate_lag ? std::to_string(static_cast<long long>(*s.aggregate_lag)) : std::string("-"));
+      for (const auto c : s.cpu) trace << '\t' << c;
+      trace << '\t' << s.machine_busy << '\n';
+    }
     if (s.parse_ok && s.parse_consumed == 0) {
       last_zero = s;
       have_zero = true;
@@ -426,9 +473,22 @@ int cmd_watch(int argc, char** argv) {
       }
       start = last_zero;
     }
+    if (start && !parse_done && s.parse_ok) {
+      if (s.parse_consumed > last_consumed) {
+        if (last_progress_t != Clock::time_point{} && s.t - last_progress_t >= kStall + interval) {
+          // The pause ended somewhere in the last interval: count it from the last progress
+          // sample to the one before this one.
+          stall_seconds += seconds_between(last_progress_t, s.t) - std::chrono::duration<double>(interval).count();
+          ++stalls;
+        }
+        last_consumed = s.parse_consumed;
+        last_progress_t = s.t;
+      }
+    }
     if (start && !parse_done && s.parse_consumed >= expect) parse_done = s;
-    if (parse_done && s.aggregate_ok && s.aggregate_lag && *s.aggregate_lag == 0 &&
-        s.aggregate_consumed >= s.parse_produced) {
+    // Not the lag gauge: it is recomputed once a second, so a stale non-zero value would add up
+    // to a second (and a stale zero could end the interval early).
+    if (parse_done && s.parse_ok && s.aggregate_ok && s.aggregate_consumed >= s.parse_produced) {
       end = s;
       break;
     }
@@ -463,6 +523,8 @@ int cmd_watch(int argc, char** argv) {
   std::printf("repartition_produced=%.0f\naggregate_consumed=%.0f\n", end->parse_produced, end->aggregate_consumed);
   std::printf("aggregate_lag_confirmed=%d\n", lag_confirmed ? 1 : 0);
   out("parse_batch_seconds", end->parse_batch_seconds - start->parse_batch_seconds);
+  std::printf("parse_stalls=%d\n", stalls);
+  out("parse_stall_seconds", stall_seconds);
   out("aggregate_batch_seconds", end->aggregate_batch_seconds - start->aggregate_batch_seconds);
   for (std::size_t i = 0; i < pids.size(); ++i) {
     const auto a = start->cpu[i], b = end->cpu[i];
@@ -470,6 +532,10 @@ int cmd_watch(int argc, char** argv) {
     const auto c = parse_done->cpu[i];
     std::printf("cpu_ticks_parse_phase_%s=%lld\n", pids[i].first.c_str(), a >= 0 && c >= 0 ? c - a : -1LL);
   }
+  std::printf("cpu_ticks_watch=%lld\n", end->self_cpu - start->self_cpu);
+  std::printf("cpu_ticks_machine=%lld\n", start->machine_busy >= 0 && end->machine_busy >= 0
+                                              ? end->machine_busy - start->machine_busy
+                                              : -1LL);
   if (!lag_confirmed) {
     std::cerr << kProgram << " watch: the aggregate's lag on " << repartition << " was "
               << (check.aggregate_lag ? std::to_string(*check.aggregate_lag) : std::string("unknown"))
