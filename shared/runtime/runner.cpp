@@ -211,8 +211,12 @@ Runner::Runner(const Topology& topology, const std::string& stage, RunnerConfig 
   cc.set(kafka::keys::group_id, group);
   cc.set(kafka::keys::auto_offset_reset, "earliest");
   cc.set(kafka::keys::fetch_wait_max_ms, 10);
-  cc.set(kafka::keys::queued_min_messages, 100000);
-  cc.set(kafka::keys::queued_max_messages_kbytes, 65536);
+  // The read-ahead limits apply to the whole consumer queue (partition queues forward into it).
+  // Once over them, librdkafka 2.0 stops fetching and only looks again when a broker thread wakes
+  // (up to a second later), so the limits must sit well above what one processing cycle drains:
+  // the message count never binds, the byte budget bounds memory.
+  cc.set(kafka::keys::queued_min_messages, 1000000);
+  cc.set(kafka::keys::queued_max_messages_kbytes, static_cast<std::int64_t>(config_.consumer_buffer_bytes >> 10));
   cc.set(kafka::keys::session_timeout_ms, 10000);
   cc.set(kafka::keys::heartbeat_interval_ms, 1000);
   for (const auto& [k, v] : config_.kafka.entries()) cc.set_raw(k, v);

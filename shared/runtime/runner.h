@@ -28,6 +28,7 @@ struct RunnerConfig {
   std::chrono::milliseconds idle_timeout{5000};
   std::chrono::milliseconds flush_timeout{60000};
   std::size_t max_poll_records = 10000;
+  std::size_t consumer_buffer_bytes = 128ull << 20;  // fetched records held ahead of processing
   std::int32_t internal_partitions = 0;  // 0: as many as the stage's input topic
   state::RocksDbOptions rocksdb;
   std::string client_id;
