@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
     if (gc.users == 0) throw std::invalid_argument("--users must be positive");
     if (vm["rate"].as<double>() < 0) throw std::invalid_argument("--rate must not be negative");
     config.set(sw::kafka::keys::bootstrap_servers, vm["bootstrap-servers"].as<std::string>());
-    config.set(sw::kafka::keys::linger_ms, 5);
+    config.set(sw::kafka::keys::linger_ms, 50);  // large batches, as high-volume producers send
     config.set(sw::kafka::keys::batch_num_messages, 10000);
     config.set(sw::kafka::keys::queue_buffering_max_messages, 1000000);
     config.set(sw::kafka::keys::client_id, "streamwright-loadgen");
