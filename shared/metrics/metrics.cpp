@@ -145,6 +145,12 @@ void Registry::set_dynamic_gauges(const std::string& name, const std::string& he
   family(name, Type::gauge, help).dynamic = std::move(samples);
 }
 
+void Registry::set_dynamic_untyped(const std::string& name, const std::string& help,
+                                   std::vector<std::pair<std::string, double>> samples) {
+  std::lock_guard lock(mu_);
+  family(name, Type::untyped, help).dynamic = std::move(samples);
+}
+
 std::string Registry::render() const {
   std::lock_guard lock(mu_);
   std::string out;
@@ -159,7 +165,10 @@ std::string Registry::render() const {
     }
     out += '\n';
     out += "# TYPE " + name + ' ';
-    out += f.type == Type::counter ? "counter" : f.type == Type::gauge ? "gauge" : "histogram";
+    out += f.type == Type::counter ? "counter"
+           : f.type == Type::gauge ? "gauge"
+           : f.type == Type::histogram ? "histogram"
+                                       : "untyped";
     out += '\n';
     for (const auto& [l, c] : f.counters) sample(out, name, l, static_cast<double>(c->value()));
     for (const auto& [l, g] : f.gauges) sample(out, name, l, g->value());
