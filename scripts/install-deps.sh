@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake pkg-config ninja-build
   librdkafka-dev librocksdb-dev libsimdjson-dev nlohmann-json3-dev
   libboost-program-options-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
-  prometheus kcat python3 curl procps
+  prometheus kcat python3 curl procps graphviz
 )
 
 missing=()

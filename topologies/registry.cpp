@@ -23,6 +23,10 @@ namespace {
 std::string quote(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
+    if (c == '\n') {
+      out += "\\n";  // a line break in a Graphviz label
+      continue;
+    }
     if (c == '"' || c == '\\') out += '\\';
     out += c;
   }
@@ -40,11 +44,11 @@ std::string to_dot(const Topology& t) {
                         : use.role == TopicRole::changelog   ? "lightyellow"
                                                              : "lightgrey";
     out += "  " + quote("topic:" + use.name) + " [shape=box, style=filled, fillcolor=" + color + ", label=" +
-           quote(use.name + "\\n(" + to_string(use.role) + ")") + "];\n";
+           quote(use.name + "\n(" + to_string(use.role) + ")") + "];\n";
   }
   for (const auto& s : t.subtopologies()) {
     out += "  subgraph " + quote("cluster_" + s.name) + " {\n    label=" +
-           quote("stage " + s.name + "\\ngroup " + t.group_id(s.name)) + ";\n    style=rounded;\n";
+           quote("stage " + s.name + "\ngroup " + t.group_id(s.name)) + ";\n    style=rounded;\n";
     out += "    " + quote("stage:" + s.name) + " [shape=ellipse, label=" + quote(s.name) + "];\n";
     for (const auto& store : s.stores)
       out += "    " + quote("store:" + store) + " [shape=cylinder, label=" + quote(store) + "];\n";

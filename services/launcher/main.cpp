@@ -11,7 +11,9 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -20,6 +22,7 @@
 
 #include "common/process.h"
 #include "kafka/client.h"
+#include "topologies/registry.h"
 
 namespace po = boost::program_options;
 using namespace std::chrono_literals;
@@ -94,9 +97,46 @@ struct Stage {
 int usage() {
   std::cerr << "usage: streamwright demo PIPELINE [--rate N] [--duration 30s] [--partitions N] [-- service options]\n"
                "       streamwright up PIPELINE --bootstrap-servers HOST:PORT [-- service options]\n"
+               "       streamwright describe PIPELINE [--dot FILE] [--png FILE]\n"
                "       streamwright list\n"
                "pipelines: crash-monitor\n";
   return 2;
+}
+
+// Prints the topology; optionally writes it as Graphviz DOT and renders a PNG with `dot`.
+int describe(const std::string& name, const std::vector<std::string>& args) {
+  std::string dot_path, png_path;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if ((args[i] == "--dot" || args[i] == "--png") && i + 1 < args.size()) {
+      (args[i] == "--dot" ? dot_path : png_path) = args[i + 1];
+      ++i;
+    } else {
+      std::cerr << "streamwright describe: unknown argument '" << args[i] << "'\n";
+      return 2;
+    }
+  }
+  sw::Topology topology = [&] { return sw::topologies::build_default(name); }();
+  std::cout << topology.describe();
+  const std::string dot = sw::topologies::to_dot(topology);
+  if (!png_path.empty() && dot_path.empty()) dot_path = png_path + ".dot";
+  if (!dot_path.empty()) {
+    std::ofstream out(dot_path);
+    out << dot;
+    if (!out) {
+      std::cerr << "streamwright describe: cannot write " << dot_path << "\n";
+      return 1;
+    }
+    std::cout << "wrote " << dot_path << "\n";
+  }
+  if (!png_path.empty()) {
+    const std::string cmd = "dot -Tpng -o '" + png_path + "' '" + dot_path + "'";
+    if (std::system(cmd.c_str()) != 0) {
+      std::cerr << "streamwright describe: rendering with graphviz failed (is `dot` installed?)\n";
+      return 1;
+    }
+    std::cout << "wrote " << png_path << "\n";
+  }
+  return 0;
 }
 
 }  // namespace
@@ -115,6 +155,14 @@ int main(int argc, char** argv) {
   if (command == "--help" || command == "-h" || command == "help") {
     usage();
     return 0;
+  }
+  if (command == "describe" && argc >= 3) {
+    try {
+      return describe(argv[2], std::vector<std::string>(argv + 3, argv + argc));
+    } catch (const std::invalid_argument& e) {
+      std::cerr << "streamwright: " << e.what() << "\n";
+      return 2;
+    }
   }
   if ((command != "demo" && command != "up") || argc < 3) return usage();
   const std::string pipeline_name = argv[2];

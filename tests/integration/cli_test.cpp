@@ -95,6 +95,27 @@ TEST(Cli, ToolsRejectBadFlags) {
   EXPECT_EQ(run("streamwright", {"up", "crash-monitor"}).code, 2);
 }
 
+TEST(Cli, DescribePrintsTheTopologyAndDrawsIt) {
+  TempDir dir;
+  const auto dot = dir.path() / "t.dot";
+  const auto png = dir.path() / "t.png";
+  ChildProcess p(bin_dir() + "/streamwright", {"describe", "crash-monitor", "--dot", dot.string(), "--png", png.string()},
+                 ChildProcess::Options{true, (dir.path() / "err").string(), "", {}});
+  std::string all;
+  while (auto line = p.read_line(20s)) all += *line + "\n";
+  ASSERT_EQ(p.wait(20s).value_or(-1), 0) << all;
+  for (const char* expected : {"Sub-topology parse (consumer group crash-monitor-parse)",
+                               "Sub-topology aggregate (consumer group crash-monitor-aggregate)",
+                               "crash-monitor-crash-counts-changelog (changelog, aggregate)"})
+    EXPECT_NE(all.find(expected), std::string::npos) << all;
+  std::ifstream in(dot);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("cluster_aggregate"), std::string::npos);
+  EXPECT_NE(text.find("store:crash-counts"), std::string::npos);
+  EXPECT_GT(std::filesystem::file_size(png), 1000u);  // graphviz rendered it
+  EXPECT_EQ(run("streamwright", {"describe", "no-such-topology"}).code, 2);
+}
+
 TEST(Cli, DevBrokerHelpStatesItsLimits) {
   TempDir dir;
   ChildProcess p(bin_dir() + "/streamwright-devbroker", {"--help"}, ChildProcess::Options{});
