@@ -11,9 +11,6 @@
 //
 // Output lines are `key=value` (after a human-readable header for offsets) so the script can
 // read them with grep; diagnostics go to stderr.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -38,6 +35,7 @@
 #include <vector>
 
 #include "kafka/client.h"
+#include "metrics/http_client.h"
 
 namespace po = boost::program_options;
 using Clock = std::chrono::steady_clock;
@@ -220,33 +218,11 @@ int cmd_consume(int argc, char** argv) {
 // ---------------------------------------------------------------------------------------------
 // watch
 
-// GET http://127.0.0.1:port/path; the body, or nullopt if the server did not answer.
+// GET http://127.0.0.1:port/path; the body, or nullopt unless the server answered 200.
 std::optional<std::string> http_get(std::uint16_t port, const char* path) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return std::nullopt;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  timeval tv{2, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  std::string out;
-  bool ok = false;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    const std::string req = std::string("GET ") + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
-    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
-      char buf[16384];
-      ssize_t n;
-      while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) out.append(buf, static_cast<std::size_t>(n));
-      ok = n == 0;
-    }
-  }
-  ::close(fd);
-  if (!ok || out.rfind("HTTP/1.1 200", 0) != 0) return std::nullopt;
-  const auto body = out.find("\r\n\r\n");
-  if (body == std::string::npos) return std::nullopt;
-  return out.substr(body + 4);
+  auto r = sw::metrics::http_get(port, path, std::chrono::milliseconds(2000));
+  if (r.status != 200) return std::nullopt;
+  return std::move(r.body);
 }
 
 // Sum of the samples of a metric whose labels include every given name="value" pair; nullopt if

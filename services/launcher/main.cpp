@@ -1,8 +1,5 @@
 // streamwright: the launcher. `demo PIPELINE` runs the dev broker, the load generator and every
 // stage as separate processes with a live view; `up PIPELINE` runs the stages against any broker.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
@@ -22,6 +19,7 @@
 
 #include "common/process.h"
 #include "kafka/client.h"
+#include "metrics/http_client.h"
 #include "topologies/registry.h"
 
 namespace po = boost::program_options;
@@ -45,46 +43,6 @@ const std::map<std::string, Pipeline>& pipelines() {
       {"crash-monitor",
        {"streamwright-crash-monitor", {"parse", "aggregate"}, "logs", "crash-alerts", "logs-dlq", {"--topic", "logs"}}}};
   return p;
-}
-
-std::string http_get(std::uint16_t port, const std::string& path) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return {};
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  timeval tv{2, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  std::string out;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
-    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
-      char buf[8192];
-      ssize_t n;
-      while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) out.append(buf, static_cast<std::size_t>(n));
-    }
-  }
-  ::close(fd);
-  const auto body = out.find("\r\n\r\n");
-  return body == std::string::npos ? std::string() : out.substr(body + 4);
-}
-
-// Sum of all samples of a metric family in Prometheus text.
-double metric_sum(const std::string& text, const std::string& name) {
-  double sum = 0;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(name, 0) != 0) continue;
-    const char next = line.size() > name.size() ? line[name.size()] : ' ';
-    if (next != '{' && next != ' ') continue;
-    const auto sp = line.rfind(' ');
-    try {
-      sum += std::stod(line.substr(sp + 1));
-    } catch (...) {
-    }
-  }
-  return sum;
 }
 
 struct Stage {
@@ -322,12 +280,12 @@ int main(int argc, char** argv) {
         std::ostringstream line;
         line << "[" << static_cast<int>(std::chrono::duration<double>(last_status - start).count()) << "s]";
         for (auto& st : stages) {
-          const auto text = http_get(st.port, "/metrics");
-          const double in = metric_sum(text, "streamwright_records_consumed_total");
-          const double lag = metric_sum(text, "kafka_consumergroup_lag");
+          const auto text = sw::metrics::http_get(st.port, "/metrics").body;
+          const double in = sw::metrics::sum_samples(text, "streamwright_records_consumed_total");
+          const double lag = sw::metrics::sum_samples(text, "kafka_consumergroup_lag");
           line << " " << st.name << " " << static_cast<long long>((in - st.last_in) / dt) << "/s lag " << lag;
           if (st.name == pipeline.stages.front())
-            line << " dlq " << metric_sum(text, "streamwright_dead_letter_records_total");
+            line << " dlq " << sw::metrics::sum_samples(text, "streamwright_dead_letter_records_total");
           st.last_in = in;
         }
         line << " | alerts " << alerts_seen;

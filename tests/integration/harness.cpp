@@ -1,8 +1,7 @@
 #include "harness.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
+#include "metrics/http_client.h"
+
 #include <unistd.h>
 
 #include <fstream>
@@ -20,39 +19,12 @@ using namespace std::chrono_literals;
 std::string bin_dir() { return SW_BIN_DIR; }
 
 std::string http_get(std::uint16_t port, const std::string& path, int* status) {
-  if (status) *status = 0;
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return {};
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  timeval tv{3, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  std::string out;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
-    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
-      char buf[8192];
-      ssize_t n;
-      while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) out.append(buf, static_cast<std::size_t>(n));
-    }
-  }
-  ::close(fd);
-  if (status && out.size() > 12) *status = std::atoi(out.c_str() + 9);
-  const auto body = out.find("\r\n\r\n");
-  return body == std::string::npos ? std::string() : out.substr(body + 4);
+  auto r = metrics::http_get(port, path);
+  if (status) *status = r.status;
+  return std::move(r.body);
 }
 
-double metric_value(const std::string& text, const std::string& prefix) {
-  double sum = 0;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty() || line[0] == '#' || line.rfind(prefix, 0) != 0) continue;
-    sum += std::stod(line.substr(line.rfind(' ') + 1));
-  }
-  return sum;
-}
+double metric_value(const std::string& text, const std::string& prefix) { return metrics::sum_samples(text, prefix); }
 
 TempDir::TempDir() {
   std::random_device rd;
