@@ -86,6 +86,26 @@ TEST(Cli, StopsWithinTheShutdownTimeoutWhenTheBrokerIsGone) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
 }
 
+TEST(Cli, KafkaPropertiesFromTheEnvironmentAndSecretsNeverLogged) {
+  TempDir dir;
+  DevBroker broker({"logs:1", "logs-dlq:1", "crash-monitor-crashes-by-user-repartition:1"});
+  const auto log = dir.path() / "parse.log";
+  {
+    ChildProcess p(bin_dir() + "/streamwright-crash-monitor",
+                   {"--stage", "parse", "--bootstrap-servers", broker.bootstrap(), "--metrics-port", "0",
+                    "--kafka-property", "sasl.password=flag-secret-123", "--log-level", "debug"},
+                   ChildProcess::Options{true, log.string(), "", {"KAFKA_PROPERTY_SSL_KEY_PASSWORD=env-secret-456"}});
+    ASSERT_TRUE(p.read_line(60s).has_value());
+    p.stop(30s);
+  }
+  std::ifstream in(log);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("ssl.key.password=***"), std::string::npos) << text;
+  EXPECT_NE(text.find("sasl.password=***"), std::string::npos) << text;
+  EXPECT_EQ(text.find("env-secret-456"), std::string::npos);
+  EXPECT_EQ(text.find("flag-secret-123"), std::string::npos);
+}
+
 TEST(Cli, ToolsRejectBadFlags) {
   EXPECT_EQ(run("streamwright-devbroker", {"--topic", "logs"}).code, 2);
   EXPECT_EQ(run("streamwright-devbroker", {"--brokers", "0"}).code, 2);

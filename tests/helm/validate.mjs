@@ -1,0 +1,649 @@
+// Checks on the Streamwright chart's rendered manifests. Used by tests/helm/run.sh.
+//
+//   node validate.mjs manifests RENDERED.yaml VALUES.yaml [RULES_OUT.yaml]
+//       every object against its schema (kubernetes-models, prometheus-operator models, hand
+//       checks for KEDA), then what the chart promises: probes on a container port the service
+//       listens on, one workload per stage of the topology, volume claims only for stateful
+//       stages, hardened security contexts, a PDB per stage, KEDA capped at the partitions,
+//       selectors that select, and flags and environment variables the executables know.
+//   node validate.mjs fields WORKDIR RENDERED.yaml...
+//       unknown or misplaced fields (which the schema models accept): TypeScript's excess-property
+//       check of every object against the models' type declarations.
+//   node validate.mjs options
+//       the schema's list of crash-monitor options matches the options in the C++ sources.
+//
+// Environment: SW_NODE_TOOLS (the npm prefix with the validators), SW_REPO (the repository),
+// SW_RELEASE (the release name the manifests were rendered with). Prints one line per check and
+// ends with "validate: N passed, M failed"; exits 1 on any failure.
+import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const NODE_TOOLS = process.env.SW_NODE_TOOLS;
+const REPO = process.env.SW_REPO;
+if (!NODE_TOOLS || !REPO) {
+  console.error('validate.mjs: set SW_NODE_TOOLS and SW_REPO');
+  process.exit(2);
+}
+const require = createRequire(path.join(NODE_TOOLS, 'package.json'));
+const yaml = require('js-yaml');
+const CHART = path.join(REPO, 'helm/streamwright');
+
+// ---- results ------------------------------------------------------------------------------------
+let passed = 0;
+let failed = 0;
+function check(name, problems) {
+  const list = (Array.isArray(problems) ? problems : [problems]).filter(Boolean);
+  if (list.length === 0) {
+    passed++;
+    console.log(`ok    ${name}`);
+  } else {
+    failed++;
+    console.log(`FAIL  ${name}`);
+    for (const p of list.slice(0, 20)) console.log(`        ${p}`);
+    if (list.length > 20) console.log(`        ... and ${list.length - 20} more`);
+  }
+}
+function finish() {
+  console.log(`validate: ${passed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+}
+
+// ---- what the code base says (so the chart cannot drift from it) ---------------------------------
+const read = (rel) => fs.readFileSync(path.join(REPO, rel), 'utf8');
+
+// Options of a program: every ("name", ...) inside its add_options() blocks.
+function optionsIn(...files) {
+  const out = new Map();
+  for (const f of files) {
+    const src = read(f);
+    for (const block of src.split('add_options()').slice(1)) {
+      const body = block.slice(0, block.indexOf(';'));
+      for (const m of body.matchAll(/\(\s*"([a-z][a-z0-9-]*)(?:,[a-z])?"\s*,([^\n]*)/g)) {
+        const def = /default_value\("([^"]*)"\)/.exec(m[2]);
+        out.set(m[1], def ? def[1] : undefined);
+      }
+    }
+  }
+  return out;
+}
+// shared/runtime/service.cpp: env_name_for_option
+function envNameForOption(option) {
+  if (option === 'bootstrap-servers') return 'KAFKA_BOOTSTRAP_SERVERS';
+  if (option === 'state-dir') return 'CHECKPOINT_LOCATION';
+  return 'STREAMWRIGHT_' + option.replace(/-/g, '_').toUpperCase();
+}
+const camelToKebab = (s) => s.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+
+// The topologies the code base has, restated here on purpose (the chart has its own copy in
+// _helpers.tpl): stages, kinds, the topic each stage consumes. topologies/crash_monitor.cpp.
+const TOPOLOGIES = {
+  'crash-monitor': {
+    main: 'services/crash-monitor/main.cpp',
+    stages: {
+      parse: { kind: 'stateless', input: (cfg) => cfg.inputTopic ?? 'logs' },
+      aggregate: { kind: 'stateful', input: (cfg, app) => `${app}-crashes-by-user-repartition` },
+    },
+  },
+};
+function registryExecutable(topology) {
+  const m = new RegExp(`name == "${topology}"\\) return "([a-z-]+)"`).exec(read('topologies/registry.cpp'));
+  return m ? m[1] : undefined;
+}
+function topologyOptions(topology) {
+  const t = TOPOLOGIES[topology];
+  return t ? optionsIn('shared/runtime/service.cpp', t.main) : undefined;
+}
+const LAG_EXPORTER_OPTIONS = () => optionsIn('services/lag-exporter/main.cpp');
+
+function parseDurationMs(text) {
+  const m = /^([0-9]+)(ms|s|m|min|h)?$/.exec(String(text));
+  if (!m) return NaN;
+  return Number(m[1]) * { undefined: 1, ms: 1, s: 1000, m: 60000, min: 60000, h: 3600000 }[m[2]];
+}
+
+// ---- values -------------------------------------------------------------------------------------
+function merge(base, over) {
+  if (over === undefined) return base;
+  if (base && over && typeof base === 'object' && typeof over === 'object' && !Array.isArray(base) && !Array.isArray(over)) {
+    const out = { ...base };
+    for (const [k, v] of Object.entries(over)) out[k] = v === null ? undefined : merge(base[k], v);
+    return out;
+  }
+  return over;
+}
+function effectiveValues(valuesFile) {
+  const defaults = yaml.load(fs.readFileSync(path.join(CHART, 'values.yaml'), 'utf8'));
+  return merge(defaults, yaml.load(fs.readFileSync(valuesFile, 'utf8')) ?? {});
+}
+
+// ---- manifests ----------------------------------------------------------------------------------
+function loadDocs(file) {
+  return yaml.loadAll(fs.readFileSync(file, 'utf8')).filter((d) => d && typeof d === 'object');
+}
+const id = (o) => `${o.kind}/${o.metadata?.name}`;
+const labelsMatch = (selector, labels) => {
+  if (!selector || typeof selector !== 'object') return false;
+  const ml = selector.matchLabels ?? selector;
+  if (Object.keys(ml).length === 0 && !selector.matchExpressions) return false;  // selects everything: never intended
+  if (selector.matchExpressions) throw new Error('matchExpressions are not expected in this chart');
+  return Object.entries(ml).every(([k, v]) => labels?.[k] === v);
+};
+const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet']);
+const podLabels = (w) => w.spec?.template?.metadata?.labels ?? {};
+
+// The model class for an object, or undefined (ScaledObject and TriggerAuthentication have none).
+function modelFor(apiVersion, kind) {
+  let mod;
+  if (apiVersion === 'monitoring.coreos.com/v1') {
+    mod = require('@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1');
+  } else if (/^(v1|[a-z0-9.]+\/v[0-9a-z]+)$/.test(apiVersion)) {
+    try {
+      mod = require(`kubernetes-models/${apiVersion}`);
+    } catch {
+      return undefined;
+    }
+  }
+  const cls = mod?.[kind];
+  return cls && cls.apiVersion === apiVersion && cls.kind === kind ? cls : undefined;
+}
+
+// KEDA has no model in the npm packages: its CRDs' required fields and known keys, by hand
+// (keda.sh/v1alpha1, KEDA 2.x). Trigger metadata is map[string]string in the CRD.
+function checkScaledObject(o) {
+  const p = [];
+  const s = o.spec;
+  if (!s || typeof s !== 'object') return ['spec is required'];
+  const known = ['scaleTargetRef', 'pollingInterval', 'cooldownPeriod', 'initialCooldownPeriod', 'idleReplicaCount',
+    'minReplicaCount', 'maxReplicaCount', 'fallback', 'advanced', 'triggers'];
+  for (const k of Object.keys(s)) if (!known.includes(k)) p.push(`spec.${k} is not a ScaledObject field`);
+  const ref = s.scaleTargetRef;
+  if (!ref || typeof ref.name !== 'string' || !ref.name) p.push('spec.scaleTargetRef.name (string) is required');
+  for (const k of Object.keys(ref ?? {}))
+    if (!['apiVersion', 'kind', 'name', 'envSourceContainerName'].includes(k)) p.push(`spec.scaleTargetRef.${k} is unknown`);
+  for (const k of ['pollingInterval', 'cooldownPeriod', 'minReplicaCount', 'maxReplicaCount'])
+    if (s[k] !== undefined && !(Number.isInteger(s[k]) && s[k] >= 0)) p.push(`spec.${k} must be a non-negative integer`);
+  if (Number.isInteger(s.minReplicaCount) && Number.isInteger(s.maxReplicaCount) && s.minReplicaCount > s.maxReplicaCount)
+    p.push(`minReplicaCount ${s.minReplicaCount} > maxReplicaCount ${s.maxReplicaCount}`);
+  if (!Array.isArray(s.triggers) || s.triggers.length === 0) p.push('spec.triggers (non-empty list) is required');
+  for (const [i, t] of (s.triggers ?? []).entries()) {
+    if (typeof t.type !== 'string' || !t.type) p.push(`triggers[${i}].type (string) is required`);
+    if (!t.metadata || typeof t.metadata !== 'object') p.push(`triggers[${i}].metadata (map) is required`);
+    for (const [k, v] of Object.entries(t.metadata ?? {}))
+      if (typeof v !== 'string') p.push(`triggers[${i}].metadata.${k} must be a string (map[string]string), got ${typeof v}`);
+    for (const k of Object.keys(t))
+      if (!['type', 'name', 'metadata', 'authenticationRef', 'metricType', 'useCachedMetrics'].includes(k))
+        p.push(`triggers[${i}].${k} is unknown`);
+    if (t.authenticationRef && typeof t.authenticationRef.name !== 'string') p.push(`triggers[${i}].authenticationRef.name is required`);
+  }
+  return p;
+}
+function checkTriggerAuthentication(o) {
+  const p = [];
+  const s = o.spec;
+  if (!s || typeof s !== 'object') return ['spec is required'];
+  for (const k of Object.keys(s))
+    if (!['secretTargetRef', 'env', 'hashiCorpVault', 'azureKeyVault', 'podIdentity', 'configMapTargetRef'].includes(k))
+      p.push(`spec.${k} is unknown`);
+  for (const [i, r] of (s.secretTargetRef ?? []).entries()) {
+    for (const k of ['parameter', 'name', 'key']) if (typeof r[k] !== 'string' || !r[k]) p.push(`secretTargetRef[${i}].${k} (string) is required`);
+    for (const k of Object.keys(r)) if (!['parameter', 'name', 'key'].includes(k)) p.push(`secretTargetRef[${i}].${k} is unknown`);
+    // The Kafka scaler's authentication parameters.
+    if (!['sasl', 'username', 'password', 'tls', 'ca', 'cert', 'key', 'keyPassword', 'unsafeSsl'].includes(r.parameter))
+      p.push(`secretTargetRef[${i}].parameter ${r.parameter} is not a Kafka scaler parameter`);
+  }
+  return p;
+}
+
+function manifests(renderedFile, valuesFile, rulesOut) {
+  const name = path.basename(renderedFile, '.yaml');
+  const docs = loadDocs(renderedFile);
+  const v = effectiveValues(valuesFile);
+  const release = process.env.SW_RELEASE;
+  const app = v.applicationId || v.topology;
+  const topo = TOPOLOGIES[v.topology];
+  const options = topologyOptions(v.topology);
+  const byKind = (k) => docs.filter((d) => d.kind === k);
+  const find = (k, n) => docs.find((d) => d.kind === k && d.metadata?.name === n);
+  const workloads = docs.filter((d) => WORKLOAD_KINDS.has(d.kind));
+  const t = (s) => `${name}: ${s}`;
+
+  // -- every object: well-formed, valid against its model, labelled, sensibly named --
+  check(t(`${docs.length} objects, each with apiVersion, kind, metadata.name, unique`), (() => {
+    const p = [];
+    const seen = new Set();
+    for (const d of docs) {
+      if (!d.apiVersion || !d.kind || !d.metadata?.name) p.push(`incomplete object: ${JSON.stringify(d).slice(0, 120)}`);
+      if (seen.has(id(d))) p.push(`${id(d)} appears twice`);
+      seen.add(id(d));
+      if (d.metadata?.namespace) p.push(`${id(d)} sets a namespace: leave it to the release`);
+    }
+    return p;
+  })());
+  for (const d of docs) {
+    let problems;
+    if (d.apiVersion === 'keda.sh/v1alpha1' && d.kind === 'ScaledObject') problems = checkScaledObject(d);
+    else if (d.apiVersion === 'keda.sh/v1alpha1' && d.kind === 'TriggerAuthentication') problems = checkTriggerAuthentication(d);
+    else {
+      const cls = modelFor(d.apiVersion, d.kind);
+      if (!cls) problems = [`no model for ${d.apiVersion} ${d.kind}`];
+      else {
+        try {
+          new cls(d).validate();
+          problems = [];
+        } catch (e) {
+          problems = [String(e.message ?? e).slice(0, 2000)];
+        }
+      }
+    }
+    check(t(`${id(d)} is a valid ${d.apiVersion} ${d.kind}`), problems);
+  }
+  check(t('every object has the standard labels'), docs.flatMap((d) => {
+    const l = d.metadata?.labels ?? {};
+    const p = [];
+    for (const k of ['app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/version',
+      'app.kubernetes.io/part-of', 'app.kubernetes.io/managed-by', 'helm.sh/chart'])
+      if (!l[k]) p.push(`${id(d)} lacks label ${k}`);
+    if (l['app.kubernetes.io/name'] !== 'streamwright') p.push(`${id(d)}: app.kubernetes.io/name is ${l['app.kubernetes.io/name']}`);
+    if (release && l['app.kubernetes.io/instance'] !== release) p.push(`${id(d)}: app.kubernetes.io/instance is not ${release}`);
+    if (l['app.kubernetes.io/managed-by'] !== 'Helm') p.push(`${id(d)}: app.kubernetes.io/managed-by is not Helm`);
+    if (l['app.kubernetes.io/part-of'] !== app) p.push(`${id(d)}: app.kubernetes.io/part-of is not ${app}`);
+    for (const [k, val] of Object.entries(l)) if (String(val).length > 63) p.push(`${id(d)}: label ${k} longer than 63`);
+    return p;
+  }));
+  check(t('object names fit Kubernetes limits'), docs.flatMap((d) => {
+    const n = d.metadata.name;
+    const p = [];
+    if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(n) || n.length > 253) p.push(`${id(d)}: not a DNS subdomain`);
+    if (d.kind === 'Service' && !/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(n)) p.push(`${id(d)}: not a DNS-1035 label`);
+    // Pods get controller-revision-hash=<name>-<10 chars>, a label value (63 at most).
+    if (d.kind === 'StatefulSet' && n.length > 52) p.push(`${id(d)}: longer than 52 characters`);
+    return p;
+  }));
+
+  // -- the ConfigMap the stages read --
+  const configMaps = byKind('ConfigMap');
+  const cm = configMaps.find((c) => c.data && 'KAFKA_BOOTSTRAP_SERVERS' in c.data);
+  check(t('a ConfigMap holds the stages\' settings as strings'), (() => {
+    if (!cm) return ['no ConfigMap with KAFKA_BOOTSTRAP_SERVERS'];
+    const p = [];
+    for (const [k, val] of Object.entries(cm.data)) if (typeof val !== 'string') p.push(`${k} is a ${typeof val}, not a string`);
+    if (cm.data.KAFKA_BOOTSTRAP_SERVERS !== v.kafka.bootstrapServers) p.push(`KAFKA_BOOTSTRAP_SERVERS is ${cm.data.KAFKA_BOOTSTRAP_SERVERS}`);
+    if (cm.data.STREAMWRIGHT_APPLICATION_ID !== app) p.push(`STREAMWRIGHT_APPLICATION_ID is ${cm.data.STREAMWRIGHT_APPLICATION_ID}, not ${app}`);
+    for (const [k, val] of Object.entries(cm.data)) if (/^[0-9.]+e\+[0-9]+$/.test(val)) p.push(`${k}=${val}: a number rendered in exponent form`);
+    return p;
+  })());
+  const cmData = cm?.data ?? {};
+
+  // -- every pod: probes, ports, security, volumes, environment --
+  const containersOf = (w) => w.spec?.template?.spec?.containers ?? [];
+  const envOf = (c) => {
+    const env = { ...cmData };
+    for (const e of c.env ?? []) env[e.name] = e.value ?? '<from ' + Object.keys(e.valueFrom ?? {}).join() + '>';
+    return env;
+  };
+  const resolvePort = (c, port) => (c.ports ?? []).find((p) => (typeof port === 'string' ? p.name === port : p.containerPort === port));
+  for (const w of workloads) {
+    const pod = w.spec?.template?.spec ?? {};
+    const isLag = w.metadata.labels?.['app.kubernetes.io/component'] === 'lag-exporter';
+    const claims = (w.spec?.volumeClaimTemplates ?? []).map((c) => c.metadata?.name);
+    const volumes = new Map((pod.volumes ?? []).map((x) => [x.name, x]));
+    check(t(`${id(w)}: selector selects its own pod template`), labelsMatch(w.spec?.selector, podLabels(w)) ? [] : ['spec.selector does not match the pod template labels']);
+    check(t(`${id(w)}: pod hardening (non-root ${v.podSecurityContext?.runAsUser}, seccomp, no token, no service links)`), (() => {
+      const p = [];
+      const sc = pod.securityContext ?? {};
+      if (sc.runAsNonRoot !== true) p.push('pod securityContext.runAsNonRoot is not true');
+      if (sc.runAsUser !== 10001) p.push(`pod securityContext.runAsUser is ${sc.runAsUser}, not 10001 (the image's user)`);
+      if (pod.automountServiceAccountToken !== false) p.push('automountServiceAccountToken is not false (the services never call the API)');
+      if (pod.enableServiceLinks !== false) p.push('enableServiceLinks is not false: Service links inject <SERVICE>_PORT variables, and STREAMWRIGHT_* ones are read as options');
+      for (const c of containersOf(w))
+        if ((c.securityContext?.seccompProfile?.type ?? sc.seccompProfile?.type) !== 'RuntimeDefault') p.push(`${c.name}: no RuntimeDefault seccomp profile`);
+      const sa = pod.serviceAccountName;
+      if (sa && sa !== 'default' && !find('ServiceAccount', sa)) p.push(`serviceAccountName ${sa} is not rendered`);
+      if (!(Number.isInteger(pod.terminationGracePeriodSeconds) && pod.terminationGracePeriodSeconds > 0)) p.push('terminationGracePeriodSeconds missing');
+      return p;
+    })());
+    for (const c of containersOf(w)) {
+      const cid = `${id(w)} container ${c.name}`;
+      const env = envOf(c);
+      const listenPort = isLag ? Number(argValue(c.args, '--port') ?? 9465) : Number(env.STREAMWRIGHT_METRICS_PORT ?? 9464);
+      check(t(`${cid}: liveness /healthz and readiness ${isLag ? '/healthz' : '/readyz'} on the port it listens on (${listenPort})`), (() => {
+        const p = [];
+        for (const [probe, want] of [['livenessProbe', '/healthz'], ['readinessProbe', isLag ? '/healthz' : '/readyz']]) {
+          const pr = c[probe];
+          if (!pr) { p.push(`no ${probe}`); continue; }
+          if (!pr.httpGet) { p.push(`${probe} is not an httpGet probe`); continue; }
+          if (pr.httpGet.path !== want) p.push(`${probe} path is ${pr.httpGet.path}, not ${want}`);
+          const port = resolvePort(c, pr.httpGet.port);
+          if (!port) p.push(`${probe} port ${pr.httpGet.port} is not a port of the container`);
+          else if (port.containerPort !== listenPort) p.push(`${probe} port ${pr.httpGet.port} is ${port.containerPort}, but the process listens on ${listenPort}`);
+        }
+        if (!resolvePort(c, 'metrics')) p.push('no container port named metrics');
+        return p;
+      })());
+      check(t(`${cid}: hardened securityContext`), (() => {
+        const sc = c.securityContext ?? {};
+        const p = [];
+        if (sc.readOnlyRootFilesystem !== true) p.push('readOnlyRootFilesystem is not true');
+        if (sc.allowPrivilegeEscalation !== false) p.push('allowPrivilegeEscalation is not false');
+        if (!(sc.capabilities?.drop ?? []).includes('ALL')) p.push('capabilities.drop lacks ALL');
+        if ((sc.capabilities?.add ?? []).length) p.push('capabilities are added');
+        if (sc.privileged) p.push('privileged');
+        if (sc.runAsNonRoot === false || (sc.runAsUser !== undefined && sc.runAsUser === 0)) p.push('runs as root');
+        return p;
+      })());
+      check(t(`${cid}: resources (cpu and memory requests, memory limit)`), (() => {
+        const r = c.resources ?? {};
+        return [!r.requests?.cpu && 'no cpu request', !r.requests?.memory && 'no memory request', !r.limits?.memory && 'no memory limit'];
+      })());
+      check(t(`${cid}: volume mounts resolve; /tmp${isLag ? '' : ' and the state directory'} writable`), (() => {
+        const p = [];
+        const mounts = c.volumeMounts ?? [];
+        for (const m of mounts)
+          if (!volumes.has(m.name) && !claims.includes(m.name)) p.push(`mount ${m.name} (${m.mountPath}) has no volume or claim template`);
+        const writable = (dir) => mounts.some((m) => m.mountPath === dir && !m.readOnly);
+        if (!writable('/tmp')) p.push('/tmp is not a writable mount (the root filesystem is read-only)');
+        if (!isLag) {
+          const state = env.CHECKPOINT_LOCATION;
+          if (!state) p.push('CHECKPOINT_LOCATION is not set (the default /tmp/streamwright-state would be lost on restart)');
+          else if (!writable(state)) p.push(`the state directory ${state} is not a writable mount`);
+        }
+        for (const [n, vol] of volumes) {
+          if (vol.configMap && !find('ConfigMap', vol.configMap.name)) p.push(`volume ${n}: ConfigMap ${vol.configMap.name} is not rendered`);
+          if (vol.secret && !vol.secret.secretName) p.push(`volume ${n}: secret without secretName`);
+        }
+        return p;
+      })());
+      check(t(`${cid}: environment references resolve`), (() => {
+        const p = [];
+        for (const ef of c.envFrom ?? [])
+          if (ef.configMapRef && !find('ConfigMap', ef.configMapRef.name)) p.push(`envFrom ConfigMap ${ef.configMapRef.name} is not rendered`);
+        const defined = new Set([...(c.env ?? []).map((e) => e.name), ...((c.envFrom ?? []).some((ef) => ef.configMapRef) ? Object.keys(cmData) : [])]);
+        for (const a of [...(c.command ?? []), ...(c.args ?? [])])
+          for (const m of String(a).matchAll(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g))
+            if (!defined.has(m[1])) p.push(`$(${m[1]}) in the command line is not defined in the container's environment`);
+        for (const e of c.env ?? [])
+          if (e.valueFrom?.secretKeyRef && !(e.valueFrom.secretKeyRef.name && e.valueFrom.secretKeyRef.key)) p.push(`${e.name}: secretKeyRef without name and key`);
+        return p;
+      })());
+      const image = v.image.digest ? `${v.image.repository}@${v.image.digest}` : `${v.image.repository}:${v.image.tag || chartAppVersion()}`;
+      check(t(`${cid}: image ${image}`), c.image === image ? [] : [`image is ${c.image}`]);
+    }
+  }
+
+  // -- stages: one workload each, of the right kind, running the right program --
+  const stages = v.stages ?? [];
+  const scaledObjects = byKind('ScaledObject');
+  const stageWorkload = (s) => workloads.filter((w) => w.metadata.labels?.['app.kubernetes.io/component'] === s);
+  if (topo) {
+    check(t(`every stage of ${v.topology} (${Object.keys(topo.stages).join(', ')}) has exactly one workload`),
+      Object.keys(topo.stages).map((s) => (stageWorkload(s).length === 1 ? null : `stage ${s}: ${stageWorkload(s).length} workloads`)));
+    const exe = registryExecutable(v.topology);
+    check(t(`${v.topology} runs ${exe} (topologies/registry.cpp)`), workloads.filter((w) => stages.some((s) => stageWorkload(s.name).includes(w)))
+      .flatMap((w) => containersOf(w).map((c) => (c.command?.[0] === `/usr/local/bin/${exe}` ? null : `${id(w)}: command ${c.command?.[0]}`))));
+  }
+  for (const s of stages) {
+    const ws = stageWorkload(s.name);
+    const w = ws[0];
+    const wantKind = s.kind === 'stateful' ? 'StatefulSet' : 'Deployment';
+    check(t(`stage ${s.name}: one ${wantKind}, running --stage ${s.name}`), (() => {
+      if (ws.length !== 1) return [`${ws.length} workloads with component ${s.name}`];
+      const p = [];
+      if (w.kind !== wantKind) p.push(`${id(w)} is a ${w.kind}, not a ${wantKind} (${s.kind})`);
+      const c = containersOf(w)[0];
+      if (c?.args?.[0] !== '--stage' || c?.args?.[1] !== s.name) p.push(`args do not start with --stage ${s.name}: ${JSON.stringify(c?.args?.slice(0, 2))}`);
+      if (topo && topo.stages[s.name]?.kind !== s.kind) p.push(`${v.topology} has no ${s.kind} stage ${s.name}`);
+      return p;
+    })());
+    if (!w) continue;
+    const scaled = scaledObjects.find((so) => so.spec?.scaleTargetRef?.name === w.metadata.name && so.spec?.scaleTargetRef?.kind === w.kind);
+    check(t(`stage ${s.name}: replicas ${scaled ? 'left to KEDA' : s.replicas ?? 1}`), scaled
+      ? (w.spec.replicas === undefined ? [] : [`spec.replicas is ${w.spec.replicas} although ${id(scaled)} scales it (every upgrade would reset the scale)`])
+      : (w.spec.replicas === (s.replicas ?? 1) ? [] : [`spec.replicas is ${w.spec.replicas}, not ${s.replicas ?? 1}`]));
+    const c = containersOf(w)[0] ?? {};
+    const env = envOf(c);
+    check(t(`stage ${s.name}: ${s.kind === 'stateful' ? 'a volume claim template for its state, and a headless Service' : 'no persistent volume'}`), (() => {
+      const p = [];
+      const claims = w.spec?.volumeClaimTemplates ?? [];
+      const pvcVolumes = (w.spec?.template?.spec?.volumes ?? []).filter((x) => x.persistentVolumeClaim);
+      if (s.kind === 'stateful') {
+        const stateMount = (c.volumeMounts ?? []).find((m) => m.mountPath === env.CHECKPOINT_LOCATION);
+        const claim = claims.find((x) => x.metadata?.name === stateMount?.name);
+        if (!claim) p.push(`the state directory ${env.CHECKPOINT_LOCATION} is not on a volume claim template`);
+        else if (!claim.spec?.resources?.requests?.storage) p.push(`claim ${claim.metadata.name} requests no storage`);
+        else if (s.storage?.size && claim.spec.resources.requests.storage !== s.storage.size) p.push(`claim requests ${claim.spec.resources.requests.storage}, not ${s.storage.size}`);
+        const svc = find('Service', w.spec.serviceName);
+        if (!svc) p.push(`serviceName ${w.spec.serviceName} is not a rendered Service`);
+        else {
+          if (svc.spec?.clusterIP !== 'None') p.push(`${id(svc)} is not headless`);
+          if (!labelsMatch(svc.spec?.selector, podLabels(w))) p.push(`${id(svc)} does not select the pods`);
+        }
+      } else {
+        if (claims.length) p.push('a stateless stage has volumeClaimTemplates');
+        if (pvcVolumes.length) p.push('a stateless stage mounts a PersistentVolumeClaim');
+      }
+      return p;
+    })());
+    const pdbs = byKind('PodDisruptionBudget').filter((b) => labelsMatch(b.spec?.selector, podLabels(w)));
+    check(t(`stage ${s.name}: one PodDisruptionBudget`), pdbs.length === 1 ? [] : [`${pdbs.length} PodDisruptionBudgets select its pods`]);
+    check(t(`stage ${s.name}: a metrics Service on the container port metrics`), (() => {
+      const svcs = byKind('Service').filter((x) => x.spec?.clusterIP !== 'None' && labelsMatch(x.spec?.selector, podLabels(w)));
+      if (svcs.length !== 1) return [`${svcs.length} ClusterIP Services select its pods`];
+      const port = (svcs[0].spec.ports ?? []).find((x) => x.name === 'metrics');
+      if (!port) return [`${id(svcs[0])} has no port named metrics`];
+      return resolvePort(c, port.targetPort ?? port.port) ? [] : [`targetPort ${port.targetPort} is not a container port`];
+    })());
+    check(t(`stage ${s.name}: terminationGracePeriodSeconds outlasts --shutdown-timeout`), (() => {
+      const timeout = env.STREAMWRIGHT_SHUTDOWN_TIMEOUT ?? options?.get('shutdown-timeout') ?? '30s';
+      const grace = w.spec.template.spec.terminationGracePeriodSeconds;
+      return grace * 1000 > parseDurationMs(timeout) ? [] : [`grace ${grace}s <= shutdown timeout ${timeout}: SIGKILL before the commit`];
+    })());
+    if (options) {
+      check(t(`stage ${s.name}: every flag and STREAMWRIGHT_* variable is an option of the ${v.topology} service`), (() => {
+        const p = [];
+        const envNames = new Set([...options.keys()].map(envNameForOption));
+        for (const a of c.args ?? []) {
+          const m = /^--([a-z][a-z0-9-]*)(=.*)?$/.exec(a);
+          if (m && !options.has(m[1])) p.push(`--${m[1]} is not an option (the service would exit with status 2)`);
+        }
+        for (const k of Object.keys(env))
+          if ((k.startsWith('STREAMWRIGHT_') || k === 'CHECKPOINT_LOCATION') && !envNames.has(k)) p.push(`${k} matches no option: the service ignores it silently`);
+        const kp = (c.args ?? []).flatMap((a, i) => (a === '--kafka-property' ? [c.args[i + 1]] : []));
+        for (const x of kp) if (!/^[a-z][a-z0-9._]*=.+/.test(x ?? '')) p.push(`--kafka-property ${x}: not key=value`);
+        return p;
+      })());
+    }
+    if (topo && topo.stages[s.name]) {
+      const want = topo.stages[s.name].input({ ...yamlConfigFromEnv(env) }, app);
+      const groupWanted = `${app}-${s.name}`;
+      const keda = { ...(v.keda ?? {}), ...(s.keda ?? {}) };
+      check(t(`stage ${s.name}: ${keda.enabled ? `a ScaledObject on group ${groupWanted}, topic ${want}, max <= ${s.partitions} partitions` : 'no ScaledObject'}`), (() => {
+        if (!keda.enabled) return scaled ? [`${id(scaled)} scales it although KEDA is off for it`] : [];
+        if (!scaled) return ['no ScaledObject targets it'];
+        const p = [];
+        const trig = (scaled.spec.triggers ?? []).find((x) => x.type === 'kafka');
+        if (!trig) return ['no kafka trigger'];
+        const md = trig.metadata ?? {};
+        if (md.consumerGroup !== groupWanted) p.push(`consumerGroup ${md.consumerGroup}, not ${groupWanted}`);
+        if (md.topic !== want) p.push(`topic ${md.topic}, not ${want}`);
+        if (md.bootstrapServers !== v.kafka.bootstrapServers) p.push(`bootstrapServers ${md.bootstrapServers}`);
+        if (!(scaled.spec.maxReplicaCount <= s.partitions)) p.push(`maxReplicaCount ${scaled.spec.maxReplicaCount} > partitions ${s.partitions}`);
+        if (scaled.spec.scaleTargetRef.apiVersion !== 'apps/v1') p.push('scaleTargetRef.apiVersion is not apps/v1');
+        if (trig.authenticationRef && !find('TriggerAuthentication', trig.authenticationRef.name)) p.push(`TriggerAuthentication ${trig.authenticationRef.name} is not rendered`);
+        if (v.kafka.sasl?.enabled && !trig.authenticationRef) p.push('SASL is on but the trigger has no authenticationRef');
+        if (v.kafka.sasl?.enabled && !md.sasl) p.push('SASL is on but the trigger metadata has no sasl mode');
+        if (v.kafka.tls?.enabled && md.tls !== 'enable') p.push('TLS is on but the trigger metadata lacks tls: enable');
+        return p;
+      })());
+    }
+  }
+  check(t('no standalone PersistentVolumeClaim (state lives in StatefulSet claim templates)'), byKind('PersistentVolumeClaim').map((x) => `${id(x)} is rendered`));
+  check(t('volume claim templates only on StatefulSets of stateful stages'), workloads.flatMap((w) => {
+    const s = stages.find((x) => x.name === w.metadata.labels?.['app.kubernetes.io/component']);
+    return (w.spec?.volumeClaimTemplates ?? []).length && !(w.kind === 'StatefulSet' && s?.kind === 'stateful') ? [`${id(w)} has volumeClaimTemplates`] : [];
+  }));
+
+  // -- selectors of Services, PDBs and ScaledObjects point at something --
+  check(t('every Service selects exactly one workload, on ports its pods have'), byKind('Service').flatMap((svc) => {
+    const ws = workloads.filter((w) => labelsMatch(svc.spec?.selector, podLabels(w)));
+    if (ws.length !== 1) return [`${id(svc)} selects ${ws.length} workloads`];
+    return (svc.spec.ports ?? []).map((pt) => (containersOf(ws[0]).some((c) => resolvePort(c, pt.targetPort ?? pt.port)) ? null : `${id(svc)} port ${pt.name}: targetPort ${pt.targetPort} is no container port`));
+  }));
+  check(t('every PodDisruptionBudget selects exactly one workload'), byKind('PodDisruptionBudget').map((b) => {
+    const n = workloads.filter((w) => labelsMatch(b.spec?.selector, podLabels(w))).length;
+    return n === 1 ? null : `${id(b)} selects ${n} workloads`;
+  }));
+  check(t('every ScaledObject targets a rendered workload'), scaledObjects.map((so) => {
+    const ref = so.spec?.scaleTargetRef ?? {};
+    return find(ref.kind ?? 'Deployment', ref.name) ? null : `${id(so)}: ${ref.kind}/${ref.name} is not rendered`;
+  }));
+
+  // -- Prometheus Operator objects --
+  const sms = byKind('ServiceMonitor');
+  check(t(`ServiceMonitor ${v.serviceMonitor?.enabled ? 'scrapes every workload exactly once' : 'absent'}`), (() => {
+    if (!v.serviceMonitor?.enabled) return sms.map((x) => `${id(x)} rendered while disabled`);
+    if (sms.length !== 1) return [`${sms.length} ServiceMonitors`];
+    const sm = sms[0];
+    const selected = byKind('Service').filter((svc) => labelsMatch(sm.spec.selector, svc.metadata.labels));
+    const p = [];
+    if (!selected.length) p.push('selects no Service');
+    for (const ep of sm.spec.endpoints ?? [])
+      for (const svc of selected) if (!(svc.spec.ports ?? []).some((x) => x.name === ep.port)) p.push(`${id(svc)} has no port ${ep.port}`);
+    for (const w of workloads) {
+      const n = selected.filter((svc) => labelsMatch(svc.spec?.selector, podLabels(w))).length;
+      if (n !== 1) p.push(`${id(w)} is behind ${n} scraped Services (${n ? 'scraped twice' : 'not scraped'})`);
+    }
+    return p;
+  })());
+  const prs = byKind('PrometheusRule');
+  check(t(`PrometheusRule ${v.prometheusRule?.enabled ? 'holds the rule groups of files/alerts.yaml' : 'absent'}`), (() => {
+    if (!v.prometheusRule?.enabled) return prs.map((x) => `${id(x)} rendered while disabled`);
+    if (prs.length !== 1) return [`${prs.length} PrometheusRules`];
+    const groups = prs[0].spec?.groups ?? [];
+    const source = yaml.load(fs.readFileSync(path.join(CHART, 'files/alerts.yaml'), 'utf8'));
+    const p = [];
+    if (!groups.length) p.push('no groups');
+    for (const g of groups) for (const r of g.rules ?? []) if (!r.expr || !(r.alert || r.record)) p.push(`group ${g.name}: a rule without expr and alert/record`);
+    if (JSON.stringify(groups) !== JSON.stringify(source.groups)) p.push('the rendered groups differ from files/alerts.yaml');
+    if (rulesOut && groups.length) fs.writeFileSync(rulesOut, yaml.dump({ groups }, { lineWidth: -1 }));
+    return p;
+  })());
+
+  // -- the lag exporter --
+  const lag = workloads.filter((w) => w.metadata.labels?.['app.kubernetes.io/component'] === 'lag-exporter');
+  check(t(`lag exporter ${v.lagExporter?.enabled ? 'watches every stage\'s group, with flags it knows' : 'absent'}`), (() => {
+    if (!v.lagExporter?.enabled) return lag.map((x) => `${id(x)} rendered while disabled`);
+    if (lag.length !== 1) return [`${lag.length} lag exporter workloads`];
+    const w = lag[0];
+    const c = containersOf(w)[0];
+    const p = [];
+    if (w.kind !== 'Deployment' || w.spec.replicas !== 1) p.push('not a Deployment with 1 replica');
+    if (c.command?.[0] !== '/usr/local/bin/streamwright-lag-exporter') p.push(`command ${c.command?.[0]}`);
+    const known = LAG_EXPORTER_OPTIONS();
+    for (const a of c.args ?? []) {
+      const m = /^--([a-z][a-z0-9-]*)(=.*)?$/.exec(a);
+      if (m && !known.has(m[1])) p.push(`--${m[1]} is not an option of streamwright-lag-exporter`);
+    }
+    const groups = (c.args ?? []).flatMap((a, i) => (a === '--group' ? [c.args[i + 1]] : []));
+    for (const g of groups) if (!/^[^=]+=[^=,]+(,[^=,]+)*$/.test(g ?? '')) p.push(`--group ${g}: the exporter takes GROUP=TOPIC[,TOPIC...]`);
+    if (topo) {
+      const stageCfg = (s) => {
+        const sw = stageWorkload(s.name)[0];
+        return yamlConfigFromEnv(sw ? envOf(containersOf(sw)[0]) : cmData);
+      };
+      for (const s of stages) {
+        const want = `${app}-${s.name}=${topo.stages[s.name]?.input(stageCfg(s), app)}`;
+        if (!groups.includes(want)) p.push(`no --group ${want}`);
+      }
+    }
+    if (argValue(c.args, '--bootstrap-servers') !== v.kafka.bootstrapServers) p.push('--bootstrap-servers differs from kafka.bootstrapServers');
+    return p;
+  })());
+  finish();
+}
+
+function argValue(args, flag) {
+  const i = (args ?? []).indexOf(flag);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+// STREAMWRIGHT_INPUT_TOPIC=logs -> { inputTopic: 'logs' }
+function yamlConfigFromEnv(env) {
+  const out = {};
+  for (const [k, val] of Object.entries(env))
+    if (k.startsWith('STREAMWRIGHT_')) out[k.slice(13).toLowerCase().replace(/_([a-z0-9])/g, (_, ch) => ch.toUpperCase())] = val;
+  return out;
+}
+function chartAppVersion() {
+  return yaml.load(fs.readFileSync(path.join(CHART, 'Chart.yaml'), 'utf8')).appVersion;
+}
+
+// ---- unknown fields: TypeScript's excess-property check against the models' declarations --------
+function fields(workdir, files) {
+  fs.mkdirSync(workdir, { recursive: true });
+  const imports = new Map();
+  const lines = [];
+  const where = [];
+  for (const file of files) {
+    for (const d of loadDocs(file)) {
+      let mod;
+      if (d.apiVersion === 'monitoring.coreos.com/v1') mod = `@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/${d.kind}`;
+      else if (modelFor(d.apiVersion, d.kind)) mod = `kubernetes-models/${d.apiVersion}/${d.kind}`;
+      else continue;  // KEDA: checked by hand in `manifests`
+      const type = `I${d.kind}_${imports.size}`;
+      if (![...imports.values()].some((x) => x.mod === mod)) imports.set(mod, { mod, type });
+      lines.push(`export const o${lines.length}: ${imports.get(mod).type} = ${JSON.stringify(d)};`);
+      where.push(`${path.basename(file, '.yaml')}: ${id(d)}`);
+    }
+  }
+  const header = [...imports.values()].map(({ mod, type }) => `import type { I${path.basename(mod)} as ${type} } from "${mod}";`);
+  fs.writeFileSync(path.join(workdir, 'manifests.ts'), [...header, ...lines, ''].join('\n'));
+  fs.writeFileSync(path.join(workdir, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: { noEmit: true, strict: true, skipLibCheck: true, types: [], target: 'es2020', module: 'commonjs', moduleResolution: 'node', noErrorTruncation: false },
+    files: ['manifests.ts'],
+  }));
+  let out = '';
+  try {
+    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(workdir, 'tsconfig.json')], { encoding: 'utf8' });
+  } catch (e) {
+    out = String(e.stdout ?? '') + String(e.stderr ?? '');
+  }
+  const problems = [];
+  for (const line of out.split('\n')) {
+    const m = /manifests\.ts\((\d+),\d+\): error TS\d+: (.*)/.exec(line);
+    if (m) problems.push(`${where[Number(m[1]) - header.length - 1] ?? 'line ' + m[1]}: ${m[2].replace(/in type '\{.*\}'/, 'in its type')}`);
+    else if (line.trim() && !/^\s/.test(line)) problems.push(line.trim());
+  }
+  check(`no unknown or misplaced fields in ${lines.length} objects of ${files.length} renders (TypeScript excess-property check)`, problems);
+  finish();
+}
+
+// ---- the schema's crash-monitor options = the C++ options -----------------------------------------
+function optionsCheck() {
+  const schema = JSON.parse(fs.readFileSync(path.join(CHART, 'values.schema.json'), 'utf8'));
+  const listed = new Set(schema.definitions.crashMonitorConfig.propertyNames.enum.map(camelToKebab));
+  const managed = new Set(schema.definitions.config.propertyNames.not.enum.map(camelToKebab));
+  const cpp = topologyOptions('crash-monitor');
+  const p = [];
+  for (const o of cpp.keys()) if (!listed.has(o) && !managed.has(o)) p.push(`--${o} (C++) is neither in crashMonitorConfig nor set by the chart`);
+  for (const o of listed) if (!cpp.has(o)) p.push(`${o} is in crashMonitorConfig but not an option of streamwright-crash-monitor`);
+  check(`values.schema.json lists the ${cpp.size} options of streamwright-crash-monitor (C++: service.cpp, crash-monitor/main.cpp)`, p);
+  const src = read('topologies/crash_monitor.cpp');
+  check('the chart\'s crash-monitor stages (parse, aggregate, crashes-by-user) exist in topologies/crash_monitor.cpp',
+    ['"parse"', '"aggregate"', '"crashes-by-user"'].map((s) => (src.includes(s) ? null : `${s} not found`)));
+  check('streamwright-crash-monitor is the executable of crash-monitor (topologies/registry.cpp)',
+    registryExecutable('crash-monitor') === 'streamwright-crash-monitor' ? [] : [`registry says ${registryExecutable('crash-monitor')}`]);
+  const lagOpts = LAG_EXPORTER_OPTIONS();
+  check('streamwright-lag-exporter has the flags the chart passes',
+    ['bootstrap-servers', 'group', 'port', 'interval', 'log-level', 'kafka-property'].map((o) => (lagOpts.has(o) ? null : `--${o} missing`)));
+  finish();
+}
+
+const [mode, ...rest] = process.argv.slice(2);
+if (mode === 'manifests') manifests(rest[0], rest[1], rest[2]);
+else if (mode === 'fields') fields(rest[0], rest.slice(1));
+else if (mode === 'options') optionsCheck();
+else {
+  console.error('usage: validate.mjs manifests RENDERED VALUES [RULES_OUT] | fields WORKDIR RENDERED... | options');
+  process.exit(2);
+}
