@@ -59,7 +59,9 @@ function optionsIn(...files) {
   for (const f of files) {
     const src = read(f);
     for (const block of src.split('add_options()').slice(1)) {
-      const body = block.slice(0, block.indexOf(';'));
+      // The block ends at the first ';' that ends a line (descriptions may contain '; ').
+      const end = block.search(/;[ \t]*(\/\/[^\n]*)?\n/);
+      const body = end >= 0 ? block.slice(0, end) : block;
       for (const m of body.matchAll(/\(\s*"([a-z][a-z0-9-]*)(?:,[a-z])?"\s*,([^\n]*)/g)) {
         const def = /default_value\("([^"]*)"\)/.exec(m[2]);
         out.set(m[1], def ? def[1] : undefined);
@@ -115,7 +117,17 @@ function merge(base, over) {
 }
 function effectiveValues(valuesFile) {
   const defaults = yaml.load(fs.readFileSync(path.join(CHART, 'values.yaml'), 'utf8'));
-  return merge(defaults, yaml.load(fs.readFileSync(valuesFile, 'utf8')) ?? {});
+  const v = merge(defaults, yaml.load(fs.readFileSync(valuesFile, 'utf8')) ?? {});
+  // As the chart documents: an entry without name is the topology's stage at its position, and
+  // without kind takes the topology's kind; resources, storage and PDB default by kind.
+  const order = Object.keys(TOPOLOGIES[v.topology]?.stages ?? {});
+  v.stages = (v.stages ?? []).map((s, i) => {
+    const name = s?.name ?? order[i];
+    const kind = s?.kind ?? TOPOLOGIES[v.topology]?.stages[name]?.kind;
+    const d = v.stageDefaults?.[kind] ?? {};
+    return { ...s, name, kind, resources: s?.resources ?? d.resources, storage: kind === 'stateful' ? { ...(d.storage ?? {}), ...(s?.storage ?? {}) } : s?.storage };
+  });
+  return v;
 }
 
 // ---- manifests ----------------------------------------------------------------------------------
@@ -135,17 +147,16 @@ const podLabels = (w) => w.spec?.template?.metadata?.labels ?? {};
 
 // The model class for an object, or undefined (ScaledObject and TriggerAuthentication have none).
 function modelFor(apiVersion, kind) {
-  let mod;
-  if (apiVersion === 'monitoring.coreos.com/v1') {
-    mod = require('@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1');
-  } else if (/^(v1|[a-z0-9.]+\/v[0-9a-z]+)$/.test(apiVersion)) {
-    try {
-      mod = require(`kubernetes-models/${apiVersion}`);
-    } catch {
-      return undefined;
-    }
+  // One file per kind: loading a whole API group's index costs 0.1 s each.
+  const file = apiVersion === 'monitoring.coreos.com/v1'
+    ? `@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/${kind}`
+    : /^(v1|[a-z0-9.]+\/v[0-9a-z]+)$/.test(apiVersion) && /^[A-Z][A-Za-z0-9]*$/.test(kind) ? `kubernetes-models/${apiVersion}/${kind}` : undefined;
+  let cls;
+  try {
+    cls = file && require(file)[kind];
+  } catch {
+    return undefined;
   }
-  const cls = mod?.[kind];
   return cls && cls.apiVersion === apiVersion && cls.kind === kind ? cls : undefined;
 }
 
@@ -208,6 +219,9 @@ function manifests(renderedFile, valuesFile, rulesOut) {
   const find = (k, n) => docs.find((d) => d.kind === k && d.metadata?.name === n);
   const workloads = docs.filter((d) => WORKLOAD_KINDS.has(d.kind));
   const t = (s) => `${name}: ${s}`;
+
+  check(t('no <no value> left by a missing value'), fs.readFileSync(renderedFile, 'utf8').split('\n')
+    .flatMap((l, i) => (l.includes('<no value>') ? [`line ${i + 1}: ${l.trim()}`] : [])));
 
   // -- every object: well-formed, valid against its model, labelled, sensibly named --
   check(t(`${docs.length} objects, each with apiVersion, kind, metadata.name, unique`), (() => {
@@ -308,9 +322,11 @@ function manifests(renderedFile, valuesFile, rulesOut) {
       const cid = `${id(w)} container ${c.name}`;
       const env = envOf(c);
       const listenPort = isLag ? Number(argValue(c.args, '--port') ?? 9465) : Number(env.STREAMWRIGHT_METRICS_PORT ?? 9464);
-      check(t(`${cid}: liveness /healthz and readiness ${isLag ? '/healthz' : '/readyz'} on the port it listens on (${listenPort})`), (() => {
+      // The exporter's /healthz fails while Kafka or a watched topic is missing: readiness only.
+      const [live, ready] = isLag ? ['/metrics', '/healthz'] : ['/healthz', '/readyz'];
+      check(t(`${cid}: liveness ${live} and readiness ${ready} on the port it listens on (${listenPort})`), (() => {
         const p = [];
-        for (const [probe, want] of [['livenessProbe', '/healthz'], ['readinessProbe', isLag ? '/healthz' : '/readyz']]) {
+        for (const [probe, want] of [['livenessProbe', live], ['readinessProbe', ready]]) {
           const pr = c[probe];
           if (!pr) { p.push(`no ${probe}`); continue; }
           if (!pr.httpGet) { p.push(`${probe} is not an httpGet probe`); continue; }
@@ -426,7 +442,9 @@ function manifests(renderedFile, valuesFile, rulesOut) {
       return p;
     })());
     const pdbs = byKind('PodDisruptionBudget').filter((b) => labelsMatch(b.spec?.selector, podLabels(w)));
-    check(t(`stage ${s.name}: one PodDisruptionBudget`), pdbs.length === 1 ? [] : [`${pdbs.length} PodDisruptionBudgets select its pods`]);
+    const pdbWanted = (s.pdb?.enabled ?? v.stageDefaults?.[s.kind]?.pdb?.enabled ?? true) ? 1 : 0;
+    check(t(`stage ${s.name}: ${pdbWanted ? 'one PodDisruptionBudget' : 'no PodDisruptionBudget (disabled)'}`),
+      pdbs.length === pdbWanted ? [] : [`${pdbs.length} PodDisruptionBudgets select its pods`]);
     check(t(`stage ${s.name}: a metrics Service on the container port metrics`), (() => {
       const svcs = byKind('Service').filter((x) => x.spec?.clusterIP !== 'None' && labelsMatch(x.spec?.selector, podLabels(w)));
       if (svcs.length !== 1) return [`${svcs.length} ClusterIP Services select its pods`];
@@ -449,8 +467,34 @@ function manifests(renderedFile, valuesFile, rulesOut) {
         }
         for (const k of Object.keys(env))
           if ((k.startsWith('STREAMWRIGHT_') || k === 'CHECKPOINT_LOCATION') && !envNames.has(k)) p.push(`${k} matches no option: the service ignores it silently`);
+        if (!read('shared/runtime/service.cpp').includes('"KAFKA_PROPERTY_"')) {
+          for (const k of Object.keys(env)) if (k.startsWith('KAFKA_PROPERTY_')) p.push(`${k}: the service reads no KAFKA_PROPERTY_* variables`);
+        }
         const kp = (c.args ?? []).flatMap((a, i) => (a === '--kafka-property' ? [c.args[i + 1]] : []));
         for (const x of kp) if (!/^[a-z][a-z0-9._]*=.+/.test(x ?? '')) p.push(`--kafka-property ${x}: not key=value`);
+        return p;
+      })());
+      check(t(`stage ${s.name}: Kafka security ${v.kafka.sasl?.enabled ? 'from the Secret, not on the command line' : 'settings consistent'}`), (() => {
+        const p = [];
+        const props = Object.fromEntries((c.args ?? []).flatMap((a, i) => (a === '--kafka-property' ? [c.args[i + 1].split(/=(.*)/s).slice(0, 2)] : [])));
+        for (const k of Object.keys(props))
+          if (/^(sasl\.password|sasl\.username|ssl\.key\.password|sasl\.oauthbearer\.client\.secret)$/.test(k))
+            p.push(`${k} is on the command line (visible in the pod spec or to every user of the host): use KAFKA_PROPERTY_* from a Secret`);
+        const protocol = v.kafka.sasl?.enabled ? (v.kafka.tls?.enabled ? 'SASL_SSL' : 'SASL_PLAINTEXT') : v.kafka.tls?.enabled ? 'SSL' : undefined;
+        if (props['security.protocol'] !== protocol) p.push(`security.protocol is ${props['security.protocol']}, not ${protocol}`);
+        if (v.kafka.sasl?.enabled) {
+          for (const [name, key] of [['KAFKA_PROPERTY_SASL_USERNAME', v.kafka.sasl.usernameKey], ['KAFKA_PROPERTY_SASL_PASSWORD', v.kafka.sasl.passwordKey]]) {
+            const ref = (c.env ?? []).find((e) => e.name === name)?.valueFrom?.secretKeyRef;
+            if (!ref || ref.name !== v.kafka.sasl.existingSecret || ref.key !== key) p.push(`${name} does not come from Secret ${v.kafka.sasl.existingSecret} key ${key}`);
+          }
+          if (props['sasl.mechanism'] !== v.kafka.sasl.mechanism) p.push(`sasl.mechanism is ${props['sasl.mechanism']}`);
+        }
+        if (v.kafka.tls?.enabled && v.kafka.tls.caSecret?.name) {
+          const loc = props['ssl.ca.location'];
+          const mount = (c.volumeMounts ?? []).find((m) => loc && loc.startsWith(m.mountPath + '/'));
+          const vol = mount && (w.spec.template.spec.volumes ?? []).find((x) => x.name === mount.name);
+          if (!vol?.secret || vol.secret.secretName !== v.kafka.tls.caSecret.name) p.push(`ssl.ca.location ${loc} is not in a mount of Secret ${v.kafka.tls.caSecret.name}`);
+        }
         return p;
       })());
     }
@@ -478,6 +522,16 @@ function manifests(renderedFile, valuesFile, rulesOut) {
       })());
     }
   }
+  check(t('immutable fields stay stable across upgrades (selectors, claim templates)'), workloads.flatMap((w) => {
+    const p = [];
+    const stable = ['app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/component'];
+    for (const k of Object.keys(w.spec?.selector?.matchLabels ?? {}))
+      if (!stable.includes(k)) p.push(`${id(w)}: selector label ${k} may change between releases (selectors are immutable)`);
+    for (const c of w.spec?.volumeClaimTemplates ?? [])
+      for (const k of Object.keys(c.metadata?.labels ?? {}))
+        if (!stable.includes(k)) p.push(`${id(w)}: claim template label ${k} may change between releases (volumeClaimTemplates are immutable)`);
+    return p;
+  }));
   check(t('no standalone PersistentVolumeClaim (state lives in StatefulSet claim templates)'), byKind('PersistentVolumeClaim').map((x) => `${id(x)} is rendered`));
   check(t('volume claim templates only on StatefulSets of stateful stages'), workloads.flatMap((w) => {
     const s = stages.find((x) => x.name === w.metadata.labels?.['app.kubernetes.io/component']);
@@ -525,7 +579,7 @@ function manifests(renderedFile, valuesFile, rulesOut) {
     const p = [];
     if (!groups.length) p.push('no groups');
     for (const g of groups) for (const r of g.rules ?? []) if (!r.expr || !(r.alert || r.record)) p.push(`group ${g.name}: a rule without expr and alert/record`);
-    if (JSON.stringify(groups) !== JSON.stringify(source.groups)) p.push('the rendered groups differ from files/alerts.yaml');
+    if (canonical(groups) !== canonical(source.groups)) p.push('the rendered groups differ from files/alerts.yaml');
     if (rulesOut && groups.length) fs.writeFileSync(rulesOut, yaml.dump({ groups }, { lineWidth: -1 }));
     return p;
   })());
@@ -558,11 +612,25 @@ function manifests(renderedFile, valuesFile, rulesOut) {
       }
     }
     if (argValue(c.args, '--bootstrap-servers') !== v.kafka.bootstrapServers) p.push('--bootstrap-servers differs from kafka.bootstrapServers');
+    if (v.kafka.sasl?.enabled) {
+      // The exporter reads no KAFKA_PROPERTY_* variables: its credentials are $(VAR) arguments.
+      const kp = (c.args ?? []).flatMap((a, i) => (a === '--kafka-property' ? [c.args[i + 1]] : []));
+      for (const [prop, name] of [['sasl.username', 'KAFKA_SASL_USERNAME'], ['sasl.password', 'KAFKA_SASL_PASSWORD']]) {
+        if (!kp.includes(`${prop}=$(${name})`)) p.push(`no --kafka-property ${prop}=$(${name})`);
+        if (!(c.env ?? []).find((e) => e.name === name)?.valueFrom?.secretKeyRef) p.push(`${name} does not come from a Secret`);
+      }
+    }
     return p;
   })());
   finish();
 }
 
+// JSON with sorted keys: equal for equal data whatever the key order.
+function canonical(x) {
+  if (Array.isArray(x)) return `[${x.map(canonical).join(',')}]`;
+  if (x && typeof x === 'object') return `{${Object.keys(x).sort().map((k) => `${JSON.stringify(k)}:${canonical(x[k])}`).join(',')}}`;
+  return JSON.stringify(x);
+}
 function argValue(args, flag) {
   const i = (args ?? []).indexOf(flag);
   return i >= 0 ? args[i + 1] : undefined;
@@ -599,7 +667,10 @@ function fields(workdir, files) {
   const header = [...imports.values()].map(({ mod, type }) => `import type { I${path.basename(mod)} as ${type} } from "${mod}";`);
   fs.writeFileSync(path.join(workdir, 'manifests.ts'), [...header, ...lines, ''].join('\n'));
   fs.writeFileSync(path.join(workdir, 'tsconfig.json'), JSON.stringify({
-    compilerOptions: { noEmit: true, strict: true, skipLibCheck: true, types: [], target: 'es2020', module: 'commonjs', moduleResolution: 'node', noErrorTruncation: false },
+    compilerOptions: {
+      noEmit: true, strict: true, skipLibCheck: true, types: [], target: 'es2020', module: 'commonjs', moduleResolution: 'node',
+      baseUrl: path.join(NODE_TOOLS, 'node_modules'),  // where the model packages are
+    },
     files: ['manifests.ts'],
   }));
   let out = '';
