@@ -258,6 +258,7 @@ int main(int argc, char** argv) {
     if (groups.empty()) throw std::invalid_argument("nothing to watch: give --group or --topology");
     interval = sw::parse_duration(vm["interval"].as<std::string>());
     if (interval.count() <= 0) throw std::invalid_argument("--interval must be positive");
+    extra.set_from_environment();  // KAFKA_PROPERTY_<KEY>; flags below win
     if (vm.count("kafka-property"))
       for (const auto& kv : vm["kafka-property"].as<std::vector<std::string>>())
         if (!extra.set_from_assignment(kv)) throw std::invalid_argument("--kafka-property expects key=value");

@@ -97,6 +97,7 @@ int main(int argc, char** argv) {
     config.set(sw::kafka::keys::batch_num_messages, 10000);
     config.set(sw::kafka::keys::queue_buffering_max_messages, 1000000);
     config.set(sw::kafka::keys::client_id, "streamwright-loadgen");
+    config.set_from_environment();  // KAFKA_PROPERTY_<KEY>; flags below win
     if (vm.count("kafka-property"))
       for (const auto& kv : vm["kafka-property"].as<std::vector<std::string>>())
         if (!config.set_from_assignment(kv)) throw std::invalid_argument("--kafka-property expects key=value");

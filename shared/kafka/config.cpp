@@ -4,6 +4,8 @@
 #include <array>
 #include <cctype>
 
+#include <unistd.h>
+
 namespace sw::kafka {
 
 Config& Config::set_raw(std::string key, std::string value) {
@@ -22,6 +24,18 @@ bool Config::set_from_assignment(std::string_view assignment) {
   if (eq == std::string_view::npos || eq == 0) return false;
   set_raw(std::string(assignment.substr(0, eq)), std::string(assignment.substr(eq + 1)));
   return true;
+}
+
+Config& Config::set_from_environment(std::string_view prefix) {
+  for (char** e = environ; *e; ++e) {
+    const std::string_view entry(*e);
+    const auto eq = entry.find('=');
+    if (entry.substr(0, prefix.size()) != prefix || eq == std::string_view::npos || eq == prefix.size()) continue;
+    std::string key(entry.substr(prefix.size(), eq - prefix.size()));
+    for (auto& c : key) c = c == '_' ? '.' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    set_raw(std::move(key), std::string(entry.substr(eq + 1)));
+  }
+  return *this;
 }
 
 std::optional<std::string> Config::get(std::string_view key) const {

@@ -56,6 +56,10 @@ class Config {
   // Parses "key=value"; returns false if there is no '='.
   bool set_from_assignment(std::string_view assignment);
 
+  // Sets every property given as an environment variable PREFIX<KEY>: KAFKA_PROPERTY_SASL_PASSWORD
+  // sets sasl.password. Secrets can then come from a Kubernetes Secret instead of the command line.
+  Config& set_from_environment(std::string_view prefix = "KAFKA_PROPERTY_");
+
   std::optional<std::string> get(std::string_view key) const;
   const std::vector<std::pair<std::string, std::string>>& entries() const { return entries_; }
 

@@ -305,13 +305,23 @@ Runner::~Runner() {
   restore_consumer_.reset();
 }
 
-bool Runner::alive() const noexcept { return steady_ms() - last_loop_ms_.load(std::memory_order_relaxed) < 60000; }
+bool Runner::alive() const noexcept {
+  // A long restore runs inside the rebalance callback; it has its own progress metric and alert
+  // (streamwright_restored_records_total, StreamwrightRestoreStalled), so it does not count as hung.
+  return restoring_.load(std::memory_order_relaxed) ||
+         steady_ms() - last_loop_ms_.load(std::memory_order_relaxed) < 60000;
+}
 
 std::unique_ptr<Task> Runner::create_task(std::int32_t partition, std::int64_t& start_offset) {
   TaskMeta meta;
   start_offset = kafka::kOffsetInvalid;
   std::uint32_t previous_generation = 0;
   bool restored_meta = false;
+  struct RestoringFlag {
+    std::atomic<bool>& flag;
+    explicit RestoringFlag(std::atomic<bool>& f) : flag(f) { flag.store(true); }
+    ~RestoringFlag() { flag.store(false); }
+  } restoring(restoring_);
   for (auto& [name, store] : stores_) {
     metrics_->restoring->set(1);
     const auto changelog = topology_.changelog_topic(name);

@@ -87,6 +87,7 @@ class Runner final : public kafka::RebalanceListener {
   std::atomic<bool> stop_{false};
   std::atomic<bool> ready_{false};
   std::atomic<std::int64_t> last_loop_ms_{0};
+  std::atomic<bool> restoring_{false};  // a restore blocks the loop but is progress, not a hang
   std::chrono::steady_clock::time_point last_publish_{};
   bool watermarks_changed_ = false;
 };

@@ -4,7 +4,6 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 
 #include <csignal>
-#include <unistd.h>
 #include <cstdlib>
 #include <iostream>
 #include <atomic>
@@ -132,17 +131,7 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
     if (!vm.count("bootstrap-servers"))
       throw std::invalid_argument("--bootstrap-servers (or KAFKA_BOOTSTRAP_SERVERS) is required");
     rc.bootstrap_servers = vm["bootstrap-servers"].as<std::string>();
-    // KAFKA_PROPERTY_SASL_PASSWORD=... sets sasl.password: secrets can come from the environment
-    // (a Kubernetes Secret) instead of the command line, where every user of the host sees them.
-    for (char** e = environ; *e; ++e) {
-      const std::string_view entry(*e);
-      constexpr std::string_view prefix = "KAFKA_PROPERTY_";
-      const auto eq = entry.find('=');
-      if (entry.substr(0, prefix.size()) != prefix || eq == std::string_view::npos || eq == prefix.size()) continue;
-      std::string key(entry.substr(prefix.size(), eq - prefix.size()));
-      for (auto& c : key) c = c == '_' ? '.' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      rc.kafka.set_raw(key, std::string(entry.substr(eq + 1)));
-    }
+    rc.kafka.set_from_environment();  // KAFKA_PROPERTY_<KEY>; flags below win
     if (vm.count("kafka-property"))
       for (const auto& kv : vm["kafka-property"].as<std::vector<std::string>>())
         if (!rc.kafka.set_from_assignment(kv))

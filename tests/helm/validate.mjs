@@ -467,7 +467,7 @@ function manifests(renderedFile, valuesFile, rulesOut) {
         }
         for (const k of Object.keys(env))
           if ((k.startsWith('STREAMWRIGHT_') || k === 'CHECKPOINT_LOCATION') && !envNames.has(k)) p.push(`${k} matches no option: the service ignores it silently`);
-        if (!read('shared/runtime/service.cpp').includes('"KAFKA_PROPERTY_"')) {
+        if (!read('shared/kafka/config.h').includes('"KAFKA_PROPERTY_"') || !read('shared/runtime/service.cpp').includes('set_from_environment()')) {
           for (const k of Object.keys(env)) if (k.startsWith('KAFKA_PROPERTY_')) p.push(`${k}: the service reads no KAFKA_PROPERTY_* variables`);
         }
         const kp = (c.args ?? []).flatMap((a, i) => (a === '--kafka-property' ? [c.args[i + 1]] : []));
@@ -613,10 +613,10 @@ function manifests(renderedFile, valuesFile, rulesOut) {
     }
     if (argValue(c.args, '--bootstrap-servers') !== v.kafka.bootstrapServers) p.push('--bootstrap-servers differs from kafka.bootstrapServers');
     if (v.kafka.sasl?.enabled) {
-      // The exporter reads no KAFKA_PROPERTY_* variables: its credentials are $(VAR) arguments.
+      // The exporter reads KAFKA_PROPERTY_* like the stages: credentials from the Secret, none in args.
       const kp = (c.args ?? []).flatMap((a, i) => (a === '--kafka-property' ? [c.args[i + 1]] : []));
-      for (const [prop, name] of [['sasl.username', 'KAFKA_SASL_USERNAME'], ['sasl.password', 'KAFKA_SASL_PASSWORD']]) {
-        if (!kp.includes(`${prop}=$(${name})`)) p.push(`no --kafka-property ${prop}=$(${name})`);
+      for (const [prop, name] of [['sasl.username', 'KAFKA_PROPERTY_SASL_USERNAME'], ['sasl.password', 'KAFKA_PROPERTY_SASL_PASSWORD']]) {
+        if (kp.some((x) => x.startsWith(`${prop}=`))) p.push(`${prop} is on the exporter's command line`);
         if (!(c.env ?? []).find((e) => e.name === name)?.valueFrom?.secretKeyRef) p.push(`${name} does not come from a Secret`);
       }
     }

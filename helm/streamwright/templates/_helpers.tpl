@@ -223,10 +223,9 @@ stages:
 {{- end }}
 
 {{/*
---kafka-property arguments (a YAML list of strings) for every container. The stages read the SASL
-credentials from KAFKA_PROPERTY_SASL_USERNAME and KAFKA_PROPERTY_SASL_PASSWORD (see
-streamwright.kafkaEnv), so no secret is on their command line. The lag exporter reads no
-KAFKA_PROPERTY_* variables: it gets them as $(VAR) arguments, expanded by Kubernetes.
+--kafka-property arguments (a YAML list of strings) for every container. The stages and the lag
+exporter read the SASL credentials from KAFKA_PROPERTY_SASL_USERNAME and
+KAFKA_PROPERTY_SASL_PASSWORD (see streamwright.kafkaEnv), so no secret is on a command line.
 Usage: include "streamwright.kafkaArgs" (dict "root" $ "exporter" false)
 */}}
 {{- define "streamwright.kafkaArgs" -}}
@@ -239,12 +238,6 @@ Usage: include "streamwright.kafkaArgs" (dict "root" $ "exporter" false)
 {{- if $k.sasl.enabled }}
 - --kafka-property
 - sasl.mechanism={{ $k.sasl.mechanism }}
-{{- if .exporter }}
-- --kafka-property
-- sasl.username=$(KAFKA_SASL_USERNAME)
-- --kafka-property
-- sasl.password=$(KAFKA_SASL_PASSWORD)
-{{- end }}
 {{- end }}
 {{- if and $k.tls.enabled $k.tls.caSecret.name }}
 - --kafka-property
@@ -263,13 +256,12 @@ Usage: include "streamwright.kafkaArgs" (dict "root" $ "exporter" false)
 {{- end }}
 
 {{/*
-The SASL credentials from their Secret: KAFKA_PROPERTY_SASL_USERNAME/PASSWORD, which the stages
-read as sasl.username/sasl.password, or KAFKA_SASL_USERNAME/PASSWORD for the lag exporter's $(VAR)
-arguments. Usage: include "streamwright.kafkaEnv" (dict "root" $ "exporter" false)
+The SASL credentials from their Secret: KAFKA_PROPERTY_SASL_USERNAME/PASSWORD, which every
+Streamwright process reads as sasl.username/sasl.password. Usage: include "streamwright.kafkaEnv" (dict "root" $ "exporter" false)
 */}}
 {{- define "streamwright.kafkaEnv" -}}
 {{- $sasl := .root.Values.kafka.sasl }}
-{{- $prefix := ternary "KAFKA_SASL_" "KAFKA_PROPERTY_SASL_" (.exporter | default false) }}
+{{- $prefix := "KAFKA_PROPERTY_SASL_" }}
 {{- if $sasl.enabled }}
 - name: {{ $prefix }}USERNAME
   valueFrom:
