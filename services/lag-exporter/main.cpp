@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/options.h"
 #include "common/duration.h"
 #include "common/time.h"
 #include "kafka/client.h"
@@ -227,10 +228,7 @@ int main(int argc, char** argv) {
   std::chrono::milliseconds interval{};
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);
-    po::store(po::parse_environment(desc, [](const std::string& env) -> std::string {
-                return env == "KAFKA_BOOTSTRAP_SERVERS" ? "bootstrap-servers" : "";
-              }),
-              vm);
+    po::store(sw::bootstrap_from_environment(desc), vm);
     po::notify(vm);
     if (vm.count("help")) {
       std::cout << desc << "\n";

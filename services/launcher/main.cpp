@@ -17,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/options.h"
 #include "common/process.h"
 #include "kafka/client.h"
 #include "metrics/http_client.h"
@@ -157,10 +158,7 @@ int main(int argc, char** argv) {
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(own).options(desc).run(), vm);
-    po::store(po::parse_environment(desc, [](const std::string& env) -> std::string {
-                return env == "KAFKA_BOOTSTRAP_SERVERS" ? "bootstrap-servers" : "";
-              }),
-              vm);
+    po::store(sw::bootstrap_from_environment(desc), vm);
     po::notify(vm);
     if (vm.count("help")) {
       std::cout << desc << "\n";

@@ -10,6 +10,7 @@
 #include <iostream>
 #include <thread>
 
+#include "common/options.h"
 #include "common/duration.h"
 #include "common/time.h"
 #include "kafka/client.h"
@@ -60,10 +61,7 @@ int main(int argc, char** argv) {
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);
-    po::store(po::parse_environment(desc, [](const std::string& env) -> std::string {
-                return env == "KAFKA_BOOTSTRAP_SERVERS" ? "bootstrap-servers" : "";
-              }),
-              vm);
+    po::store(sw::bootstrap_from_environment(desc), vm);
     po::notify(vm);
   } catch (const std::exception& e) {
     std::cerr << "streamwright-loadgen: " << e.what() << "\n";
