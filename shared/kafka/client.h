@@ -59,6 +59,8 @@ class Message {
   const rd_kafka_message_s* m_;
 };
 
+// Holds consumed messages. Clear (or destroy) it before the Consumer that filled it: librdkafka
+// waits for every outstanding message when its client is destroyed.
 class MessageBatch {
  public:
   MessageBatch() = default;

@@ -301,6 +301,9 @@ Runner::Runner(const Topology& topology, const std::string& stage, RunnerConfig 
 
 Runner::~Runner() {
   tasks_.clear();
+  // Consumed messages hold references into their client: destroying the client while a batch
+  // still holds messages makes rd_kafka_destroy() wait forever.
+  batch_.clear();
   consumer_.reset();
   restore_consumer_.reset();
 }
@@ -434,6 +437,7 @@ void Runner::run() {
     if (auto ec = producer_->fatal_error()) throw std::runtime_error("producer fatal error: " + ec.message());
   }
   spdlog::info("stage {}: stopping: committing and leaving the group", def_.name);
+  batch_.clear();  // release the last batch's messages before the consumer closes
   commit("shutdown");
   consumer_->close();  // revokes (commits again if needed) and leaves the group
   if (auto ec = producer_->flush(config_.flush_timeout)) spdlog::error("final flush: {}", ec.message());
