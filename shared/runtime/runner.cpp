@@ -375,12 +375,9 @@ void Runner::on_partitions_assigned(std::vector<kafka::TopicPartition>& partitio
       spdlog::warn("cannot read committed offsets: {}", ec.message());
     } else {
       for (const auto& tp : committed) {
-        TimestampMs st;
-        bool empty;
-        if (!decode_commit_metadata(tp.metadata, st, empty)) continue;
         auto& task = tasks_[tp.partition];
         for (std::size_t i = 0; i < def_.source_topics.size(); ++i)
-          if (def_.source_topics[i] == tp.topic) task->restore_stream_time(i, st, empty);
+          if (def_.source_topics[i] == tp.topic) task->restore_commit(i, tp.metadata);
       }
     }
   }
@@ -523,6 +520,7 @@ void Runner::publish_watermarks(bool force) {
 
 void Runner::commit(const char* reason) {
   const auto t0 = Clock::now();
+  if (!def_.internal_sources) send_chunks(reason);
   std::vector<Task*> progressed;
   for (auto& [p, task] : tasks_)
     if (task->has_progress()) progressed.push_back(task.get());
@@ -535,21 +533,45 @@ void Runner::commit(const char* reason) {
     throw std::runtime_error(std::string("cannot deliver outputs (") + reason + "): " + ec.message());
   if (auto ec = collector_->take_error()) throw std::runtime_error("an output record was not accepted: " + ec.message());
   std::vector<kafka::TopicPartition> offsets;
+  std::vector<OffsetCommit> wanted;
   for (auto* t : progressed) {
     t->commit_local();
-    for (std::size_t i = 0; i < def_.source_topics.size(); ++i) {
-      std::int64_t off = t->next_offset(i);
-      if (off < 0) off = consumer_->position(def_.source_topics[i], t->partition());
+    wanted.clear();
+    t->committable(wanted);
+    for (auto& c : wanted) {
+      std::int64_t off = c.offset;
+      if (off < 0) off = consumer_->position(def_.source_topics[c.source], t->partition());
       if (off < 0) continue;
-      kafka::TopicPartition tp{def_.source_topics[i], t->partition(), off, {}};
-      if (!def_.internal_sources) tp.metadata = encode_commit_metadata(t->stream_time(i), t->source_empty(i));
-      offsets.push_back(std::move(tp));
+      offsets.push_back({def_.source_topics[c.source], t->partition(), off, std::move(c.metadata)});
     }
     t->clear_progress();
   }
   if (auto ec = consumer_->commit_sync(offsets)) spdlog::warn("offset commit ({}) failed: {}", reason, ec.message());
   metrics_->commits->inc();
   metrics_->commit_seconds->observe(std::chrono::duration<double>(Clock::now() - t0).count());
+}
+
+void Runner::send_chunks(const char* reason) {
+  // Two-phase aggregation: the end of every input chunk whose partials are about to go
+  // downstream is committed first, so that a replay cuts the input at the same offsets.
+  std::vector<kafka::TopicPartition> intents;
+  std::vector<Task*> ready;
+  OffsetCommit c;
+  for (auto& [p, task] : tasks_) {
+    if (!task->pre_aggregating()) continue;
+    if (task->chunk_intent(c)) {
+      intents.push_back({def_.source_topics[c.source], p, c.offset, std::move(c.metadata)});
+    }
+    ready.push_back(task.get());
+  }
+  if (!intents.empty()) {
+    if (auto ec = consumer_->commit_sync(intents)) {
+      // Nothing was sent: the chunks stay open and are retried at the next commit.
+      spdlog::warn("chunk commit ({}) failed: {}", reason, ec.message());
+      return;
+    }
+  }
+  for (auto* t : ready) t->send_chunk();
 }
 
 void Runner::update_lag_metrics() {

@@ -86,7 +86,7 @@ struct TopologyTestDriver::Stage {
   std::map<std::int32_t, std::unique_ptr<Task>> tasks;
   // Committed and current positions per (source topic, partition).
   std::map<std::pair<std::string, std::int32_t>, std::size_t> position, committed;
-  std::map<std::pair<std::string, std::int32_t>, std::pair<TimestampMs, bool>> committed_stream_time;
+  std::map<std::pair<std::string, std::int32_t>, std::string> committed_metadata;
   std::map<std::pair<std::string, std::int32_t>, TimestampMs> last_activity;
 };
 
@@ -161,8 +161,8 @@ void TopologyTestDriver::create_tasks(Stage& stage) {
         stage.position[key] = stage.committed[key];
       }
       if (!def.internal_sources) {
-        const auto it = stage.committed_stream_time.find(key);
-        if (it != stage.committed_stream_time.end()) task->restore_stream_time(i, it->second.first, it->second.second);
+        const auto it = stage.committed_metadata.find(key);
+        if (it != stage.committed_metadata.end()) task->restore_commit(i, it->second);
       }
       task->note_activity(i, wall_clock_);
       stage.last_activity[key] = wall_clock_;
@@ -243,24 +243,49 @@ void TopologyTestDriver::advance_wall_clock(TimestampMs ms) {
   pump();
 }
 
+void TopologyTestDriver::send_chunks(Stage& stage) {
+  if (stage.def->internal_sources) return;
+  for (auto& [p, task] : stage.tasks) {
+    if (!task->pre_aggregating()) continue;
+    OffsetCommit c;
+    if (task->chunk_intent(c)) {
+      const auto key = std::make_pair(stage.def->source_topics[c.source], p);
+      stage.committed[key] = static_cast<std::size_t>(c.offset);
+      stage.committed_metadata[key] = c.metadata;
+    }
+    task->send_chunk();
+  }
+}
+
 void TopologyTestDriver::commit() {
+  for (auto& stage : stages_) send_chunks(*stage);
+  pump();
   for (auto& stage : stages_) {
     for (auto& [p, task] : stage->tasks) {
       if (task->has_progress()) task->flush();
     }
+    std::vector<OffsetCommit> wanted;
     for (auto& [p, task] : stage->tasks) {
       if (!task->has_progress()) continue;
       task->commit_local();
-      for (std::size_t i = 0; i < stage->def->source_topics.size(); ++i) {
-        const auto key = std::make_pair(stage->def->source_topics[i], p);
-        stage->committed[key] = stage->position[key];
-        if (!stage->def->internal_sources)
-          stage->committed_stream_time[key] = {task->stream_time(i), task->source_empty(i)};
+      wanted.clear();
+      task->committable(wanted);
+      for (const auto& c : wanted) {
+        const auto key = std::make_pair(stage->def->source_topics[c.source], p);
+        stage->committed[key] = c.offset < 0 ? stage->position[key] : static_cast<std::size_t>(c.offset);
+        if (!stage->def->internal_sources) stage->committed_metadata[key] = c.metadata;
       }
       task->clear_progress();
     }
   }
   pump();
+}
+
+void TopologyTestDriver::send_chunks_then_crash(const std::string& stage_name) {
+  for (auto& stage : stages_)
+    if (stage->def->name == stage_name) send_chunks(*stage);
+  pump();
+  crash_and_restart(stage_name, true);
 }
 
 void TopologyTestDriver::crash_and_restart(const std::string& stage_name, bool keep_local_state) {
