@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "runtime/restore.h"
+#include "table/global_table.h"
 
 namespace sw {
 
@@ -296,11 +297,16 @@ Runner::Runner(const Topology& topology, const std::string& stage, RunnerConfig 
     restore_consumer_ = std::make_unique<kafka::Consumer>(rc, nullptr);
   }
   consumer_ = std::make_unique<kafka::Consumer>(cc, this);
+  // Global tables load whole before the first record is processed.
+  table::TableEnv env{config_.bootstrap_servers, {}, &registry_, client_id};
+  for (const auto& [k, v] : config_.kafka.entries()) env.kafka.emplace_back(k, v);
+  for (const auto& t : def_.global_tables) t->open(env);
   last_loop_ms_.store(steady_ms());
 }
 
 Runner::~Runner() {
   tasks_.clear();
+  for (const auto& t : def_.global_tables) t->close();
   // Consumed messages hold references into their client: destroying the client while a batch
   // still holds messages makes rd_kafka_destroy() wait forever.
   batch_.clear();
@@ -417,7 +423,11 @@ void Runner::run() {
   while (!stop_.load(std::memory_order_relaxed)) {
     last_loop_ms_.store(steady_ms(), std::memory_order_relaxed);
     const auto n = consumer_->poll(batch_, config_.max_poll_records, 20ms);
-    if (n > 0) process_batch();
+    if (n > 0) {
+      const TimestampMs wall = wall_clock_ms();
+      for (const auto& t : def_.global_tables) t->before_batch(wall);
+      process_batch();
+    }
     const auto now = Clock::now();
     if (now >= next_punctuate) {
       punctuate(wall_clock_ms());

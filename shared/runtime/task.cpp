@@ -160,7 +160,11 @@ void Task::process(const InputRecord& rec) {
   dirty_ = true;
   if (def_.internal_sources) {
     process_internal(s, rec);
-  } else if (pre_aggregators_.empty()) {
+    return;
+  }
+  current_ = &rec;
+  current_source_ = s.node.get();
+  if (pre_aggregators_.empty()) {
     s.node->process_external(rec, s.stream_time);
     s.empty = false;
   } else {
@@ -176,6 +180,11 @@ void Task::process(const InputRecord& rec) {
     chunk_.last = rec.offset;
     if (chunk_.forced_end >= 0 && rec.offset >= chunk_.forced_end) close_chunk();
   }
+  current_ = nullptr;
+}
+
+void Task::dead_letter(const std::string& reason) {
+  if (current_ && current_source_) current_source_->reject(*current_, reason);
 }
 
 void Task::close_chunk() {

@@ -98,6 +98,7 @@ class Task final : public TaskContext {
   const TaskCounters& counters() const override { return counters_; }
   void register_stateful(WindowedStateful* p) override { stateful_.push_back(p); }
   void register_pre_aggregator(PreAggregating* p) override { pre_aggregators_.push_back(p); }
+  void dead_letter(const std::string& reason) override;
   const std::string& application_id() const override { return topology_.application_id(); }
 
  private:
@@ -134,6 +135,8 @@ class Task final : public TaskContext {
   std::vector<SourceState> sources_;
   std::vector<WindowedStateful*> stateful_;
   std::vector<PreAggregating*> pre_aggregators_;
+  const InputRecord* current_ = nullptr;  // the external record being processed
+  SourceNode* current_source_ = nullptr;
   Chunk chunk_;
   std::vector<envelope::WatermarkEntry> wm_scratch_;
   bool dirty_ = false;

@@ -7,6 +7,7 @@
 #include "common/partitioner.h"
 #include "metrics/metrics.h"
 #include "runtime/restore.h"
+#include "table/global_table.h"
 #include "topology/envelope.h"
 
 namespace sw::testing {
@@ -102,6 +103,8 @@ TopologyTestDriver::TopologyTestDriver(const Topology& topology, Options options
   collector_ = std::make_unique<MemoryCollector>(options_.partitions);
   for (const auto& t : topology.topics()) collector_->topic(t.name);
   rocksdb_ = std::make_unique<state::RocksDbResources>(state::RocksDbOptions{8 << 20, 8 << 20});
+  for (const auto& def : topology.subtopologies())
+    for (const auto& t : def.global_tables) t->open(table::TableEnv{});
   for (const auto& def : topology.subtopologies()) {
     auto stage = std::make_unique<Stage>();
     stage->def = &def;
@@ -179,6 +182,8 @@ void TopologyTestDriver::pipe_input(const std::string& topic, const std::string&
 }
 
 void TopologyTestDriver::pump() {
+  for (auto& stage : stages_)
+    for (const auto& t : stage->def->global_tables) t->before_batch(wall_clock_);
   for (int round = 0; round < 1000; ++round) {
     bool any = false;
     for (auto& stage : stages_) {

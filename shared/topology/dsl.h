@@ -20,6 +20,7 @@
 #include "topology/processor.h"
 #include "topology/serde.h"
 #include "topology/topology.h"
+#include "table/global_table.h"
 #include "topology/window_store.h"
 #include "window/windows.h"
 
@@ -65,6 +66,12 @@ template <class K, class V>
 struct Produced {
   Serde<K> key_serde;
   Serde<V> value_serde;
+};
+
+// What a join does with a record whose key is not in the table.
+enum class MissingRow {
+  keep,         // the joiner gets no row (a left join); the miss is counted
+  dead_letter,  // the input record goes to the dead-letter topic with the reason
 };
 
 namespace detail {
@@ -119,6 +126,36 @@ class MapProcessor final : public Processor<K, V> {
  private:
   std::function<std::pair<K2, V2>(const K&, const V&)> f_;
   Forwarder<K2, V2> out_;
+};
+
+template <class K, class V, class T, class V2>
+class GlobalJoinProcessor final : public Processor<K, V> {
+ public:
+  GlobalJoinProcessor(TaskContext& ctx, std::shared_ptr<table::GlobalTable<T>> table,
+                      std::function<std::string_view(const K&, const V&)> key_of,
+                      std::function<V2(const K&, const V&, const T*)> joiner, MissingRow missing, Forwarder<K, V2> out)
+      : ctx_(ctx), table_(std::move(table)), key_of_(std::move(key_of)), joiner_(std::move(joiner)),
+        missing_(missing), out_(std::move(out)) {}
+  void process(const K& k, const V& v, const RecordContext& rc) override {
+    const std::string_view key = key_of_(k, v);
+    const T* row = table_->find(key);
+    if (!row) {
+      table_->note_miss();
+      if (missing_ == MissingRow::dead_letter) {
+        ctx_.dead_letter("unknown " + table_->name() + " key '" + std::string(key) + "'");
+        return;
+      }
+    }
+    out_.forward(k, joiner_(k, v, row), rc);
+  }
+
+ private:
+  TaskContext& ctx_;
+  std::shared_ptr<table::GlobalTable<T>> table_;
+  std::function<std::string_view(const K&, const V&)> key_of_;
+  std::function<V2(const K&, const V&, const T*)> joiner_;
+  MissingRow missing_;
+  Forwarder<K, V2> out_;
 };
 
 template <class K, class V>
@@ -207,6 +244,7 @@ class ExternalSource final : public SourceNode {
   }
 
   void process_internal(std::string_view, std::string_view, const RecordContext&) override {}
+  void reject(const InputRecord& msg, const std::string& reason) override { dead_letter(msg, reason); }
 
  private:
   bool dead_letter(const InputRecord& msg, const std::string& reason) {
@@ -649,6 +687,13 @@ class KStream {
   template <class K2, class V2>
   KStream<K2, V2> map(std::function<std::pair<K2, V2>(const K&, const V&)> f, const std::string& name = "map");
 
+  // Broadcast join with a global table, in this stage (no repartition): joiner(key, value, row)
+  // where row is null for a key the table does not hold (see MissingRow).
+  template <class T, class V2>
+  KStream<K, V2> join(std::shared_ptr<table::GlobalTable<T>> table, std::function<std::string_view(const K&, const V&)> key_of,
+                      std::function<V2(const K&, const V&, const T*)> joiner, MissingRow missing,
+                      const std::string& name = "join");
+
   template <class KR>
   KGroupedStream<KR, V> group_by(std::function<KR(const K&, const V&)> selector, Grouped<KR, V> grouped);
 
@@ -743,6 +788,16 @@ class StreamsBuilder {
     topo_.topics_.push_back({name, role, topo_.subs_[sub].name});
   }
   void describe(std::size_t sub, std::string line) { topo_.subs_[sub].description.push_back(std::move(line)); }
+  // Makes a stage open and refresh a global table (a join, or user code that reads it).
+  void use_table(std::size_t sub, std::shared_ptr<table::GlobalTableBase> t) {
+    auto& tables = topo_.subs_[sub].global_tables;
+    if (std::find(tables.begin(), tables.end(), t) == tables.end()) tables.push_back(std::move(t));
+  }
+  void use_table(const std::string& stage, std::shared_ptr<table::GlobalTableBase> t) {
+    for (std::size_t i = 0; i < topo_.subs_.size(); ++i)
+      if (topo_.subs_[i].name == stage) return use_table(i, std::move(t));
+    throw std::invalid_argument("use_table: no stage " + stage);
+  }
   std::string changelog_topic(const std::string& store) const { return topo_.changelog_topic(store); }
   std::vector<std::string> entry_topics_of(std::size_t sub) const {
     const auto& s = topo_.subs_[sub];
@@ -796,6 +851,23 @@ KGroupedStream<KR, V> KStream<K, V>::group_by(std::function<KR(const K&, const V
   b_->add_topic(topic, TopicRole::repartition, down);
   b_->describe(down, "source " + topic);
   return KGroupedStream<KR, V>(GroupedStreamDef<KR, V>{b_, sub_, selected, std::move(grouped), topic, down});
+}
+
+template <class K, class V>
+template <class T, class V2>
+KStream<K, V2> KStream<K, V>::join(std::shared_ptr<table::GlobalTable<T>> table,
+                                   std::function<std::string_view(const K&, const V&)> key_of,
+                                   std::function<V2(const K&, const V&, const T*)> joiner, MissingRow missing,
+                                   const std::string& name) {
+  auto child = std::make_shared<detail::Node<K, V2>>();
+  node_->children.push_back([=](TaskContext& ctx) -> std::unique_ptr<Processor<K, V>> {
+    return std::make_unique<detail::GlobalJoinProcessor<K, V, T, V2>>(ctx, table, key_of, joiner, missing,
+                                                                      child->instantiate(ctx));
+  });
+  b_->use_table(sub_, table);
+  b_->describe(sub_, "join " + name + " with global table " + table->name() + " (" + table->source().describe() +
+                         (missing == MissingRow::keep ? ", unknown keys kept)" : ", unknown keys dead-lettered)"));
+  return KStream<K, V2>(b_, sub_, child);
 }
 
 template <class K, class V>

@@ -88,6 +88,9 @@ class TaskContext {
   virtual const TaskCounters& counters() const = 0;
   virtual void register_stateful(WindowedStateful* p) = 0;
   virtual void register_pre_aggregator(PreAggregating* p) = 0;
+  // Sends the input record being processed to its source's dead-letter topic with `reason`
+  // (entry stages only; a processor rejecting a valid-looking record, e.g. an unknown key).
+  virtual void dead_letter(const std::string& reason) = 0;
   virtual const std::string& application_id() const = 0;
 };
 
@@ -150,6 +153,8 @@ class SourceNode {
   virtual bool process_external(const InputRecord& msg, TimestampMs& stream_time) = 0;
   // Internal (repartition) topics: key and payload already unwrapped from the envelope.
   virtual void process_internal(std::string_view key, std::string_view payload, const RecordContext& ctx) = 0;
+  // Sends an input record of an external topic to the dead-letter topic.
+  virtual void reject(const InputRecord&, const std::string& /*reason*/) {}
 };
 
 }  // namespace sw
