@@ -37,12 +37,41 @@ struct Pipeline {
   std::vector<std::string> stages;    // in data-flow order
   std::string input_topic, output_topic, dlq_topic;
   std::vector<std::string> loadgen_args;
+  std::string output_label;           // printed before each output record
+  // Stage options (pairs) added unless given after "--": always, and for the demo only.
+  std::vector<std::string> defaults, demo_defaults;
 };
+
+// Sample data shipped with the source tree (dimension tables): STREAMWRIGHT_DATA_DIR, the source
+// tree this was built from, or the image's copy.
+std::string data_dir() {
+  if (const char* d = std::getenv("STREAMWRIGHT_DATA_DIR")) return d;
+  if (std::filesystem::exists(SW_SOURCE_DATA_DIR)) return SW_SOURCE_DATA_DIR;
+  return "/usr/share/streamwright";
+}
 
 const std::map<std::string, Pipeline>& pipelines() {
   static const std::map<std::string, Pipeline> p{
       {"crash-monitor",
-       {"streamwright-crash-monitor", {"parse", "aggregate"}, "logs", "crash-alerts", "logs-dlq", {"--topic", "logs"}}}};
+       {"streamwright-crash-monitor",
+        {"parse", "aggregate"},
+        "logs",
+        "crash-alerts",
+        "logs-dlq",
+        {"--topic", "logs"},
+        "ALERT",
+        {},
+        {"--grace", "5s"}}},
+      {"render-farm",
+       {"streamwright-render-farm",
+        {"enrich", "aggregate", "node-aggregate"},
+        "render-events",
+        "render-metrics",
+        "render-events-dlq",
+        {"--mode", "render-farm", "--topic", "render-events"},
+        "METRICS",
+        {"--scenes", data_dir() + "/render-farm/scenes.json", "--nodes", data_dir() + "/render-farm/hardware_nodes.jsonl"},
+        {"--window-size", "10s", "--grace", "5s"}}}};
   return p;
 }
 
@@ -58,7 +87,7 @@ int usage() {
                "       streamwright up PIPELINE --bootstrap-servers HOST:PORT [-- service options]\n"
                "       streamwright describe PIPELINE [--dot FILE] [--png FILE]\n"
                "       streamwright list\n"
-               "pipelines: crash-monitor\n";
+               "pipelines: crash-monitor, render-farm\n";
   return 2;
 }
 
@@ -213,13 +242,18 @@ int main(int argc, char** argv) {
     for (const auto& s : pipeline.stages) {
       std::vector<std::string> args{"--stage", s, "--bootstrap-servers", bootstrap, "--metrics-port", "0",
                                     "--state-dir", work + "/state"};
+      auto given = [&](const std::string& opt) {
+        return std::find(passthrough.begin(), passthrough.end(), opt) != passthrough.end();
+      };
+      auto add_defaults = [&](const std::vector<std::string>& pairs) {
+        for (std::size_t i = 0; i + 1 < pairs.size(); i += 2)
+          if (!given(pairs[i])) args.insert(args.end(), {pairs[i], pairs[i + 1]});
+      };
+      add_defaults(pipeline.defaults);
       if (command == "demo") {
-        // A demo should show alerts within seconds: shorter grace and idle timeout, unless given.
-        auto given = [&](const std::string& opt) {
-          return std::find(passthrough.begin(), passthrough.end(), opt) != passthrough.end();
-        };
-        if (!given("--idle-timeout")) args.insert(args.end(), {"--idle-timeout", "2s"});
-        if (!given("--grace")) args.insert(args.end(), {"--grace", "5s"});
+        // A demo should show results within seconds: shorter windows, grace and idle timeout.
+        add_defaults({"--idle-timeout", "2s"});
+        add_defaults(pipeline.demo_defaults);
       }
       args.insert(args.end(), passthrough.begin(), passthrough.end());
       Stage st;
@@ -238,8 +272,10 @@ int main(int argc, char** argv) {
     if (command == "demo") {
       std::vector<std::string> args = pipeline.loadgen_args;
       args.insert(args.end(), {"--bootstrap-servers", bootstrap, "--rate", std::to_string(vm["rate"].as<double>()),
-                               "--users", std::to_string(vm["users"].as<unsigned>()), "--crash-rate",
-                               std::to_string(vm["crash-rate"].as<double>()), "--out-of-order", "0.05"});
+                               "--out-of-order", "0.05"});
+      if (pipeline_name == "crash-monitor")
+        args.insert(args.end(), {"--users", std::to_string(vm["users"].as<unsigned>()), "--crash-rate",
+                                 std::to_string(vm["crash-rate"].as<double>())});
       loadgen = std::make_unique<sw::ChildProcess>(bin + "/streamwright-loadgen", args,
                                                    sw::ChildProcess::Options{false, work + "/loadgen.log", "", {}});
       std::cout << "load generator: " << vm["rate"].as<double>() << " events/s into " << pipeline.input_topic
@@ -270,7 +306,7 @@ int main(int argc, char** argv) {
       for (std::size_t i = 0; i < n; ++i) {
         if (batch[i].error()) continue;
         ++alerts_seen;
-        if (shown_this_interval++ < max_shown) std::cout << "ALERT " << batch[i].value() << "\n";
+        if (shown_this_interval++ < max_shown) std::cout << pipeline.output_label << " " << batch[i].value() << "\n";
       }
       if (Clock::now() - last_status >= 2s) {
         const double dt = std::chrono::duration<double>(Clock::now() - last_status).count();
@@ -286,7 +322,7 @@ int main(int argc, char** argv) {
             line << " dlq " << sw::metrics::sum_samples(text, "streamwright_dead_letter_records_total");
           st.last_in = in;
         }
-        line << " | alerts " << alerts_seen;
+        line << " | " << pipeline.output_topic << " " << alerts_seen;
         if (shown_this_interval > max_shown) line << " (" << shown_this_interval - max_shown << " not shown)";
         std::cout << line.str() << std::endl;
         shown_this_interval = 0;

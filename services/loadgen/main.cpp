@@ -15,6 +15,7 @@
 #include "common/time.h"
 #include "kafka/client.h"
 #include "topologies/crash_monitor_data.h"
+#include "topologies/render_farm_data.h"
 
 namespace po = boost::program_options;
 using Clock = std::chrono::steady_clock;
@@ -36,10 +37,11 @@ struct Pacer {
 
 int main(int argc, char** argv) {
   po::options_description desc(
-      "streamwright-loadgen: log events at a target rate, or a JSON-lines file replayed\n\nOptions");
+      "streamwright-loadgen: log or render-frame events at a target rate, or a JSON-lines file replayed\n\nOptions");
   // clang-format off
   desc.add_options()
     ("help,h", "show this help")
+    ("mode", po::value<std::string>()->default_value("crash-monitor"), "what to generate: crash-monitor (log events) or render-farm (frame events)")
     ("bootstrap-servers", po::value<std::string>(), "Kafka bootstrap servers (env KAFKA_BOOTSTRAP_SERVERS)")
     ("topic", po::value<std::string>()->default_value("logs"), "topic to write")
     ("rate", po::value<double>()->default_value(10000), "records per second (0: as fast as possible)")
@@ -53,6 +55,13 @@ int main(int argc, char** argv) {
     ("late", po::value<double>()->default_value(0.0), "fraction of events shifted back by --late-by (beyond the grace)")
     ("late-by", po::value<std::string>()->default_value("60s"), "shift of late events")
     ("seed", po::value<unsigned long long>()->default_value(1), "random seed")
+    ("scenes", po::value<unsigned>()->default_value(200), "render-farm: scenes (ids as in the sample scenes table)")
+    ("nodes", po::value<unsigned>()->default_value(120), "render-farm: render nodes")
+    ("zipf", po::value<double>()->default_value(1.1), "render-farm: Zipf exponent of scene popularity (0: uniform)")
+    ("failure-rate", po::value<double>()->default_value(0.02), "render-farm: fraction of failed frames")
+    ("retry-rate", po::value<double>()->default_value(0.03), "render-farm: fraction of retried frames")
+    ("unknown-rate", po::value<double>()->default_value(0.0), "render-farm: fraction naming a scene or node no table holds")
+    ("write-dimensions", po::value<std::string>(), "render-farm: write the sample dimension files to this directory and exit")
     ("replay", po::value<std::string>(), "JSON-lines file to replay instead of generating")
     ("key-field", po::value<std::string>()->default_value("user_id"), "replay: JSON field used as the record key ('' for none)")
     ("kafka-property", po::value<std::vector<std::string>>()->composing(), "extra librdkafka property key=value")
@@ -71,11 +80,36 @@ int main(int argc, char** argv) {
     std::cout << desc << "\n";
     return 0;
   }
+  const std::string mode = vm["mode"].as<std::string>();
+  if (mode != "crash-monitor" && mode != "render-farm") {
+    std::cerr << "streamwright-loadgen: --mode must be crash-monitor or render-farm, not '" << mode << "'\n";
+    return 2;
+  }
+  if (vm.count("write-dimensions")) {
+    sw::render_farm::write_dimension_files(vm["write-dimensions"].as<std::string>(), vm["scenes"].as<unsigned>(),
+                                           vm["nodes"].as<unsigned>());
+    return 0;
+  }
   sw::crash_monitor::GeneratorConfig gc;
+  sw::render_farm::GeneratorConfig rc;
   std::chrono::milliseconds duration{0};
   sw::kafka::Config config;
   try {
     if (!vm.count("bootstrap-servers")) throw std::invalid_argument("--bootstrap-servers is required");
+    rc.seed = vm["seed"].as<unsigned long long>();
+    rc.scenes = vm["scenes"].as<unsigned>();
+    rc.nodes = vm["nodes"].as<unsigned>();
+    rc.zipf_exponent = vm["zipf"].as<double>();
+    rc.failure_rate = vm["failure-rate"].as<double>();
+    rc.retry_rate = vm["retry-rate"].as<double>();
+    rc.unknown_rate = vm["unknown-rate"].as<double>();
+    rc.out_of_order = vm["out-of-order"].as<double>();
+    rc.max_disorder = sw::parse_duration(vm["max-disorder"].as<std::string>());
+    for (double f : {rc.failure_rate, rc.retry_rate, rc.unknown_rate})
+      if (f < 0 || f > 1) throw std::invalid_argument("fractions must be between 0 and 1");
+    if (rc.failure_rate + rc.retry_rate > 1) throw std::invalid_argument("--failure-rate plus --retry-rate must not exceed 1");
+    if (rc.scenes == 0 || rc.nodes == 0) throw std::invalid_argument("--scenes and --nodes must be positive");
+    if (rc.zipf_exponent < 0) throw std::invalid_argument("--zipf must not be negative");
     gc.seed = vm["seed"].as<unsigned long long>();
     gc.users = vm["users"].as<unsigned>();
     gc.crash_rate = vm["crash-rate"].as<double>();
@@ -125,6 +159,8 @@ int main(int argc, char** argv) {
       if (!replay) throw std::runtime_error("cannot open " + vm["replay"].as<std::string>());
     }
     sw::crash_monitor::LogGenerator gen(gc);
+    sw::render_farm::RenderEventGenerator render_gen(rc);
+    const bool render = mode == "render-farm";
 
     auto report = [&](bool final) {
       const auto now = Clock::now();
@@ -159,6 +195,8 @@ int main(int argc, char** argv) {
               const auto j = nlohmann::json::parse(value, nullptr, false);
               if (j.is_object() && j.contains(key_field) && j[key_field].is_string()) key = j[key_field].get<std::string>();
             }
+          } else if (render) {
+            render_gen.next(now_ms, key, value);
           } else {
             gen.next(now_ms, key, value);
           }
