@@ -218,7 +218,9 @@ int main(int argc, char** argv) {
     std::string bootstrap;
     if (command == "demo") {
       // Topics come from the topology itself.
-      sw::ChildProcess lister(bin + "/" + pipeline.service, {"--list-topics"}, {});
+      std::vector<std::string> list_args{"--list-topics"};
+      list_args.insert(list_args.end(), pipeline.defaults.begin(), pipeline.defaults.end());
+      sw::ChildProcess lister(bin + "/" + pipeline.service, list_args, {});
       std::vector<std::string> broker_args;
       const int parts = vm["partitions"].as<int>();
       while (auto line = lister.read_line(10s)) {

@@ -111,6 +111,10 @@ bool GlobalTableBase::load_file(std::string& error) {
   if (ec) return error = ec.message(), false;
   const std::int64_t ticks = stamp.time_since_epoch().count();
   if (policy_ == ReloadPolicy::on_change && open_ && ticks == file_stamp_ && size == file_size_) return true;
+  // A file that failed to load is retried only once it changes again (one error, not one per check).
+  if (policy_ == ReloadPolicy::on_change && open_ && ticks == failed_stamp_ && size == failed_size_) return true;
+  failed_stamp_ = ticks;
+  failed_size_ = size;
   std::ifstream in(source_.location, std::ios::binary);
   if (!in) return error = "cannot open the file", false;
   std::stringstream buffer;
@@ -159,6 +163,7 @@ bool GlobalTableBase::load_file(std::string& error) {
                  first_error);
   }
   publish_load();
+  failed_stamp_ = 0;
   file_stamp_ = ticks;
   file_size_ = size;
   ++reloads_;

@@ -96,6 +96,8 @@ class GlobalTableBase {
   TimestampMs next_check_ = 0;
   std::int64_t file_stamp_ = 0;
   std::uintmax_t file_size_ = 0;
+  std::int64_t failed_stamp_ = 0;
+  std::uintmax_t failed_size_ = 0;
   std::uint64_t reloads_ = 0, rejected_ = 0;
   std::atomic<std::uint64_t> misses_{0};
   std::unique_ptr<kafka::Consumer> consumer_;
