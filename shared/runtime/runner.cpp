@@ -493,6 +493,7 @@ void Runner::process_batch() {
 }
 
 void Runner::punctuate(TimestampMs now_wall) {
+  for (const auto& t : def_.global_tables) t->maintain(now_wall);
   if (!def_.internal_sources) {
     for (auto& [p, task] : tasks_) {
       for (std::size_t i = 0; i < def_.source_topics.size(); ++i) {

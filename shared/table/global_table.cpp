@@ -56,7 +56,7 @@ void GlobalTableBase::open(const TableEnv& env) {
   }
   if (source_.kind == TableSource::Kind::file) {
     std::string error;
-    if (!load_file(error))
+    if (!load_file(error, true))
       throw std::runtime_error("table " + name_ + ": cannot load " + source_.location + ": " + error);
   } else {
     if (env.bootstrap_servers.empty())
@@ -87,6 +87,18 @@ void GlobalTableBase::close() {
 
 void GlobalTableBase::before_batch(TimestampMs now) {
   if (!open_) return;
+  if (source_.kind == TableSource::Kind::file && policy_ == ReloadPolicy::every_batch) {
+    // The uncached baseline: read and parse the whole file again, changed or not.
+    std::string error;
+    if (!load_file(error, true))
+      spdlog::error("table {}: keeping {} rows; cannot reload {}: {}", name_, size(), source_.location, error);
+    return;
+  }
+  maintain(now);
+}
+
+void GlobalTableBase::maintain(TimestampMs now) {
+  if (!open_) return;
   if (source_.kind == TableSource::Kind::topic) {
     if (now >= next_check_) {
       poll_topic(false);
@@ -94,15 +106,14 @@ void GlobalTableBase::before_batch(TimestampMs now) {
     }
     return;
   }
-  if (policy_ == ReloadPolicy::on_change) {
-    if (now < next_check_) return;
-    next_check_ = now + check_interval_.count();
-  }
+  if (now < next_check_) return;
+  next_check_ = now + check_interval_.count();
   std::string error;
-  if (!load_file(error)) spdlog::error("table {}: keeping {} rows; cannot reload {}: {}", name_, size(), source_.location, error);
+  if (!load_file(error, false))
+    spdlog::error("table {}: keeping {} rows; cannot reload {}: {}", name_, size(), source_.location, error);
 }
 
-bool GlobalTableBase::load_file(std::string& error) {
+bool GlobalTableBase::load_file(std::string& error, bool force) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const auto stamp = fs::last_write_time(source_.location, ec);
@@ -110,9 +121,9 @@ bool GlobalTableBase::load_file(std::string& error) {
   const auto size = fs::file_size(source_.location, ec);
   if (ec) return error = ec.message(), false;
   const std::int64_t ticks = stamp.time_since_epoch().count();
-  if (policy_ == ReloadPolicy::on_change && open_ && ticks == file_stamp_ && size == file_size_) return true;
+  if (!force && ticks == file_stamp_ && size == file_size_) return true;
   // A file that failed to load is retried only once it changes again (one error, not one per check).
-  if (policy_ == ReloadPolicy::on_change && open_ && ticks == failed_stamp_ && size == failed_size_) return true;
+  if (!force && ticks == failed_stamp_ && size == failed_size_) return true;
   failed_stamp_ = ticks;
   failed_size_ = size;
   std::ifstream in(source_.location, std::ios::binary);

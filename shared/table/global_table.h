@@ -66,6 +66,9 @@ class GlobalTableBase {
   void open(const TableEnv& env);
   // Between batches, on the processing thread: applies changes.
   void before_batch(TimestampMs now_wall_ms);
+  // When idle, on the processing thread: applies changes as a cached table would, so the table
+  // is current (and its metrics true) before the next record arrives.
+  void maintain(TimestampMs now_wall_ms);
   void close();
   bool is_open() const noexcept { return open_; }
 
@@ -84,7 +87,7 @@ class GlobalTableBase {
   virtual void erase_row(std::string_view key) = 0;
 
  private:
-  bool load_file(std::string& error);
+  bool load_file(std::string& error, bool force);
   void poll_topic(bool until_end);
   void update_gauges();
 

@@ -239,6 +239,8 @@ void TopologyTestDriver::publish_watermarks() {
 
 void TopologyTestDriver::advance_wall_clock(TimestampMs ms) {
   wall_clock_ += ms;
+  for (auto& stage : stages_)
+    for (const auto& t : stage->def->global_tables) t->maintain(wall_clock_);
   for (auto& stage : stages_) {
     if (stage->def->internal_sources) continue;
     for (auto& [p, task] : stage->tasks)
