@@ -222,7 +222,9 @@ void add_frame(SceneStats& s, const Frame& f) {
   s.render_us_max = std::max(s.render_us_max, f.render_us);
   s.gpu_ppm_sum += f.gpu_ppm;
   if (s.project.empty() && !f.project.empty()) s.project.assign(f.project);
-  if (s.nodes.find(f.node_id) == s.nodes.end()) s.nodes.emplace(f.node_id);
+  const auto it = std::lower_bound(s.nodes.begin(), s.nodes.end(), f.node_id,
+                                   [](const std::string& a, std::string_view b) { return a < b; });
+  if (it == s.nodes.end() || *it != f.node_id) s.nodes.emplace(it, f.node_id);
   s.render_ms.add(static_cast<double>(f.render_us) / 1000.0);
 }
 
@@ -235,7 +237,13 @@ void merge(SceneStats& into, const SceneStats& p) {
   into.render_us_max = std::max(into.render_us_max, p.render_us_max);
   into.gpu_ppm_sum += p.gpu_ppm_sum;
   if (into.project.empty()) into.project = p.project;
-  for (const auto& n : p.nodes) into.nodes.insert(n);
+  if (!p.nodes.empty()) {
+    std::vector<std::string> merged;
+    merged.reserve(into.nodes.size() + p.nodes.size());
+    std::set_union(std::make_move_iterator(into.nodes.begin()), std::make_move_iterator(into.nodes.end()),
+                   p.nodes.begin(), p.nodes.end(), std::back_inserter(merged));
+    into.nodes = std::move(merged);
+  }
   into.render_ms.merge(p.render_ms);
 }
 
@@ -244,11 +252,17 @@ Serde<SceneStats> scene_stats_serde() {
             for (auto v : {s.frames, s.failed, s.retried, s.over_budget, s.render_us_sum, s.render_us_max, s.gpu_ppm_sum})
               bytes::put_varint(out, static_cast<std::uint64_t>(v));
             bytes::put_string(out, s.project);
-            // Sorted, so equal aggregates have equal bytes.
-            std::vector<std::string_view> nodes(s.nodes.begin(), s.nodes.end());
-            std::sort(nodes.begin(), nodes.end());
-            bytes::put_varint(out, nodes.size());
-            for (auto n : nodes) bytes::put_string(out, n);
+            // Front coding: each id as the length it shares with the previous one and the rest
+            // ("node-041", "node-042" -> 7, "2"): a few bytes per node instead of the whole id.
+            bytes::put_varint(out, s.nodes.size());
+            std::string_view prev;
+            for (const auto& n : s.nodes) {
+              std::size_t shared = 0;
+              while (shared < prev.size() && shared < n.size() && prev[shared] == n[shared]) ++shared;
+              bytes::put_varint(out, shared);
+              bytes::put_string(out, std::string_view(n).substr(shared));
+              prev = n;
+            }
             s.render_ms.serialize(out);
           },
           [](std::string_view in, SceneStats& s, std::string& error) {
@@ -260,7 +274,17 @@ Serde<SceneStats> scene_stats_serde() {
             const auto n = r.get_varint();
             if (!r.ok() || n > in.size()) return error = "bad scene aggregate", false;
             s.nodes.clear();
-            for (std::uint64_t i = 0; i < n; ++i) s.nodes.emplace(r.get_string());
+            s.nodes.reserve(n);
+            for (std::uint64_t i = 0; i < n; ++i) {
+              const auto shared = r.get_varint();
+              const auto rest = r.get_string();
+              if (!r.ok() || (i == 0 ? shared != 0 : shared > s.nodes.back().size()))
+                return error = "bad scene aggregate", false;
+              std::string id = i == 0 ? std::string() : s.nodes.back().substr(0, shared);
+              id.append(rest);
+              if (i > 0 && !(s.nodes.back() < id)) return error = "bad scene aggregate", false;  // sorted, distinct
+              s.nodes.push_back(std::move(id));
+            }
             if (!r.ok() || !sketch::DDSketch::deserialize(r.rest(), s.render_ms)) return error = "bad scene aggregate", false;
             return true;
           }};

@@ -116,12 +116,13 @@ void RenderEventGenerator::next(TimestampMs now, std::string& key, std::string& 
 
   std::string scene_name = unknown && (seq & 1) ? format("scene-x%04u", scene) : scene_id(scene);
   std::string node_name = unknown && !(seq & 1) ? format("node-x%03u", node) : node_id(node);
-  key = node_name;
+  // Keyed by frame: frames spread evenly over the input partitions, whatever their scene.
+  key = scene_name;
+  key += "-f";
+  key += std::to_string(seq);
   value.clear();
   value += "{\"frame_id\":\"";
-  value += scene_name;
-  value += "-f";
-  value += std::to_string(seq);
+  value += key;
   value += "\",\"scene_id\":";
   json::append_string(value, scene_name);
   value += ",\"node_id\":";

@@ -36,7 +36,7 @@ void write_dimension_files(const std::filesystem::path& dir, std::uint32_t scene
 class RenderEventGenerator {
  public:
   explicit RenderEventGenerator(const GeneratorConfig& config);
-  // One frame event at event time `now` (before any disorder); the key is the node id.
+  // One frame event at event time `now` (before any disorder); the key is the frame id.
   void next(TimestampMs now, std::string& key, std::string& value);
 
  private:

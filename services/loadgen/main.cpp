@@ -55,6 +55,9 @@ int main(int argc, char** argv) {
     ("late", po::value<double>()->default_value(0.0), "fraction of events shifted back by --late-by (beyond the grace)")
     ("late-by", po::value<std::string>()->default_value("60s"), "shift of late events")
     ("seed", po::value<unsigned long long>()->default_value(1), "random seed")
+    ("event-time-span", po::value<std::string>()->default_value("0s"),
+         "with --count: spread event times evenly over this span (a pre-filled history), instead of the wall clock")
+    ("event-time-end", po::value<std::string>()->default_value("0s"), "with --event-time-span: the span ends this long before now")
     ("scenes", po::value<unsigned>()->default_value(200), "render-farm: scenes (ids as in the sample scenes table)")
     ("nodes", po::value<unsigned>()->default_value(120), "render-farm: render nodes")
     ("zipf", po::value<double>()->default_value(1.1), "render-farm: Zipf exponent of scene popularity (0: uniform)")
@@ -119,6 +122,8 @@ int main(int argc, char** argv) {
     gc.max_disorder = sw::parse_duration(vm["max-disorder"].as<std::string>());
     gc.late_by = sw::parse_duration(vm["late-by"].as<std::string>());
     duration = sw::parse_duration(vm["duration"].as<std::string>());
+    if (sw::parse_duration(vm["event-time-span"].as<std::string>()).count() > 0 && vm["count"].as<unsigned long long>() == 0)
+      throw std::invalid_argument("--event-time-span needs --count");
     for (double f : {gc.crash_rate, gc.out_of_order, gc.late})
       if (f < 0 || f > 1) throw std::invalid_argument("fractions must be between 0 and 1");
     if (gc.out_of_order + gc.late > 1) throw std::invalid_argument("--out-of-order plus --late must not exceed 1");
@@ -160,6 +165,10 @@ int main(int argc, char** argv) {
     }
     sw::crash_monitor::LogGenerator gen(gc);
     sw::render_farm::RenderEventGenerator render_gen(rc);
+    const auto span_ms = sw::parse_duration(vm["event-time-span"].as<std::string>()).count();
+    const sw::TimestampMs span_start =
+        sw::wall_clock_ms() - span_ms - sw::parse_duration(vm["event-time-end"].as<std::string>()).count();
+    const double span_step = span_ms > 0 ? static_cast<double>(span_ms) / static_cast<double>(count_limit) : 0.0;
     const bool render = mode == "render-farm";
 
     auto report = [&](bool final) {
@@ -181,7 +190,7 @@ int main(int argc, char** argv) {
       if (sent >= allowed) {
         producer.poll_events(std::chrono::milliseconds(1));
       } else {
-        const auto now_ms = sw::wall_clock_ms();
+        const auto wall_ms = sw::wall_clock_ms();
         const std::uint64_t burst = std::min<std::uint64_t>(allowed - sent, 10000);
         for (std::uint64_t i = 0; i < burst; ++i) {
           if (replaying) {
@@ -195,10 +204,13 @@ int main(int argc, char** argv) {
               const auto j = nlohmann::json::parse(value, nullptr, false);
               if (j.is_object() && j.contains(key_field) && j[key_field].is_string()) key = j[key_field].get<std::string>();
             }
-          } else if (render) {
-            render_gen.next(now_ms, key, value);
           } else {
-            gen.next(now_ms, key, value);
+            const sw::TimestampMs now_ms =
+                span_ms > 0 ? span_start + static_cast<sw::TimestampMs>(static_cast<double>(sent) * span_step) : wall_ms;
+            if (render)
+              render_gen.next(now_ms, key, value);
+            else
+              gen.next(now_ms, key, value);
           }
           if (producer.send(topic, -1, key, value, 0)) ++errors;
           ++sent;

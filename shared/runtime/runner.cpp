@@ -92,6 +92,7 @@ class Runner::Collector final : public RecordCollector {
     if (id >= partitions_.size()) {
       partitions_.resize(id + 1, 0);
       produced_.resize(id + 1, nullptr);
+      produced_bytes_.resize(id + 1, nullptr);
     }
     if (partitions_[id] == 0) {
       std::int32_t n = 0;
@@ -105,6 +106,9 @@ class Runner::Collector final : public RecordCollector {
       partitions_[id] = n;
       produced_[id] = &registry_.counter("streamwright_records_produced_total", "Records written, by topic",
                                          metrics::labels({{"stage", stage_}, {"topic", name}}));
+      produced_bytes_[id] = &registry_.counter("streamwright_bytes_produced_total",
+                                               "Key and value bytes written, by topic (repartition and changelog traffic)",
+                                               metrics::labels({{"stage", stage_}, {"topic", name}}));
     }
     return id;
   }
@@ -114,12 +118,14 @@ class Runner::Collector final : public RecordCollector {
     const auto ec = producer_.send(t, partition, key, value, ts == kNoTimestamp ? 0 : ts);
     if (ec) note_error(t, ec);
     produced_[t]->inc();
+    produced_bytes_[t]->inc(key.size() + value.size());
   }
   void send_with_headers(TopicId t, std::int32_t partition, std::string_view key, std::string_view value,
                          const std::vector<std::pair<std::string, std::string>>& headers, TimestampMs ts) override {
     const auto ec = producer_.send_with_headers(t, partition, key, &value, headers, ts == kNoTimestamp ? 0 : ts);
     if (ec) note_error(t, ec);
     produced_[t]->inc();
+    produced_bytes_[t]->inc(key.size() + value.size());
   }
   std::int64_t last_acked_offset(TopicId t, std::int32_t partition) override {
     return producer_.last_acked_offset(t, partition);
@@ -138,7 +144,7 @@ class Runner::Collector final : public RecordCollector {
   metrics::Registry& registry_;
   std::string stage_;
   std::vector<std::int32_t> partitions_;
-  std::vector<metrics::Counter*> produced_;
+  std::vector<metrics::Counter*> produced_, produced_bytes_;
   std::error_code error_;
 };
 

@@ -326,7 +326,8 @@ struct WindowKeyed {
 
 // Two-phase aggregation, upstream half: folds an entry task's records into partial aggregates
 // per (key, window) and, when the task closes an input chunk, sends each partial through the
-// repartition topic (key as usual; value: envelope, window start and end, partial). Lateness is
+// repartition topic (key as usual; value: envelope, whose event time is the window start, and
+// the partial). Lateness is
 // decided here per record and window, against the entry partition's stream time, exactly as the
 // single-phase aggregator would.
 template <class K, class V, class VA>
@@ -381,8 +382,6 @@ class PreAggregateProcessor final : public Processor<K, V>, public PreAggregatin
       key_.clear();
       ks_.serialize(kv->first.key, key_);
       envelope::encode_data(value_, rc);
-      bytes::put<std::int64_t>(value_, kv->first.start);
-      bytes::put<std::int64_t>(value_, kv->second.end);
       vs_.serialize(kv->second.value, value_);
       collector.send(topic_, partition_for_key(key_, partitions_), key_, value_, kv->second.append_time);
     }
@@ -408,20 +407,19 @@ class PreAggregateProcessor final : public Processor<K, V>, public PreAggregatin
 template <class K, class VA>
 class PartialSource final : public SourceNode {
  public:
-  PartialSource(Serde<K> ks, Serde<VA> vs, Forwarder<Windowed<K>, VA> out)
-      : ks_(std::move(ks)), vs_(std::move(vs)), out_(std::move(out)) {}
+  PartialSource(TimeWindows windows, Serde<K> ks, Serde<VA> vs, Forwarder<Windowed<K>, VA> out)
+      : windows_(windows), ks_(std::move(ks)), vs_(std::move(vs)), out_(std::move(out)) {}
   bool process_external(const InputRecord&, TimestampMs&) override { return false; }
   void process_internal(std::string_view key, std::string_view payload, const RecordContext& ctx) override {
     error_.clear();
-    if (payload.size() < 16) return;
-    bytes::Reader r(payload);
-    key_.window.start = r.get<std::int64_t>();
-    key_.window.end = r.get<std::int64_t>();
-    if (!ks_.deserialize(key, key_.key, error_) || !vs_.deserialize(payload.substr(16), value_, error_)) return;
+    key_.window.start = ctx.event_time;
+    key_.window.end = ctx.event_time + windows_.size_ms();
+    if (!ks_.deserialize(key, key_.key, error_) || !vs_.deserialize(payload, value_, error_)) return;
     out_.forward(key_, value_, ctx);
   }
 
  private:
+  TimeWindows windows_;
   Serde<K> ks_;
   Serde<VA> vs_;
   Forwarder<Windowed<K>, VA> out_;
@@ -929,8 +927,8 @@ class TimeWindowedKStream {
     b->describe(def_.upstream_sub, "pre-aggregate " + mat.store_name + " per " + windows_.describe() +
                                        " window, partials to " + topic);
     auto node = std::make_shared<detail::Node<Windowed<K>, VA>>();
-    b->sub(def_.downstream_sub).sources[topic] = [ks, vs, node](TaskContext& ctx) -> std::unique_ptr<SourceNode> {
-      return std::make_unique<detail::PartialSource<K, VA>>(ks, vs, node->instantiate(ctx));
+    b->sub(def_.downstream_sub).sources[topic] = [windows, ks, vs, node](TaskContext& ctx) -> std::unique_ptr<SourceNode> {
+      return std::make_unique<detail::PartialSource<K, VA>>(windows, ks, vs, node->instantiate(ctx));
     };
     const std::string changelog = register_store(mat, " merging partials");
     auto out = std::make_shared<detail::Node<Windowed<K>, VA>>();
