@@ -24,7 +24,7 @@
 set -euo pipefail
 
 EVENTS=1000000
-PARTITIONS=64
+PARTITIONS=16
 INTERNAL=16
 RUNS=1
 SPAN=1m
@@ -32,6 +32,7 @@ SCENES=200
 NODES=120
 ZIPF=1.1
 COMMIT_INTERVAL=2s
+COMPRESSION=lz4
 INTERVAL_MS=20
 
 usage() {
@@ -40,8 +41,9 @@ usage() {
 
 Options (defaults in brackets):
   --events N               frame events pre-filled into `render-events` [1000000]
-  --partitions P           partitions of `render-events` [64] (the dev broker keeps at most
-                           5 MiB per partition: 64 hold about 1.3 M frame events)
+  --partitions P           partitions of `render-events` [16] (the dev broker keeps at most
+                           5 MiB of batches per partition: 16 hold about 1.5 M lz4-compressed
+                           frame events, 64 about 1.3 M uncompressed ones)
   --internal-partitions Q  partitions of the repartition and changelog topics [16]
   --runs R                 runs; the report gives each run and the medians [1]
   --span D                 event time covered by the input [1m]: a stream of N/60 events/s
@@ -49,6 +51,9 @@ Options (defaults in brackets):
   --zipf X                 Zipf exponent of scene popularity [1.1]
   --commit-interval D      of every stage [2s]; for enrich it is the pre-aggregation interval
                            (one partial per key and window per input partition and interval)
+  --compression C          producer compression of the input (none, lz4, zstd, ...) [lz4]; the dev
+                           broker keeps 5 MiB of batches per partition, so compressed input fits
+                           in fewer partitions
   --keep-logs              keep the logs of every run
 EOF
 }
@@ -72,6 +77,7 @@ while [[ $# -gt 0 ]]; do
     --nodes) NODES=${2:?--nodes needs a value}; shift 2 ;;
     --zipf) ZIPF=${2:?--zipf needs a value}; shift 2 ;;
     --commit-interval) COMMIT_INTERVAL=${2:?--commit-interval needs a value}; shift 2 ;;
+    --compression) COMPRESSION=${2:?--compression needs a value}; shift 2 ;;
     --keep-logs) KEEP_WORK=1; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument '$1'" ;;
@@ -251,7 +257,8 @@ run_once() {
   log "run $run/$RUNS: pre-filling render-events with $EVENTS frames over $SPAN of event time"
   run_fg "$dir" loadgen "$BIN/streamwright-loadgen" --mode render-farm --bootstrap-servers "$bootstrap" \
     --topic render-events --rate 0 --count "$EVENTS" --event-time-span "$SPAN" --event-time-end 15m \
-    --scenes "$SCENES" --nodes "$NODES" --zipf "$ZIPF" --out-of-order 0.05 --max-disorder 30s --quiet ||
+    --scenes "$SCENES" --nodes "$NODES" --zipf "$ZIPF" --out-of-order 0.05 --max-disorder 30s --quiet \
+    --kafka-property "compression.type=$COMPRESSION" ||
     fail_with_log "$dir" loadgen "the load generator failed"
   local rc=0
   run_fg "$dir" offsets "$BIN/streamwright-bench-tool" offsets --bootstrap-servers "$bootstrap" --topic render-events || rc=$?
@@ -315,7 +322,7 @@ id() { echo "$1"; }
   echo "- machine: $(nproc) CPUs ($CPU_MODEL), $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
   echo "- command: \`$COMMAND\`"
   echo "- workload: $EVENTS frame events ($(MiB "$(median input_bytes)") MiB) pre-filled into \`render-events\`" \
-    "($PARTITIONS partitions), event time spread over $SPAN, $SCENES scenes (Zipf $ZIPF), $NODES nodes," \
+    "($PARTITIONS partitions, $COMPRESSION-compressed batches), event time spread over $SPAN, $SCENES scenes (Zipf $ZIPF), $NODES nodes," \
     "5% out of order by up to 30 s; internal topics have $INTERNAL partitions; 1-minute tumbling windows," \
     "10 minutes of grace; commit (pre-aggregation) interval $COMMIT_INTERVAL; medians of $RUNS run(s);" \
     "raw consume of the input $(M "$(median raw)") M records/s"
