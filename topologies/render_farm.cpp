@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <stdexcept>
 
 #include "common/bytes.h"
@@ -174,45 +175,65 @@ bool parse_node_row(const nlohmann::json& row, std::string& key, HardwareNode& o
 // ---------------------------------------------------------------------------------------------
 // frames and aggregates
 
+std::string_view StringSet::view(const Slot& slot) const {
+  if (slot.tag == kLong) {
+    std::uint32_t index;
+    std::memcpy(&index, slot.bytes, sizeof index);
+    return long_[index];
+  }
+  return std::string_view(slot.bytes, static_cast<std::size_t>(slot.tag - 1));
+}
+
 bool StringSet::insert(std::string_view s) {
   if (slots_.empty()) rehash(16);
   const std::size_t mask = slots_.size() - 1;
   for (std::size_t i = std::hash<std::string_view>{}(s) & mask;; i = (i + 1) & mask) {
-    const auto slot = slots_[i];
-    if (slot == 0) {
-      items_.emplace_back(s);
-      slots_[i] = static_cast<std::uint32_t>(items_.size());
-      if (items_.size() * 2 > slots_.size()) rehash(slots_.size() * 2);  // load factor <= 1/2
+    Slot& slot = slots_[i];
+    if (slot.tag == kEmpty) {
+      if (s.size() <= sizeof slot.bytes) {
+        std::memcpy(slot.bytes, s.data(), s.size());
+        slot.tag = static_cast<std::uint8_t>(s.size() + 1);
+      } else {
+        const auto index = static_cast<std::uint32_t>(long_.size());
+        long_.emplace_back(s);
+        std::memcpy(slot.bytes, &index, sizeof index);
+        slot.tag = kLong;
+      }
+      if (++size_ * 2 > slots_.size()) rehash(slots_.size() * 2);  // load factor <= 1/2
       return true;
     }
-    if (items_[slot - 1] == s) return false;
+    if (view(slot) == s) return false;
   }
 }
 
 void StringSet::rehash(std::size_t n) {
-  slots_.assign(n, 0);
+  std::vector<Slot> old(n, Slot{{}, kEmpty});
+  old.swap(slots_);
   const std::size_t mask = n - 1;
-  for (std::size_t k = 0; k < items_.size(); ++k) {
-    std::size_t i = std::hash<std::string_view>{}(items_[k]) & mask;
-    while (slots_[i] != 0) i = (i + 1) & mask;
-    slots_[i] = static_cast<std::uint32_t>(k + 1);
+  for (const auto& slot : old) {
+    if (slot.tag == kEmpty) continue;
+    std::size_t i = std::hash<std::string_view>{}(view(slot)) & mask;
+    while (slots_[i].tag != kEmpty) i = (i + 1) & mask;
+    slots_[i] = slot;
   }
 }
 
 void StringSet::reserve(std::size_t n) {
-  items_.reserve(n);
   std::size_t slots = 16;
   while (slots < n * 2) slots *= 2;
   if (slots > slots_.size()) rehash(slots);
 }
 
 void StringSet::clear() noexcept {
-  items_.clear();
   slots_.clear();
+  long_.clear();
+  size_ = 0;
 }
 
 std::vector<std::string_view> StringSet::sorted() const {
-  std::vector<std::string_view> out(items_.begin(), items_.end());
+  std::vector<std::string_view> out;
+  out.reserve(size_);
+  for_each([&](std::string_view v) { out.push_back(v); });
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -278,7 +299,7 @@ void merge(SceneStats& into, const SceneStats& p) {
   into.render_us_max = std::max(into.render_us_max, p.render_us_max);
   into.gpu_ppm_sum += p.gpu_ppm_sum;
   if (into.project.empty()) into.project = p.project;
-  for (const auto& n : p.nodes.items()) into.nodes.insert(n);
+  p.nodes.for_each([&](std::string_view n) { into.nodes.insert(n); });
   into.render_ms.merge(p.render_ms);
 }
 

@@ -84,23 +84,34 @@ struct Frame {
 };
 Serde<Frame> frame_serde();
 
-// A set of short strings (node ids): insertion-ordered storage and an open-addressing index, so
-// the per-frame "seen this node?" is one hash and usually one compare, with no allocation
-// unless the node is new.
+// A set of short strings (node ids): an open-addressing table whose 16-byte slots hold ids of up
+// to 15 bytes inline, so the per-frame "seen this node?" is one hash and one cache line, with no
+// allocation unless the node is new (longer ids live in a side vector).
 class StringSet {
  public:
   bool insert(std::string_view s);  // true if it was new
-  std::size_t size() const noexcept { return items_.size(); }
-  bool empty() const noexcept { return items_.empty(); }
+  std::size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
   void clear() noexcept;
-  std::vector<std::string_view> sorted() const;
-  const std::vector<std::string>& items() const noexcept { return items_; }
   void reserve(std::size_t n);
+  std::vector<std::string_view> sorted() const;
+  template <class F>
+  void for_each(F&& f) const {
+    for (const auto& slot : slots_)
+      if (slot.tag != kEmpty) f(view(slot));
+  }
 
  private:
+  static constexpr std::uint8_t kEmpty = 0, kLong = 0xFF;  // else: inline, length = tag - 1
+  struct Slot {
+    char bytes[15];
+    std::uint8_t tag;
+  };
+  std::string_view view(const Slot& slot) const;
   void rehash(std::size_t slots);
-  std::vector<std::string> items_;
-  std::vector<std::uint32_t> slots_;  // 0: empty, else index into items_ + 1
+  std::vector<Slot> slots_;
+  std::vector<std::string> long_;  // ids longer than 15 bytes; a kLong slot holds the index
+  std::size_t size_ = 0;
 };
 
 // Per scene and window. Also the partial aggregate of the two-phase aggregation: merging two

@@ -82,6 +82,64 @@ TEST(RenderEventParse, RejectsBadRecordsWithASpecificReason) {
   }
 }
 
+TEST(StringSet, KeepsEachIdOnceShortOrLongAcrossGrowth) {
+  rf::StringSet set;
+  std::set<std::string> expected;
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 300; ++i) {
+      // Short ids inline, and ids longer than a slot holds.
+      const std::string id = (i % 3 == 0 ? "render-node-with-a-long-name-" : "n-") + std::to_string(i);
+      EXPECT_EQ(set.insert(id), round == 0) << id;
+      expected.insert(id);
+    }
+  }
+  EXPECT_EQ(set.size(), expected.size());
+  const auto sorted = set.sorted();
+  EXPECT_TRUE(std::equal(sorted.begin(), sorted.end(), expected.begin(), expected.end()));
+  set.clear();
+  EXPECT_TRUE(set.empty());
+  EXPECT_TRUE(set.insert(""));
+  EXPECT_FALSE(set.insert(""));
+}
+
+TEST(SceneStats, SerdeRoundTripsAndMergeEqualsAggregatingTogether) {
+  rf::SceneStats a, b, all;
+  const std::vector<std::string> nodes{"node-001", "node-002", "node-010", "a-very-long-render-node-name-7", "node-002"};
+  for (std::size_t i = 0; i < 40; ++i) {
+    rf::Frame f;
+    f.scene_id = "s";
+    f.node_id = nodes[i % nodes.size()];
+    f.project = "p";
+    f.render_us = static_cast<std::int64_t>(1000 + 37 * i);
+    f.gpu_ppm = static_cast<std::int64_t>(500000 + i);
+    f.budget_us = 2000;
+    f.status = i % 7 == 0 ? rf::FrameStatus::failed : rf::FrameStatus::ok;
+    rf::add_frame(i < 15 ? a : b, f);
+    rf::add_frame(all, f);
+  }
+  rf::merge(a, b);
+  const auto serde = rf::scene_stats_serde();
+  std::string x, y;
+  // The published metrics of merged partials equal those of one aggregate of every frame (the
+  // sketch's floating-point sum may differ in its last bits; no output uses it).
+  rf::scene_metrics_json(x, "s", Window{0, 60000}, a);
+  rf::scene_metrics_json(y, "s", Window{0, 60000}, all);
+  EXPECT_EQ(x, y);
+  x.clear();
+  serde.serialize(a, x);
+  rf::SceneStats back;
+  std::string error;
+  ASSERT_TRUE(serde.deserialize(x, back, error)) << error;
+  std::string z;
+  serde.serialize(back, z);
+  EXPECT_EQ(z, x);
+  EXPECT_EQ(back.nodes.size(), 4u);
+  for (std::size_t n = 0; n < x.size(); ++n) {
+    rf::SceneStats cut;
+    EXPECT_FALSE(serde.deserialize(std::string_view(x).substr(0, n), cut, error)) << "truncated at " << n;
+  }
+}
+
 TEST(RenderFarmData, ShippedDimensionFilesMatchTheGenerator) {
   // The load generator's ids and the sample tables must agree, or every join would miss.
   const std::filesystem::path shipped = std::filesystem::path(SW_SOURCE_DIR) / "topologies/data/render-farm";
