@@ -561,6 +561,11 @@ class StreamsBuilder {
   }
   void describe(std::size_t sub, std::string line) { topo_.subs_[sub].description.push_back(std::move(line)); }
   std::string changelog_topic(const std::string& store) const { return topo_.changelog_topic(store); }
+  // Registers an external topic read by an entry sub-topology; returns its entry index.
+  std::uint16_t add_entry_topic(const std::string& topic) {
+    topo_.entry_topics_.push_back(topic);
+    return static_cast<std::uint16_t>(topo_.entry_topics_.size() - 1);
+  }
   std::vector<std::string> entry_topics_of(std::size_t sub) const {
     const auto& s = topo_.subs_[sub];
     return s.internal_sources ? s.upstream_entry_topics : s.source_topics;
@@ -658,6 +663,12 @@ class TimeWindowedKStream {
                            " (changelog " + changelog + ")");
     return KTable<K, VA>(b_, sub_, out);
   }
+
+  // For DSL extensions (topology/dsl_ext.h).
+  StreamsBuilder* builder() const { return b_; }
+  std::size_t subtopology() const { return sub_; }
+  const std::shared_ptr<detail::Node<K, V>>& node() const { return node_; }
+  const TimeWindows& windows() const { return windows_; }
 
   KTable<K, std::int64_t> count(Materialized<K, std::int64_t> mat) {
     return aggregate<std::int64_t>([] { return std::int64_t{0}; }, [](const K&, const V&, std::int64_t& c) { ++c; },
