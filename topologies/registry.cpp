@@ -3,19 +3,23 @@
 #include <stdexcept>
 
 #include "topologies/crash_monitor.h"
+#include "topologies/telemetra.h"
 
 namespace sw::topologies {
 
-std::vector<std::string> names() { return {"crash-monitor"}; }
+std::vector<std::string> names() { return {"crash-monitor", "telemetra"}; }
 
 Topology build_default(const std::string& name, const std::string& application_id) {
   if (name == "crash-monitor")
     return crash_monitor::build(crash_monitor::Config{}, application_id.empty() ? name : application_id);
-  throw std::invalid_argument("unknown topology '" + name + "' (known: crash-monitor)");
+  if (name == "telemetra")
+    return telemetra::build(telemetra::Config{}, application_id.empty() ? name : application_id);
+  throw std::invalid_argument("unknown topology '" + name + "' (known: crash-monitor, telemetra)");
 }
 
 std::string service_executable(const std::string& name) {
   if (name == "crash-monitor") return "streamwright-crash-monitor";
+  if (name == "telemetra") return "streamwright-telemetra";
   throw std::invalid_argument("unknown topology '" + name + "'");
 }
 
