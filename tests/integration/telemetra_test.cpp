@@ -281,7 +281,10 @@ class TelemetraPipelineTest : public ::testing::Test {
     services_.push_back(std::make_unique<Service>(
         "streamwright-telemetra-sink",
         std::vector<std::string>{"--metrics-port", "0", "--batch-rows", "7", "--batch-linger", "20ms", "--max-backoff",
-                                 "500ms", "--group-id", group},
+                                 "500ms", "--group-id", group,
+                                 // A SIGKILLed member holds its partitions until its session expires.
+                                 "--kafka-property", "session.timeout.ms=6000", "--kafka-property",
+                                 "heartbeat.interval.ms=500"},
         dir_.path() / (name + ".log"),
         std::vector<std::string>{"KAFKA_BOOTSTRAP_SERVERS=" + broker_->bootstrap(),
                                  "POSTGRES_URL=jdbc:postgresql://127.0.0.1:" + std::to_string(pg_->port()) + "/telemetra",
