@@ -1,5 +1,6 @@
 #include "topologies/telemetra_data.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
@@ -82,6 +83,19 @@ void ChatGenerator::next_chat(TimestampMs now, std::string& key, std::string& va
   value += "],\"timestamp\":\"";
   format_rfc3339(now, value);
   value += "\"}";
+}
+
+bool ChatGenerator::next_event(TimestampMs now, std::string& key, std::string& value) {
+  if (next_viewer_due_ == kNoTimestamp) next_viewer_due_ = now;
+  if (now >= next_viewer_due_) {
+    viewer(viewer_cursor_, now, key, value);
+    viewer_cursor_ = (viewer_cursor_ + 1) % config_.streams;
+    next_viewer_due_ += std::max<TimestampMs>(1, config_.viewer_interval_ms / config_.streams);
+    if (next_viewer_due_ < now - config_.viewer_interval_ms) next_viewer_due_ = now;  // fell behind: skip, do not flood
+    return true;
+  }
+  next_chat(now, key, value);
+  return false;
 }
 
 void ChatGenerator::viewer(std::uint32_t stream, TimestampMs now, std::string& key, std::string& value) {

@@ -17,6 +17,7 @@ struct GeneratorConfig {
   double spike_probability = 0.001;  // per chat event: start a spike on its stream
   double spike_factor = 8.0;         // a spiking stream gets this many times its share of chat
   std::uint32_t spike_events = 2000;  // chat events a spike lasts (across all streams)
+  TimestampMs viewer_interval_ms = 5000;  // each stream reports its viewer count this often
 };
 
 class ChatGenerator {
@@ -27,6 +28,9 @@ class ChatGenerator {
   // One viewer-count event for stream `stream` (0-based) at `now`.
   void viewer(std::uint32_t stream, TimestampMs now, std::string& key, std::string& value);
   static std::string stream_id(std::uint32_t stream);
+  // The live mix for a load generator: viewer events as they fall due (every stream every
+  // viewer_interval_ms of `now`), chat events otherwise. Returns true for a viewer event.
+  bool next_event(TimestampMs now, std::string& key, std::string& value);
 
  private:
   std::uint64_t rand();
@@ -38,6 +42,8 @@ class ChatGenerator {
   std::uint32_t spiking_stream_ = 0;
   std::uint64_t spike_until_ = 0;
   std::vector<double> base_viewers_;
+  TimestampMs next_viewer_due_ = kNoTimestamp;
+  std::uint32_t viewer_cursor_ = 0;
 };
 
 }  // namespace sw::telemetra

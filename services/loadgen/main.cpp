@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <thread>
 
 #include "common/options.h"
@@ -15,6 +16,7 @@
 #include "common/time.h"
 #include "kafka/client.h"
 #include "topologies/crash_monitor_data.h"
+#include "topologies/telemetra_data.h"
 
 namespace po = boost::program_options;
 using Clock = std::chrono::steady_clock;
@@ -56,6 +58,12 @@ int main(int argc, char** argv) {
     ("replay", po::value<std::string>(), "JSON-lines file to replay instead of generating")
     ("key-field", po::value<std::string>()->default_value("user_id"), "replay: JSON field used as the record key ('' for none)")
     ("kafka-property", po::value<std::vector<std::string>>()->composing(), "extra librdkafka property key=value")
+    ("mode", po::value<std::string>()->default_value("logs"),
+         "logs: crash-monitor log events; chat: Telemetra chat events (to --topic, default chat-events) and viewer counts")
+    ("streams", po::value<unsigned>()->default_value(100), "chat: live streams")
+    ("chatters", po::value<unsigned>()->default_value(500), "chat: distinct chatters per stream")
+    ("spike-probability", po::value<double>()->default_value(0.0005), "chat: chance per message that a chat spike starts")
+    ("viewer-topic", po::value<std::string>()->default_value("viewer-events"), "chat: topic of viewer counts")
     ("quiet", "no progress lines");
   // clang-format on
   po::variables_map vm;
@@ -110,7 +118,21 @@ int main(int argc, char** argv) {
   const auto count_limit = vm["count"].as<unsigned long long>();
   try {
     sw::kafka::Producer producer(config);
-    const auto topic = producer.topic(vm["topic"].as<std::string>());
+    const bool chat = vm["mode"].as<std::string>() == "chat";
+    if (!chat && vm["mode"].as<std::string>() != "logs") throw std::invalid_argument("--mode must be logs or chat");
+    const auto topic =
+        producer.topic(chat && vm["topic"].defaulted() ? std::string("chat-events") : vm["topic"].as<std::string>());
+    sw::telemetra::GeneratorConfig tc;
+    tc.seed = gc.seed;
+    tc.streams = vm["streams"].as<unsigned>();
+    tc.chatters_per_stream = vm["chatters"].as<unsigned>();
+    tc.spike_probability = vm["spike-probability"].as<double>();
+    std::unique_ptr<sw::telemetra::ChatGenerator> chat_gen;
+    sw::kafka::Producer::TopicId viewer_topic = topic;
+    if (chat) {
+      chat_gen = std::make_unique<sw::telemetra::ChatGenerator>(tc);
+      viewer_topic = producer.topic(vm["viewer-topic"].as<std::string>());
+    }
     Pacer pacer{vm["rate"].as<double>()};
     std::uint64_t sent = 0, errors = 0, last_report_sent = 0;
     auto last_report = Clock::now();
@@ -158,6 +180,11 @@ int main(int argc, char** argv) {
             if (!key_field.empty()) {
               const auto j = nlohmann::json::parse(value, nullptr, false);
               if (j.is_object() && j.contains(key_field) && j[key_field].is_string()) key = j[key_field].get<std::string>();
+            }
+          } else if (chat_gen) {
+            if (chat_gen->next_event(now_ms, key, value)) {
+              if (producer.send(viewer_topic, -1, key, value, 0)) ++errors;
+              continue;  // viewer counts are extra: the rate counts chat events
             }
           } else {
             gen.next(now_ms, key, value);
