@@ -46,9 +46,11 @@ std::uint32_t ChatGenerator::pick_stream() {
     spiking_stream_ = static_cast<std::uint32_t>(rand() % config_.streams);
     spike_until_ = sequence_ + config_.spike_events;
   }
-  // Skewed popularity: low stream numbers get more chat.
+  // Skewed popularity (low stream numbers get more chat), half of the chat spread evenly, so
+  // that no single stream dominates a partition.
   const double u = uniform();
-  return static_cast<std::uint32_t>(static_cast<double>(config_.streams) * u * u) % config_.streams;
+  const double x = uniform() < 0.5 ? u : u * std::sqrt(u);
+  return static_cast<std::uint32_t>(static_cast<double>(config_.streams) * x) % config_.streams;
 }
 
 void ChatGenerator::next_chat(TimestampMs now, std::string& key, std::string& value) {
