@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <set>
@@ -311,6 +312,44 @@ class TelemetraSpikes : public TelemetraTopology {
   }
 };
 
+// Every property a record has is in the published JSON Schema, with the schema's type, and
+// every required one is there (a small check, not a full validator: enough to keep the schema
+// files and the output in step).
+void expect_matches_schema(const json& record, const json& schema, const std::string& where) {
+  ASSERT_TRUE(record.is_object()) << where;
+  for (const auto& name : schema.at("required")) EXPECT_TRUE(record.contains(name.get<std::string>())) << where << " lacks " << name;
+  for (const auto& [name, value] : record.items()) {
+    ASSERT_TRUE(schema.at("properties").contains(name)) << where << " has undocumented " << name;
+    const auto& prop = schema.at("properties").at(name);
+    std::vector<std::string> types;
+    if (prop.contains("type")) {
+      if (prop["type"].is_string())
+        types.push_back(prop["type"]);
+      else
+        for (const auto& t : prop["type"]) types.push_back(t);
+    }
+    auto type_of = [](const json& v) -> std::string {
+      if (v.is_null()) return "null";
+      if (v.is_boolean()) return "boolean";
+      if (v.is_number_integer()) return "integer";
+      if (v.is_number()) return "number";
+      if (v.is_string()) return "string";
+      if (v.is_array()) return "array";
+      return "object";
+    };
+    const auto t = type_of(value);
+    const bool ok = types.empty() || std::find(types.begin(), types.end(), t) != types.end() ||
+                    (t == "integer" && std::find(types.begin(), types.end(), "number") != types.end());
+    EXPECT_TRUE(ok) << where << "." << name << " is " << t;
+    if (t == "object") expect_matches_schema(value, prop, where + "." + name);
+  }
+}
+
+json load_schema(const std::string& name) {
+  std::ifstream in(std::string(SW_SOURCE_DIR) + "/topologies/schemas/" + name);
+  return json::parse(in);
+}
+
 TEST_F(TelemetraSpikes, ZScoresAnomaliesAndMoments) {
   advance_all(0);
   for (const auto& c : chats_) send(c, c.stream == "spiky" ? 0 : 1);
@@ -319,6 +358,10 @@ TEST_F(TelemetraSpikes, ZScoresAnomaliesAndMoments) {
   const auto want = reference(chats_, views_, config_.anomaly_threshold);
   check(want);
   check_moments(want);
+  const auto summary_schema = load_schema("telemetra-chat-summary.schema.json");
+  const auto moment_schema = load_schema("telemetra-moment.schema.json");
+  for (const auto& r : driver_.all_records("chat-summary")) expect_matches_schema(json::parse(r.value), summary_schema, "summary");
+  for (const auto& r : driver_.all_records("moments")) expect_matches_schema(json::parse(r.value), moment_schema, "moment");
 }
 
 // Crashes of both stages at several points, with and without local state: the history that the
