@@ -151,6 +151,16 @@ Input make_input() {
   }
   in.records.emplace_back("chat-events", 0, "bad", "{not json");
   in.records.emplace_back("viewer-events", 1, "bad", R"({"stream_id":"s","viewer_count":-3,"timestamp":"2026-01-01T10:00:00Z"})");
+  // Event time moves a day ahead on every input partition: every window above closes (the
+  // services run with a long idle timeout, so the wall clock never closes windows on its own and
+  // the input can arrive in parts).
+  for (std::int32_t p = 0; p < kPartitions; ++p) {
+    const std::string later = format_rfc3339(kT + 24 * 3600 * 1000LL);
+    in.records.emplace_back("chat-events", p, "zz-end",
+                            R"({"stream_id":"zz-end","user_id":"u","message":"bye","timestamp":")" + later + "\"}");
+    in.records.emplace_back("viewer-events", p, "zz-end",
+                            R"({"stream_id":"zz-end","viewer_count":1,"timestamp":")" + later + "\"}");
+  }
   return in;
 }
 
@@ -162,9 +172,8 @@ struct Expected {
 Expected expected_output(const Input& in) {
   telemetra::Config config;
   const Topology topology = telemetra::build(config);
-  testing::TopologyTestDriver driver(topology, {kPartitions, {}, 1000, kT});
+  testing::TopologyTestDriver driver(topology, {kPartitions, {}, 3600 * 1000, kT});
   for (const auto& [topic, partition, key, value] : in.records) driver.pipe_input(topic, key, value, partition);
-  driver.advance_wall_clock(7 * 24 * 3600 * 1000LL);  // every window closes
   Expected e;
   for (const auto& r : driver.all_records("chat-summary")) {
     const auto j = json::parse(r.value);
@@ -270,11 +279,13 @@ class TelemetraPipelineTest : public ::testing::Test {
   Service& start_stage(const std::string& stage) {
     services_.push_back(std::make_unique<Service>(
         "streamwright-telemetra",
-        std::vector<std::string>{"--stage", stage, "--metrics-port", "0", "--idle-timeout", "1s", "--commit-interval",
-                                 "200ms"},
-        dir_.path() / (stage + ".log"),
+        std::vector<std::string>{"--stage", stage, "--metrics-port", "0", "--idle-timeout", "1h", "--commit-interval",
+                                 "200ms", "--kafka-property", "session.timeout.ms=6000", "--kafka-property",
+                                 "heartbeat.interval.ms=500"},
+        dir_.path() / (stage + "-" + std::to_string(services_.size()) + ".log"),
         std::vector<std::string>{"KAFKA_BOOTSTRAP_SERVERS=" + broker_->bootstrap(),
-                                 "CHECKPOINT_LOCATION=" + (dir_.path() / ("state-" + stage)).string()}));
+                                 // A fresh state directory per process: a restart restores from the changelog.
+                                 "CHECKPOINT_LOCATION=" + (dir_.path() / ("state-" + std::to_string(services_.size()))).string()}));
     return *services_.back();
   }
   Service& start_sink(const std::string& name, const std::string& group) {
@@ -291,9 +302,12 @@ class TelemetraPipelineTest : public ::testing::Test {
                                  "POSTGRES_USER=telemetra", "POSTGRES_PASSWORD=" + kSinkPassword}));
     return *services_.back();
   }
-  void produce(const Input& in) {
+  void produce(const Input& in, std::size_t from, std::size_t to) {
     TestProducer p(broker_->bootstrap());
-    for (const auto& [topic, partition, key, value] : in.records) p.send(topic, partition, key, value);
+    for (std::size_t i = from; i < to; ++i) {
+      const auto& [topic, partition, key, value] = in.records[i];
+      p.send(topic, partition, key, value);
+    }
     p.flush();
   }
   template <class F>
@@ -312,10 +326,11 @@ class TelemetraPipelineTest : public ::testing::Test {
   std::vector<std::unique_ptr<Service>> services_;
 };
 
-// The sink is SIGKILLed while it is writing, PostgreSQL is stopped and restarted under it, and
-// the whole output is replayed by a second sink: the tables end up holding exactly the expected
-// rows, once each, and the replay changes nothing (not even processed_at).
-TEST_F(TelemetraPipelineTest, SinkSurvivesKillAndDatabaseRestartAndReplayChangesNothing) {
+// The aggregate stage is SIGKILLed mid-stream and restarted without its local state (restore from
+// the changelog), the sink is SIGKILLed while it is writing, PostgreSQL is stopped and restarted
+// under it, and the whole output is replayed by a second sink: the tables end up holding exactly
+// the expected rows, once each, and the replay changes nothing (not even processed_at).
+TEST_F(TelemetraPipelineTest, KillsAndDatabaseRestartLoseNothingAndReplayChangesNothing) {
   const Input input = make_input();
   const Expected expected = expected_output(input);
   ASSERT_GT(expected.summaries.size(), 1000u);
@@ -324,12 +339,20 @@ TEST_F(TelemetraPipelineTest, SinkSurvivesKillAndDatabaseRestartAndReplayChanges
 
   auto& sink = start_sink("sink-1", "telemetra-sink");
   ASSERT_TRUE(sink.wait_ready(60s)) << "sink not ready";
-  produce(input);
+  const std::size_t half = input.records.size() / 2;
+  produce(input, 0, half);
   start_stage("parse");
+  auto& aggregate = start_stage("aggregate");
+
+  // 0. The aggregate dies mid-stream; the rest of the input arrives while it is down.
+  ASSERT_TRUE(wait_for([&] { return pg_->count("chat_summary_minute") > 0; }, 120s));
+  aggregate.kill9();
+  produce(input, half, input.records.size());
   start_stage("aggregate");
 
-  // 1. SIGKILL while rows are landing.
-  ASSERT_TRUE(wait_for([&] { return pg_->count("chat_summary_minute") > 0; }, 120s));
+  // 1. SIGKILL the sink while rows are landing.
+  const auto before_restart = pg_->count("chat_summary_minute");
+  ASSERT_TRUE(wait_for([&] { return pg_->count("chat_summary_minute") > before_restart; }, 120s));
   sink.kill9();
   const auto at_kill = pg_->count("chat_summary_minute");
   EXPECT_LT(at_kill, total) << "the kill should happen mid-run";
