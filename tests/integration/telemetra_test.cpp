@@ -406,5 +406,25 @@ TEST_F(TelemetraPipelineTest, KillsAndDatabaseRestartLoseNothingAndReplayChanges
   EXPECT_EQ(dlq.read_until([](const auto& r) { return !r.empty(); }, 30s, 200ms).size(), 1u);
 }
 
+// `streamwright demo telemetra`: everything including a throwaway PostgreSQL; rows are shown as
+// they arrive and land in the database, and everything stops cleanly.
+TEST(TelemetraLauncher, DemoRunsThePipelineIntoAThrowawayPostgres) {
+  TempDir dir;
+  ChildProcess demo(bin_dir() + "/streamwright",
+                    {"demo", "telemetra", "--duration", "25", "--rate", "3000", "--work-dir", (dir.path() / "work").string(),
+                     "--", "--window-size", "4s", "--window-advance", "2s", "--grace", "1s"},
+                    ChildProcess::Options{true, (dir.path() / "demo.err").string(), "", {}});
+  std::string out;
+  while (auto line = demo.read_line(120s)) out += *line + "\n";
+  EXPECT_EQ(demo.wait(60s).value_or(-1), 0) << out;
+  EXPECT_NE(out.find("throwaway PostgreSQL at postgresql://"), std::string::npos) << out;
+  EXPECT_NE(out.find("ROW {\"stream_id\":"), std::string::npos) << out;
+  const auto at = out.rfind("in PostgreSQL: ");
+  ASSERT_NE(at, std::string::npos) << out;
+  EXPECT_GT(std::stod(out.substr(at + 15)), 0) << out;
+  EXPECT_NE(out.find("sink stopped (exit 0)"), std::string::npos) << out;
+  EXPECT_NE(out.find("stage aggregate stopped (exit 0)"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace sw::test
