@@ -338,8 +338,8 @@ Serde<WindowState> window_state_serde() {
             put_pod(out, s.sentiment_sum);
             put_pod(out, s.positive_count);
             put_pod(out, s.negative_count);
-            put_pod(out, static_cast<std::uint32_t>(s.chatters.size()));
-            for (const auto& u : s.chatters) put_str(out, u);
+            put_pod(out, static_cast<std::uint32_t>(s.chatter_log.size()));
+            for (const auto& u : s.chatter_log) put_str(out, u);
             put_pod(out, static_cast<std::uint32_t>(s.emotes.size()));
             for (const auto& [e, n] : s.emotes) {
               put_str(out, e);
@@ -358,7 +358,7 @@ Serde<WindowState> window_state_serde() {
             for (std::uint32_t i = 0; i < n; ++i) {
               std::string_view u;
               if (!get_str(in, pos, u)) return fail(error, "bad window state chatters");
-              s.chatters.emplace(u);
+              s.add_chatter(u);
             }
             if (!get_pod(in, pos, n)) return fail(error, "bad window state");
             for (std::uint32_t i = 0; i < n; ++i) {
@@ -371,6 +371,86 @@ Serde<WindowState> window_state_serde() {
               return fail(error, "bad window state");
             return true;
           }};
+}
+
+bool WindowState::add_chatter(std::string_view user) {
+  if (chatters.find(user) != chatters.end()) return false;
+  chatters.insert(std::string_view(chatter_log.emplace_back(user)));
+  return true;
+}
+
+namespace {
+void put_users(std::string& out, const WindowState& s, std::size_t from, std::size_t to) {
+  put_pod(out, static_cast<std::uint32_t>(to - from));
+  for (std::size_t i = from; i < to; ++i) put_str(out, s.chatter_log[i]);
+}
+bool get_users(std::string_view in, std::size_t& pos, WindowState& s) {
+  std::uint32_t n = 0;
+  if (!get_pod(in, pos, n)) return false;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    std::string_view u;
+    if (!get_str(in, pos, u)) return false;
+    s.add_chatter(u);
+  }
+  return true;
+}
+}  // namespace
+
+ValueParts<WindowState> window_state_parts(std::size_t chunk) {
+  if (chunk == 0) throw std::invalid_argument("chatter chunk must be positive");
+  ValueParts<WindowState> parts;
+  parts.changed = [chunk](WindowState& s, std::vector<std::pair<std::uint32_t, std::string>>& out) {
+    const auto full = static_cast<std::uint32_t>(s.chatter_log.size() / chunk);
+    for (std::uint32_t k = s.chunks_written + 1; k <= full; ++k) {
+      std::string bytes;
+      put_users(bytes, s, (k - 1) * chunk, k * chunk);
+      out.emplace_back(k, std::move(bytes));
+    }
+    s.chunks_written = full;
+    std::string head;
+    put_pod(head, s.chat_count);
+    put_pod(head, s.sentiment_sum);
+    put_pod(head, s.positive_count);
+    put_pod(head, s.negative_count);
+    put_pod(head, static_cast<std::uint32_t>(s.emotes.size()));
+    for (const auto& [e, n] : s.emotes) {
+      put_str(head, e);
+      put_pod(head, n);
+    }
+    put_pod(head, s.viewer_sum);
+    put_pod(head, s.viewer_events);
+    put_users(head, s, static_cast<std::size_t>(full) * chunk, s.chatter_log.size());
+    out.emplace_back(kWindowHeadPart, std::move(head));
+  };
+  parts.load = [chunk](std::uint32_t index, std::string_view in, WindowState& s) {
+    std::size_t pos = 0;
+    if (index != kWindowHeadPart) {
+      // Chunks load in order, before the head; a gap means a chunk is missing.
+      if (index != s.chunks_written + 1 || s.chatter_log.size() != static_cast<std::size_t>(s.chunks_written) * chunk)
+        return false;
+      if (!get_users(in, pos, s) || pos != in.size()) return false;
+      s.chunks_written = index;
+      return true;
+    }
+    std::uint32_t n = 0;
+    if (!get_pod(in, pos, s.chat_count) || !get_pod(in, pos, s.sentiment_sum) || !get_pod(in, pos, s.positive_count) ||
+        !get_pod(in, pos, s.negative_count) || !get_pod(in, pos, n))
+      return false;
+    for (std::uint32_t i = 0; i < n; ++i) {
+      std::string_view e;
+      std::int64_t c = 0;
+      if (!get_str(in, pos, e) || !get_pod(in, pos, c)) return false;
+      s.emotes.emplace(std::string(e), c);
+    }
+    return get_pod(in, pos, s.viewer_sum) && get_pod(in, pos, s.viewer_events) && get_users(in, pos, s) &&
+           pos == in.size();
+  };
+  parts.stored = [chunk](const WindowState& s, std::vector<std::uint32_t>& out) {
+    const auto full = static_cast<std::uint32_t>(s.chatter_log.size() / chunk);
+    for (std::uint32_t k = 1; k <= full; ++k) out.push_back(k);
+    out.push_back(kWindowHeadPart);
+  };
+  return parts;
 }
 
 Serde<History> history_serde() {
@@ -571,7 +651,7 @@ Topology build(const Config& c, const std::string& application_id) {
                 s.sentiment_sum += e.sentiment;
                 if (e.sentiment > 0) ++s.positive_count;
                 if (e.sentiment < 0) ++s.negative_count;
-                if (s.chatters.find(e.user_id) == s.chatters.end()) s.chatters.emplace(e.user_id);
+                s.add_chatter(e.user_id);
                 for (auto em : e.emotes) {
                   auto it = s.emotes.find(em);
                   if (it == s.emotes.end())
@@ -584,7 +664,7 @@ Topology build(const Config& c, const std::string& application_id) {
             out.stream_id = stream;
             out.window = w;
             out.chat_count = s.chat_count;
-            out.unique_chatters = static_cast<std::int64_t>(s.chatters.size());
+            out.unique_chatters = s.unique_chatters();
             out.avg_sentiment.reset();
             if (s.chat_count > 0) out.avg_sentiment = s.sentiment_sum / static_cast<double>(s.chat_count);
             out.positive_count = s.positive_count;
@@ -599,8 +679,9 @@ Topology build(const Config& c, const std::string& application_id) {
             if (h.counts.size() > history_windows)
               h.counts.erase(h.counts.begin(), h.counts.end() - static_cast<std::ptrdiff_t>(history_windows));
           },
-          MaterializedWithHistory<std::string, WindowState, History>{"stream-windows", serdes::string(),
-                                                                     window_state_serde(), history_serde()})
+          MaterializedWithHistory<std::string, WindowState, History>{
+              "stream-windows", serdes::string(), window_state_serde(), history_serde(),
+              window_state_parts(c.chatter_chunk)})
           .to_stream();
 
   const Produced<std::string, std::string> json_out{serdes::string(), serdes::string()};

@@ -12,6 +12,7 @@
 // its summary is computed, and its chat_count is scored against the previous 10 closed windows
 // of the same stream (z-score); anomalies also go to `moments` as `chat_spike`.
 #include <chrono>
+#include <deque>
 #include <optional>
 #include <span>
 #include <string>
@@ -22,6 +23,7 @@
 
 #include "common/time.h"
 #include "topology/dsl.h"
+#include "topology/dsl_ext.h"
 
 namespace sw::telemetra {
 
@@ -71,6 +73,9 @@ struct Config {
   std::size_t min_history_windows = 3;  // fewer than this: no z-score
   std::size_t top_emotes = 5;
   std::size_t max_record_bytes = 64 * 1024;
+  // Distinct chatters are persisted in chunks of this many, written once when full, so a commit
+  // writes what changed in a window rather than its whole chatter set (see ValueParts).
+  std::size_t chatter_chunk = 64;
   Lexicon lexicon = Lexicon::builtin();
 };
 
@@ -103,18 +108,35 @@ struct StringHash {
   std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
 };
 
-// Open window state: the chat part and the viewer part of one stream and window.
+// Open window state: the chat part and the viewer part of one stream and window. Move-only: the
+// chatter set holds views into the chatter log (a deque, so elements never move).
 struct WindowState {
+  WindowState() = default;
+  WindowState(WindowState&&) = default;
+  WindowState& operator=(WindowState&&) = default;
+  WindowState(const WindowState&) = delete;
+  WindowState& operator=(const WindowState&) = delete;
+
+  bool add_chatter(std::string_view user);
+  std::int64_t unique_chatters() const { return static_cast<std::int64_t>(chatter_log.size()); }
+
   std::int64_t chat_count = 0;
   double sentiment_sum = 0;
   std::int64_t positive_count = 0;
   std::int64_t negative_count = 0;
-  std::unordered_set<std::string, StringHash, std::equal_to<>> chatters;
+  std::deque<std::string> chatter_log;  // distinct chatters in order of arrival
+  std::unordered_set<std::string_view, StringHash, std::equal_to<>> chatters;  // views into chatter_log
   std::unordered_map<std::string, std::int64_t, StringHash, std::equal_to<>> emotes;
   std::int64_t viewer_sum = 0;
   std::int64_t viewer_events = 0;
+  std::uint32_t chunks_written = 0;  // full chatter chunks already persisted
 };
-Serde<WindowState> window_state_serde();
+Serde<WindowState> window_state_serde();  // the whole state in one value
+// The state in parts: full chunks of `chunk` chatters (indexes 1..n, written once) and a head
+// (index 0xFFFFFFFF, loaded last) with the counters, the emotes and the chatters after the last
+// full chunk.
+inline constexpr std::uint32_t kWindowHeadPart = 0xFFFFFFFFu;
+ValueParts<WindowState> window_state_parts(std::size_t chunk);
 
 // chat_count of the stream's most recent closed windows, oldest first.
 struct History {

@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -33,12 +34,28 @@ namespace sw {
 
 inline constexpr TimestampMs kHistoryWindowEnd = INT64_MAX - 1;
 
+// Optional persistence of a window value in parts, so that a flush writes what changed rather than
+// the whole value (for values that grow, such as sets of distinct members: rewriting them whole
+// at every commit makes the changelog traffic grow with the state instead of with the input).
+// A part's store key is the window key's bytes followed by its 4-byte big-endian index, so the
+// parts of one value load in index order.
+template <class VA>
+struct ValueParts {
+  // Appends (index, bytes) for every part changed since the last call and notes them as written.
+  std::function<void(VA&, std::vector<std::pair<std::uint32_t, std::string>>&)> changed;
+  // Applies one stored part while loading (in index order); false if the bytes are invalid.
+  std::function<bool(std::uint32_t, std::string_view, VA&)> load;
+  // Every index the value may have stored (all are removed when its window closes).
+  std::function<void(const VA&, std::vector<std::uint32_t>&)> stored;
+};
+
 template <class K, class VA, class H>
 struct MaterializedWithHistory {
   std::string store_name;  // changelog topic is <app>-<store>-changelog
   Serde<K> key_serde;
-  Serde<VA> value_serde;
+  Serde<VA> value_serde;  // the whole value, unless `parts` is set
   Serde<H> history_serde;
+  std::optional<ValueParts<VA>> parts{};
 };
 
 namespace detail {
@@ -187,7 +204,18 @@ class WindowedHistoryAggregateProcessor final : public Processor<K, V>, public W
       out_.forward(Windowed<K>{it->first.key, w}, out_value_, rc);
       if (it->second.persisted) {
         serialize_key(it->first.key);
-        store_->remove(state::WindowKey{w.start, w.end, key_bytes_});
+        if (mat_.parts) {
+          part_indexes_.clear();
+          mat_.parts->stored(it->second.value, part_indexes_);
+          const std::size_t base = key_bytes_.size();
+          for (auto index : part_indexes_) {
+            key_bytes_.resize(base);
+            append_part_index(key_bytes_, index);
+            store_->remove(state::WindowKey{w.start, w.end, key_bytes_});
+          }
+        } else {
+          store_->remove(state::WindowKey{w.start, w.end, key_bytes_});
+        }
       }
       cache_.erase(it);
     }
@@ -199,9 +227,20 @@ class WindowedHistoryAggregateProcessor final : public Processor<K, V>, public W
     for (auto& [ck, e] : cache_) {
       if (!e.dirty) continue;
       serialize_key(ck.key);
-      value_bytes_.clear();
-      mat_.value_serde.serialize(e.value, value_bytes_);
-      store_->put(state::WindowKey{ck.start, e.end, key_bytes_}, value_bytes_);
+      if (mat_.parts) {
+        parts_.clear();
+        mat_.parts->changed(e.value, parts_);
+        const std::size_t base = key_bytes_.size();
+        for (const auto& [index, bytes] : parts_) {
+          key_bytes_.resize(base);
+          append_part_index(key_bytes_, index);
+          store_->put(state::WindowKey{ck.start, e.end, key_bytes_}, bytes);
+        }
+      } else {
+        value_bytes_.clear();
+        mat_.value_serde.serialize(e.value, value_bytes_);
+        store_->put(state::WindowKey{ck.start, e.end, key_bytes_}, value_bytes_);
+      }
       e.dirty = false;
       e.persisted = true;
     }
@@ -226,9 +265,26 @@ class WindowedHistoryAggregateProcessor final : public Processor<K, V>, public W
     mat_.key_serde.serialize(k, key_bytes_);
   }
 
+  static void append_part_index(std::string& out, std::uint32_t index) {
+    for (int shift = 24; shift >= 0; shift -= 8) out += static_cast<char>((index >> shift) & 0xff);
+  }
+
   void load() {
     store_->scan_until(INT64_MAX, [&](const state::WindowKey& wk, std::string_view bytes) {
       K key{};
+      if (mat_.parts && wk.end != kHistoryWindowEnd) {
+        if (wk.key.size() < 4) return;
+        const auto* p = reinterpret_cast<const unsigned char*>(wk.key.data() + wk.key.size() - 4);
+        const std::uint32_t index = (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) |
+                                    (std::uint32_t{p[2]} << 8) | std::uint32_t{p[3]};
+        if (!mat_.key_serde.deserialize(wk.key.substr(0, wk.key.size() - 4), key, error_)) return;
+        auto it = cache_.find(CacheKeyView{Traits::view(key), wk.start});
+        if (it == cache_.end())
+          it = cache_.emplace(CacheKey{std::move(key), wk.start}, Entry{init_(), wk.end, false, true}).first;
+        mat_.parts->load(index, bytes, it->second.value);
+        earliest_end_ = std::min(earliest_end_, wk.end);
+        return;
+      }
       if (!mat_.key_serde.deserialize(wk.key, key, error_)) return;
       if (wk.end == kHistoryWindowEnd) {
         HistoryEntry h;
@@ -255,6 +311,8 @@ class WindowedHistoryAggregateProcessor final : public Processor<K, V>, public W
   TimestampMs earliest_end_ = INT64_MAX;
   std::vector<Iter> closing_;
   VO out_value_{};
+  std::vector<std::pair<std::uint32_t, std::string>> parts_;
+  std::vector<std::uint32_t> part_indexes_;
   std::string key_bytes_, value_bytes_, error_;
 };
 

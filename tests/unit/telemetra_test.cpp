@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <string>
 
 #include "common/time.h"
 #include "testing/topology_test_driver.h"
@@ -126,6 +127,12 @@ void expect_optional_near(const json& j, const std::optional<double>& want, cons
 
 class TelemetraTopology : public ::testing::Test {
  protected:
+  explicit TelemetraTopology(std::size_t chatter_chunk = 64) : config_(with_chunk(chatter_chunk)) {}
+  static telemetra::Config with_chunk(std::size_t chunk) {
+    telemetra::Config c;
+    c.chatter_chunk = chunk;
+    return c;
+  }
   telemetra::Config config_;
   Topology topology_ = telemetra::build(config_);
   TopologyTestDriver driver_{topology_, {kPartitions, {}, 5000, kT}};
@@ -198,6 +205,51 @@ TEST(TelemetraLexicon, MatchesWholeWordsInAnyCase) {
   EXPECT_DOUBLE_EQ(telemetra::Lexicon::score({0, 0}), 0.0);
   EXPECT_THROW(telemetra::Lexicon({"good"}, {"Good"}), std::invalid_argument);
   EXPECT_THROW(telemetra::Lexicon::parse_word_list("two words\n"), std::invalid_argument);
+}
+
+// The window state in parts: a commit writes the head and only the chunks that filled up since the
+// previous one, and loading the parts gives back the same state.
+TEST(TelemetraWindowParts, WritesOnlyNewChunksAndLoadsBackTheSameState) {
+  const auto parts = telemetra::window_state_parts(2);
+  telemetra::WindowState s;
+  s.chat_count = 5;
+  s.sentiment_sum = 1.5;
+  s.positive_count = 2;
+  s.negative_count = 1;
+  s.emotes["Kappa"] = 3;
+  s.viewer_sum = 70;
+  s.viewer_events = 2;
+  for (const char* u : {"a", "b", "c"}) s.add_chatter(u);
+  EXPECT_FALSE(s.add_chatter("b"));
+  std::vector<std::pair<std::uint32_t, std::string>> written;
+  parts.changed(s, written);
+  ASSERT_EQ(written.size(), 2u);  // chunk 1 (a, b) and the head (c)
+  EXPECT_EQ(written[0].first, 1u);
+  EXPECT_EQ(written[1].first, telemetra::kWindowHeadPart);
+  std::map<std::uint32_t, std::string> store(written.begin(), written.end());
+  for (const char* u : {"d", "e", "f"}) s.add_chatter(u);
+  written.clear();
+  parts.changed(s, written);
+  ASSERT_EQ(written.size(), 3u);  // chunks 2 (c, d) and 3 (e, f), then the head (no chatter)
+  EXPECT_EQ(written[0].first, 2u);
+  EXPECT_EQ(written[1].first, 3u);
+  for (auto& [i, b] : written) store[i] = b;
+  telemetra::WindowState loaded;
+  for (const auto& [i, b] : store) ASSERT_TRUE(parts.load(i, b, loaded)) << i;  // map order = index order
+  EXPECT_EQ(loaded.unique_chatters(), 6);
+  EXPECT_EQ(std::vector<std::string>(loaded.chatter_log.begin(), loaded.chatter_log.end()),
+            (std::vector<std::string>{"a", "b", "c", "d", "e", "f"}));
+  EXPECT_EQ(loaded.chat_count, 5);
+  EXPECT_DOUBLE_EQ(loaded.sentiment_sum, 1.5);
+  EXPECT_EQ(loaded.emotes.at("Kappa"), 3);
+  EXPECT_EQ(loaded.viewer_sum, 70);
+  EXPECT_EQ(loaded.chunks_written, 3u);
+  std::vector<std::uint32_t> stored;
+  parts.stored(loaded, stored);
+  EXPECT_EQ(stored, (std::vector<std::uint32_t>{1, 2, 3, telemetra::kWindowHeadPart}));
+  // A chunk out of order is refused rather than silently loaded.
+  telemetra::WindowState broken;
+  EXPECT_FALSE(parts.load(2, store.at(2), broken));
 }
 
 TEST(TelemetraZScore, PopulationStatisticsNeedThreeWindowsAndSpread) {
@@ -273,6 +325,8 @@ TEST_F(TelemetraTopology, KnownAnswerForEveryColumn) {
 // windows, anomalies, and one moment per anomaly.
 class TelemetraSpikes : public TelemetraTopology {
  protected:
+  // Chunks of 2 chatters: windows are stored in several parts, written over several commits.
+  TelemetraSpikes() : TelemetraTopology(2) {}
   std::vector<ChatIn> chats_;
   std::vector<ViewerIn> views_;
   void SetUp() override {
@@ -391,6 +445,16 @@ TEST_F(TelemetraSpikes, CrashesAndRestoresKeepZScoresExact) {
   const auto want = reference(chats_, views_, config_.anomaly_threshold);
   check(want);
   check_moments(want);
+  // The windows really were stored in parts (changelog key: 'D', end, start, stream, index).
+  std::set<std::uint32_t> indexes;
+  for (const auto& r : driver_.all_records("telemetra-stream-windows-changelog")) {
+    if (r.key.size() < 21 || r.key[0] != 'D' || r.key.find("spiky") == std::string::npos) continue;
+    const auto* p = reinterpret_cast<const unsigned char*>(r.key.data() + r.key.size() - 4);
+    indexes.insert((std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3]);
+  }
+  std::string seen;
+  for (auto i : indexes) seen += std::to_string(i) + " ";
+  EXPECT_TRUE(indexes.count(1) && indexes.count(3) && indexes.count(telemetra::kWindowHeadPart)) << seen;
 }
 
 }  // namespace
