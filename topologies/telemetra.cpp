@@ -588,6 +588,7 @@ Topology build(const Config& c, const std::string& application_id) {
   if (c.min_history_windows > c.history_windows)
     throw std::invalid_argument("min history windows must not exceed history windows");
   if (c.top_emotes == 0) throw std::invalid_argument("top emotes must be positive");
+  if (c.chatter_chunk == 0) throw std::invalid_argument("chatter chunk must be positive");
   for (const auto* t : {&c.chat_topic, &c.viewer_topic, &c.chat_dead_letter_topic, &c.viewer_dead_letter_topic,
                         &c.summary_topic, &c.moments_topic})
     if (t->empty()) throw std::invalid_argument("topic names must not be empty");

@@ -47,7 +47,9 @@ int main(int argc, char** argv) {
       ("history-windows", po::value<unsigned>()->default_value(10), "previous windows in the z-score baseline")
       ("lexicon-positive", po::value<std::string>(), "positive word list (default: the built-in list)")
       ("lexicon-negative", po::value<std::string>(), "negative word list (default: the built-in list)")
-      ("max-record-bytes", po::value<unsigned>()->default_value(65536), "larger input records are dead-lettered");
+      ("max-record-bytes", po::value<unsigned>()->default_value(65536), "larger input records are dead-lettered")
+      ("chatter-chunk", po::value<unsigned>()->default_value(64),
+           "distinct chatters per stored chunk: a commit writes new full chunks and a small head, not whole sets");
     // clang-format on
   };
   def.build = [](const po::variables_map& vm, const std::string& app) {
@@ -69,6 +71,7 @@ int main(int argc, char** argv) {
       c.lexicon = sw::telemetra::Lexicon::from_files(vm["lexicon-positive"].as<std::string>(),
                                                      vm["lexicon-negative"].as<std::string>());
     c.max_record_bytes = vm["max-record-bytes"].as<unsigned>();
+    c.chatter_chunk = vm["chatter-chunk"].as<unsigned>();
     return sw::telemetra::build(c, app);
   };
   return sw::service_main(argc, argv, def);

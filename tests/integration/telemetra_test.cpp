@@ -281,7 +281,9 @@ class TelemetraPipelineTest : public ::testing::Test {
         "streamwright-telemetra",
         std::vector<std::string>{"--stage", stage, "--metrics-port", "0", "--idle-timeout", "1h", "--commit-interval",
                                  "200ms", "--kafka-property", "session.timeout.ms=6000", "--kafka-property",
-                                 "heartbeat.interval.ms=500"},
+                                 "heartbeat.interval.ms=500",
+                                 // Windows stored in several parts, so the restore after the kill loads them.
+                                 "--chatter-chunk", "8"},
         dir_.path() / (stage + "-" + std::to_string(services_.size()) + ".log"),
         std::vector<std::string>{"KAFKA_BOOTSTRAP_SERVERS=" + broker_->bootstrap(),
                                  // A fresh state directory per process: a restart restores from the changelog.
