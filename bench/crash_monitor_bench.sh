@@ -97,44 +97,11 @@ BINARIES_AT_START=$(binaries_id)
 CRASH_MONITOR_BUILT=$(date -u -d "@$(stat -c %Y "$BIN/streamwright-crash-monitor")" +%Y-%m-%dT%H:%M:%SZ)
 
 # --- child processes ----------------------------------------------------------------------------
+BENCH_NAME=crash_monitor_bench
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/sw-crash-bench.XXXXXX")
 CHILDREN=()
-
-alive() {  # running and not a zombie
-  local stat
-  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-  stat=${stat##*) }
-  [[ ${stat:0:1} != Z ]]
-}
-
-# stop_pid PID NAME GRACE_S: SIGTERM, SIGKILL after the grace; sets STOP_RC to its exit code.
-STOP_RC=0
-stop_pid() {
-  local pid=$1 name=$2 grace=$3 i
-  STOP_RC=0
-  if alive "$pid"; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < grace * 20; i++)); do
-      alive "$pid" || break
-      sleep 0.05
-    done
-    if alive "$pid"; then
-      echo "crash_monitor_bench: $name (pid $pid) did not stop within ${grace}s; killing it" >&2
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-  fi
-  wait "$pid" 2>/dev/null || STOP_RC=$?
-  local rest=() p
-  for p in "${CHILDREN[@]}"; do [[ $p == "$pid" ]] || rest+=("$p"); done
-  CHILDREN=("${rest[@]+"${rest[@]}"}")
-}
-
-stop_all() {  # newest first: the services before the broker they talk to
-  local i pids=("${CHILDREN[@]+"${CHILDREN[@]}"}")
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do stop_pid "${pids[i]}" "pid ${pids[i]}" 10; done
-  # Anything started in the background that is not in the list (should not happen).
-  for pid in $(jobs -pr); do kill -KILL "$pid" 2>/dev/null || true; done
-}
 
 cleanup() {
   local rc=$?
@@ -149,66 +116,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'echo "crash_monitor_bench: interrupted" >&2; exit 130' INT TERM
-
-# start NAME DIR COMMAND...: runs in the background with stdout/stderr in DIR/NAME.{out,err};
-# sets STARTED_PID.
-STARTED_PID=
-start() {
-  local name=$1 dir=$2
-  shift 2
-  "$@" >"$dir/$name.out" 2>"$dir/$name.err" &
-  STARTED_PID=$!
-  CHILDREN+=("$STARTED_PID")
-}
-
-# run_fg DIR NAME COMMAND...: runs a command to completion with stdout/stderr in
-# DIR/NAME.{out,err} and returns its exit code. It runs in the background and is waited for, so
-# that SIGINT/SIGTERM reach the trap at once (and the cleanup stops it) instead of after it ends.
-run_fg() {
-  local dir=$1 name=$2 pid rc=0
-  shift 2
-  "$@" >"$dir/$name.out" 2>"$dir/$name.err" &
-  pid=$!
-  CHILDREN+=("$pid")
-  wait "$pid" || rc=$?
-  local rest=() p
-  for p in "${CHILDREN[@]}"; do [[ $p == "$pid" ]] || rest+=("$p"); done
-  CHILDREN=("${rest[@]+"${rest[@]}"}")
-  return "$rc"
-}
-
-fail_with_log() {  # fail_with_log DIR NAME MESSAGE
-  echo "--- last lines of $1/$2.err:" >&2
-  tail -n 20 "$1/$2.err" >&2 || true
-  die "$3"
-}
-
-# wait_line PID DIR NAME REGEX TIMEOUT_S: prints the first match of REGEX (grep -P -o) in NAME.out.
-wait_line() {
-  local pid=$1 dir=$2 name=$3 regex=$4 timeout=$5 i match
-  for ((i = 0; i < timeout * 20; i++)); do
-    if match=$(grep -m1 -oP "$regex" "$dir/$name.out" 2>/dev/null); then
-      echo "$match"
-      return 0
-    fi
-    alive "$pid" || fail_with_log "$dir" "$name" "$name exited before it was ready"
-    sleep 0.05
-  done
-  fail_with_log "$dir" "$name" "$name printed no '$regex' within ${timeout}s"
-}
-
-wait_ready() {  # wait_ready PID DIR NAME PORT TIMEOUT_S: until /readyz answers 200
-  local pid=$1 dir=$2 name=$3 port=$4 timeout=$5 i
-  for ((i = 0; i < timeout * 10; i++)); do
-    curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$port/readyz" 2>/dev/null && return 0
-    alive "$pid" || fail_with_log "$dir" "$name" "$name exited before it was ready"
-    sleep 0.1
-  done
-  fail_with_log "$dir" "$name" "$name was not ready within ${timeout}s"
-}
-
-kv() { grep -m1 -oP "^$1=\\K.*" "$2" || die "no '$1' in $2"; }  # kv KEY FILE
-vmhwm_kb() { grep -oP '^VmHWM:\s*\K[0-9]+' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 # --- topics -------------------------------------------------------------------------------------
 # The topology's topics and their roles, from the service itself.
@@ -353,12 +260,6 @@ for ((run = 1; run <= RUNS; run++)); do
     'BEGIN { printf "%.2f", 1e6 * (a + b) / n }')
 done
 
-median() {  # median METRIC
-  local run vals=()
-  for ((run = 1; run <= RUNS; run++)); do vals+=("${R[$1,$run]}"); done
-  printf '%s\n' "${vals[@]}" | sort -g | awk '{ v[NR] = $1 } END {
-    m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print m }'
-}
 M() { awk -v v="$1" 'BEGIN { printf "%.3f", v / 1e6 }'; }   # events/s -> M events/s
 MB() { awk -v v="$1" 'BEGIN { printf "%.0f", v / 1024 }'; } # kB -> MiB
 F() { awk -v v="$1" -v f="$2" 'BEGIN { printf f, v }'; }

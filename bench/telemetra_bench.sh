@@ -7,7 +7,7 @@
 #                                 [--streams S] [--keep-logs] [--service-arg ARG ...]
 #
 # Starts a fresh dev broker, pre-fills `chat-events` with N chat events (streamwright-loadgen
-# --mode chat; viewer counts go to `viewer-events` as they fall due), checks that the broker
+# --mode telemetra; viewer counts go to `viewer-events` as they fall due), checks that the broker
 # dropped nothing, starts the aggregate stage (and waits until it is assigned) and then the
 # parse stage, and times from the first record parse consumes until parse has consumed all N
 # and the aggregate has consumed everything parse sent it (streamwright-bench-tool watch).
@@ -88,7 +88,7 @@ for ((i = 0; i < 300; i++)); do BOOT=$(grep -m1 -oP '^\S+:[0-9]+' "$WORK/broker.
 [[ -n ${BOOT:-} ]] || die "dev broker did not start"
 
 log "pre-filling chat-events with $EVENTS chat events ($STREAMS streams)"
-"$BIN/streamwright-loadgen" --mode chat --bootstrap-servers "$BOOT" --rate 0 --count "$EVENTS" --streams "$STREAMS" \
+"$BIN/streamwright-loadgen" --mode telemetra --bootstrap-servers "$BOOT" --rate 0 --count "$EVENTS" --streams "$STREAMS" \
   --quiet >"$WORK/loadgen.out" 2>"$WORK/loadgen.err" || die "loadgen failed: $(tail -3 "$WORK/loadgen.err")"
 PRODUCE=$(grep -oP '[0-9.]+(?=/s average)' "$WORK/loadgen.err" | tail -n1)
 "$BIN/streamwright-bench-tool" offsets --bootstrap-servers "$BOOT" --topic chat-events >"$WORK/offsets.out" 2>&1 ||

@@ -5,9 +5,11 @@
 //            5 MiB or 100,000 batches)
 //   consume  reads a whole topic with a group-less consumer (all partitions assigned from the
 //            beginning) and reports the raw consume rate, timed from the first record to the N-th
-//   watch    polls the /metrics endpoints of the parse and aggregate stages every few tens of
-//            milliseconds and reports when processing started and finished, with the CPU time
-//            (/proc/PID/stat) of the given processes over that interval
+//   watch    polls the /metrics endpoints of the entry stage (parse) and the downstream stages
+//            every few tens of milliseconds and reports when processing started and finished,
+//            with the CPU time (/proc/PID/stat) of the given processes over that interval
+//   scan     reads a whole topic and reports its records and bytes, per partition and the
+//            largest partition's share (skew); optionally writes the sorted values to a file
 //
 // Output lines are `key=value` (after a human-readable header for offsets) so the script can
 // read them with grep; diagnostics go to stderr.
@@ -19,6 +21,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cinttypes>
 #include <cstdint>
@@ -51,6 +54,8 @@ int usage() {
             << "       " << kProgram
             << " watch --parse-port P --aggregate-port P --expect N --repartition-topic T\n"
             << "             [--input-topic logs] [--pid NAME=PID ...] [--interval-ms 50] [--timeout-s 120]\n"
+            << "             [--parse-stage parse] [--aggregate-stage aggregate] [--also PORT:STAGE:TOPIC ...]\n"
+            << "       " << kProgram << " scan --bootstrap-servers B --topic T [--data-prefix R] [--values-out FILE]\n"
             << "run '" << kProgram << " COMMAND --help' for the options of a command\n";
   return 2;
 }
@@ -216,6 +221,108 @@ int cmd_consume(int argc, char** argv) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// scan
+
+int cmd_scan(int argc, char** argv) {
+  po::options_description desc(std::string(kProgram) +
+                               " scan: records and bytes of a whole topic, per partition, and the largest share\n\n"
+                               "Options");
+  // clang-format off
+  desc.add_options()
+    ("bootstrap-servers", po::value<std::string>()->required(), "Kafka bootstrap servers")
+    ("topic", po::value<std::string>()->required(), "topic to read")
+    ("data-prefix", po::value<std::string>()->default_value(""),
+         "count separately the records whose value starts with this (e.g. R: repartition data, not watermarks)")
+    ("values-out", po::value<std::string>(), "write every value, sorted, one per line, to this file")
+    ("timeout-s", po::value<double>()->default_value(60), "give up after this long");
+  // clang-format on
+  po::variables_map vm;
+  if (auto rc = parse_options(argc, argv, desc, vm)) return *rc;
+  const auto topic = vm["topic"].as<std::string>();
+  const auto prefix = vm["data-prefix"].as<std::string>();
+  sw::kafka::Config config;
+  config.set(sw::kafka::keys::bootstrap_servers, vm["bootstrap-servers"].as<std::string>());
+  config.set(sw::kafka::keys::client_id, "streamwright-bench-tool");
+  config.set(sw::kafka::keys::fetch_wait_max_ms, 10);
+  sw::kafka::Consumer consumer(config, nullptr);
+  std::int32_t partitions = 0;
+  if (auto ec = consumer.partition_count(topic, partitions, 10s)) {
+    std::cerr << kProgram << " scan: topic " << topic << ": " << ec.message() << "\n";
+    return 2;
+  }
+  std::vector<std::int64_t> high(static_cast<std::size_t>(partitions)), next(high.size(), 0);
+  std::vector<sw::kafka::TopicPartition> assignment;
+  std::int64_t dropped = 0;
+  for (std::int32_t p = 0; p < partitions; ++p) {
+    std::int64_t low = 0;
+    if (auto ec = consumer.query_watermarks(topic, p, low, high[static_cast<std::size_t>(p)], 10s)) {
+      std::cerr << kProgram << " scan: " << ec.message() << "\n";
+      return 2;
+    }
+    dropped += low;
+    next[static_cast<std::size_t>(p)] = low;
+    assignment.push_back({topic, p, sw::kafka::kOffsetBeginning, {}});
+  }
+  if (auto ec = consumer.assign(assignment)) {
+    std::cerr << kProgram << " scan: assign: " << ec.message() << "\n";
+    return 2;
+  }
+  std::vector<std::uint64_t> records(high.size(), 0), bytes(high.size(), 0), data(high.size(), 0);
+  std::vector<std::string> values;
+  const bool keep = vm.count("values-out") > 0;
+  sw::kafka::MessageBatch batch(10000);
+  const auto deadline = Clock::now() + std::chrono::duration<double>(vm["timeout-s"].as<double>());
+  auto done = [&] {
+    for (std::size_t p = 0; p < high.size(); ++p)
+      if (next[p] < high[p]) return false;
+    return true;
+  };
+  while (!done()) {
+    if (Clock::now() > deadline) {
+      std::cerr << kProgram << " scan: timed out reading " << topic << "\n";
+      return 1;
+    }
+    const auto n = consumer.poll(batch, 10000, 100ms);
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto m = batch[i];
+      if (m.error()) continue;
+      const auto p = static_cast<std::size_t>(m.partition());
+      next[p] = m.offset() + 1;
+      ++records[p];
+      bytes[p] += m.key().size() + m.value().size();
+      if (!prefix.empty() && m.value().substr(0, prefix.size()) == prefix) ++data[p];
+      if (keep) values.emplace_back(m.value());
+    }
+  }
+  batch.clear();
+  std::uint64_t total_records = 0, total_bytes = 0, total_data = 0, max_records = 0, max_bytes = 0, max_data = 0;
+  for (std::size_t p = 0; p < high.size(); ++p) {
+    total_records += records[p];
+    total_bytes += bytes[p];
+    total_data += data[p];
+    max_records = std::max(max_records, records[p]);
+    max_bytes = std::max(max_bytes, bytes[p]);
+    max_data = std::max(max_data, data[p]);
+  }
+  auto share = [](std::uint64_t part, std::uint64_t total) { return total ? static_cast<double>(part) / static_cast<double>(total) : 0.0; };
+  std::printf("topic=%s\npartitions=%d\nrecords=%llu\nbytes=%llu\ndata_records=%llu\ndropped=%lld\n", topic.c_str(),
+              partitions, static_cast<unsigned long long>(total_records), static_cast<unsigned long long>(total_bytes),
+              static_cast<unsigned long long>(total_data), static_cast<long long>(dropped));
+  std::printf("max_partition_record_share=%.4f\nmax_partition_byte_share=%.4f\nmax_partition_data_share=%.4f\n",
+              share(max_records, total_records), share(max_bytes, total_bytes), share(max_data, total_data));
+  if (keep) {
+    std::sort(values.begin(), values.end());
+    std::ofstream out(vm["values-out"].as<std::string>());
+    for (const auto& v : values) out << v << '\n';
+    if (!out) {
+      std::cerr << kProgram << " scan: cannot write " << vm["values-out"].as<std::string>() << "\n";
+      return 2;
+    }
+  }
+  return dropped > 0 ? 1 : 0;
+}
+
+// ---------------------------------------------------------------------------------------------
 // watch
 
 // GET http://127.0.0.1:port/path; the body, or nullopt unless the server answered 200.
@@ -314,6 +421,8 @@ struct Sample {
   double aggregate_consumed = 0;   // records of the repartition topic consumed (data + watermarks)
   std::optional<double> aggregate_lag;  // kafka_consumergroup_lag summed over the repartition topic
   double aggregate_batch_seconds = 0;
+  std::vector<double> also_produced, also_consumed;  // per --also stage: parse's output to it, its input
+  bool also_ok = true;
   std::vector<long long> cpu;
   long long self_cpu = 0;     // this tool
   long long machine_busy = 0; // all CPUs, all processes (/proc/stat)
@@ -342,10 +451,34 @@ int cmd_watch(int argc, char** argv) {
     ("pid", po::value<std::vector<std::string>>()->composing(), "NAME=PID of a process whose CPU time to measure (repeatable)")
     ("interval-ms", po::value<unsigned>()->default_value(50), "sampling interval")
     ("timeout-s", po::value<double>()->default_value(120), "give up after this long")
-    ("trace", po::value<std::string>(), "write every sample to this file (tab-separated)");
+    ("trace", po::value<std::string>(), "write every sample to this file (tab-separated)")
+    ("parse-stage", po::value<std::string>()->default_value("parse"), "stage label of the entry stage")
+    ("aggregate-stage", po::value<std::string>()->default_value("aggregate"), "stage label of the downstream stage")
+    ("also", po::value<std::vector<std::string>>()->composing(),
+         "PORT:STAGE:TOPIC of a further downstream stage that must also have caught up (repeatable)");
   // clang-format on
   po::variables_map vm;
   if (auto rc = parse_options(argc, argv, desc, vm)) return *rc;
+  const auto parse_stage = vm["parse-stage"].as<std::string>();
+  const auto aggregate_stage = vm["aggregate-stage"].as<std::string>();
+  struct Also {
+    std::uint16_t port;
+    std::string stage, topic;
+  };
+  std::vector<Also> also;
+  if (vm.count("also")) {
+    for (const auto& a : vm["also"].as<std::vector<std::string>>()) {
+      const auto c1 = a.find(':'), c2 = a.find(':', c1 == std::string::npos ? 0 : c1 + 1);
+      try {
+        if (c1 == std::string::npos || c2 == std::string::npos) throw std::invalid_argument(a);
+        also.push_back({static_cast<std::uint16_t>(std::stoul(a.substr(0, c1))), a.substr(c1 + 1, c2 - c1 - 1),
+                        a.substr(c2 + 1)});
+      } catch (const std::exception&) {
+        std::cerr << kProgram << " watch: --also expects PORT:STAGE:TOPIC, got '" << a << "'\n";
+        return 2;
+      }
+    }
+  }
   std::ofstream trace;
   if (vm.count("trace")) {
     trace.open(vm["trace"].as<std::string>());
@@ -389,24 +522,34 @@ int cmd_watch(int argc, char** argv) {
     if (const auto text = http_get(static_cast<std::uint16_t>(parse_port), "/metrics")) {
       s.parse_ok = true;
       s.parse_consumed =
-          metric(*text, "streamwright_records_consumed_total", {{"stage", "parse"}, {"topic", input}}).value_or(0);
+          metric(*text, "streamwright_records_consumed_total", {{"stage", parse_stage}, {"topic", input}}).value_or(0);
       s.parse_produced =
-          metric(*text, "streamwright_records_produced_total", {{"stage", "parse"}, {"topic", repartition}})
+          metric(*text, "streamwright_records_produced_total", {{"stage", parse_stage}, {"topic", repartition}})
               .value_or(0);
-      s.parse_dead_letters = metric(*text, "streamwright_dead_letter_records_total", {{"stage", "parse"}}).value_or(0);
+      s.parse_dead_letters = metric(*text, "streamwright_dead_letter_records_total", {{"stage", parse_stage}}).value_or(0);
       s.parse_batch_seconds =
-          metric(*text, "streamwright_batch_processing_seconds_sum", {{"stage", "parse"}}).value_or(0);
+          metric(*text, "streamwright_batch_processing_seconds_sum", {{"stage", parse_stage}}).value_or(0);
+      for (const auto& a : also)
+        s.also_produced.push_back(
+            metric(*text, "streamwright_records_produced_total", {{"stage", parse_stage}, {"topic", a.topic}}).value_or(0));
+    }
+    for (const auto& a : also) {
+      const auto text = http_get(a.port, "/metrics");
+      if (!text) s.also_ok = false;
+      s.also_consumed.push_back(
+          text ? metric(*text, "streamwright_records_consumed_total", {{"stage", a.stage}, {"topic", a.topic}}).value_or(0)
+               : 0);
     }
     if (const auto text = http_get(static_cast<std::uint16_t>(aggregate_port), "/metrics")) {
       s.aggregate_ok = true;
       s.aggregate_consumed =
-          metric(*text, "streamwright_records_consumed_total", {{"stage", "aggregate"}, {"topic", repartition}})
+          metric(*text, "streamwright_records_consumed_total", {{"stage", aggregate_stage}, {"topic", repartition}})
               .value_or(0);
       // Summed over the per-partition series (partitions whose watermarks the consumer has not
       // seen yet have none).
       s.aggregate_lag = metric(*text, "kafka_consumergroup_lag", {{"topic", repartition}});
       s.aggregate_batch_seconds =
-          metric(*text, "streamwright_batch_processing_seconds_sum", {{"stage", "aggregate"}}).value_or(0);
+          metric(*text, "streamwright_batch_processing_seconds_sum", {{"stage", aggregate_stage}}).value_or(0);
     }
     return s;
   };
@@ -464,7 +607,10 @@ int cmd_watch(int argc, char** argv) {
     if (start && !parse_done && s.parse_consumed >= expect) parse_done = s;
     // Not the lag gauge: it is recomputed once a second, so a stale non-zero value would add up
     // to a second (and a stale zero could end the interval early).
-    if (parse_done && s.parse_ok && s.aggregate_ok && s.aggregate_consumed >= s.parse_produced) {
+    bool also_done = s.also_ok && s.parse_ok;
+    for (std::size_t i = 0; also_done && i < also.size(); ++i)
+      also_done = s.also_consumed[i] >= s.also_produced[i];
+    if (parse_done && s.parse_ok && s.aggregate_ok && s.aggregate_consumed >= s.parse_produced && also_done) {
       end = s;
       break;
     }
@@ -533,6 +679,7 @@ int main(int argc, char** argv) {
     if (cmd == "offsets") return cmd_offsets(argc, argv);
     if (cmd == "consume") return cmd_consume(argc, argv);
     if (cmd == "watch") return cmd_watch(argc, argv);
+    if (cmd == "scan") return cmd_scan(argc, argv);
     if (cmd == "-h" || cmd == "--help" || cmd == "help") {
       usage();
       return 0;

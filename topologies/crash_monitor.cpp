@@ -2,29 +2,13 @@
 
 #include <algorithm>
 
-#include "serde/json.h"
+#include "serde/fields.h"
 
 namespace sw::crash_monitor {
 
 namespace {
 enum Field : unsigned { kUser = 1, kSeverity = 2, kContent = 4, kTimestamp = 8 };
 
-bool string_field(simdjson::ondemand::value v, std::string_view name, std::string_view& out, std::string& error) {
-  simdjson::ondemand::json_type type;
-  if (v.type().get(type)) {
-    error = "malformed JSON in field " + std::string(name);
-    return false;
-  }
-  if (type != simdjson::ondemand::json_type::string) {
-    error = "field " + std::string(name) + " is not a string";
-    return false;
-  }
-  if (auto e = v.get_string().get(out)) {
-    error = "field " + std::string(name) + " is not a valid string: " + json::describe(e);
-    return false;
-  }
-  return true;
-}
 }  // namespace
 
 bool parse_log_event(std::string_view text, LogEvent& out, std::string& error) {
@@ -72,7 +56,7 @@ bool parse_log_event(std::string_view text, LogEvent& out, std::string& error) {
     }
     seen |= bit;
     // The unescaped key lives in the parser's string buffer, which reading the value appends to.
-    if (!string_field(field.value(), key, *target, error)) return false;
+    if (!json::read_string(field.value(), key, *target, error)) return false;
   }
   const char* trailing = nullptr;
   if (doc.current_location().get(trailing) == simdjson::SUCCESS) {

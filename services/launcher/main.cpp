@@ -37,21 +37,58 @@ struct Pipeline {
   std::vector<std::string> stages;    // in data-flow order
   std::string input_topic, output_topic, dlq_topic;
   std::vector<std::string> loadgen_args;
+  std::string output_label;           // printed before each output record
+  // Stage options (pairs) added unless given after "--": always, and for the demo only.
+  std::vector<std::string> defaults, demo_defaults;
   std::string sink_service;                 // writes the outputs to PostgreSQL (POSTGRES_URL)
   std::vector<std::string> watch_topics;    // shown live (default: output_topic)
 };
 
+// Sample data shipped with the source tree (dimension tables): STREAMWRIGHT_DATA_DIR, the source
+// tree this was built from, or the image's copy.
+std::string data_dir() {
+  if (const char* d = std::getenv("STREAMWRIGHT_DATA_DIR")) return d;
+  if (std::filesystem::exists(SW_SOURCE_DATA_DIR)) return SW_SOURCE_DATA_DIR;
+  return "/usr/share/streamwright";
+}
+
 const std::map<std::string, Pipeline>& pipelines() {
   static const std::map<std::string, Pipeline> p{
       {"crash-monitor",
-       {"streamwright-crash-monitor", {"parse", "aggregate"}, "logs", "crash-alerts", "logs-dlq", {"--topic", "logs"}, "", {}}},
+       {"streamwright-crash-monitor",
+        {"parse", "aggregate"},
+        "logs",
+        "crash-alerts",
+        "logs-dlq",
+        {"--topic", "logs"},
+        "ALERT",
+        {},
+        {"--grace", "5s"},
+        "",
+        {}}},
+      {"render-farm",
+       {"streamwright-render-farm",
+        {"enrich", "aggregate", "node-aggregate"},
+        "render-events",
+        "render-metrics",
+        "render-events-dlq",
+        {"--mode", "render-farm", "--topic", "render-events"},
+        "METRICS",
+        {"--scenes", data_dir() + "/render-farm/scenes.json", "--nodes", data_dir() + "/render-farm/hardware_nodes.jsonl"},
+        {"--window-size", "10s", "--grace", "5s"},
+        "",
+        {}}},
       {"telemetra",
        {"streamwright-telemetra",
         {"parse", "aggregate"},
         "chat-events",
         "chat-summary",
         "chat-events-dlq",
-        {"--mode", "chat", "--spike-probability", "0.0002"},
+        {"--mode", "telemetra", "--spike-probability", "0.0002"},
+        "ROW",
+        {},
+        // Rows within seconds instead of after the first minute.
+        {"--window-size", "20s", "--window-advance", "5s", "--grace", "5s"},
         "streamwright-telemetra-sink",
         {"chat-summary", "moments"}}}};
   return p;
@@ -69,8 +106,8 @@ int usage() {
                "       streamwright up PIPELINE --bootstrap-servers HOST:PORT [-- service options]\n"
                "       streamwright describe PIPELINE [--dot FILE] [--png FILE]\n"
                "       streamwright list\n"
-               "pipelines: crash-monitor, telemetra (telemetra also runs its PostgreSQL sink: POSTGRES_URL,\n"
-               "POSTGRES_USER, POSTGRES_PASSWORD; demo starts a throwaway PostgreSQL when POSTGRES_URL is unset)\n";
+               "pipelines: crash-monitor, render-farm, telemetra (telemetra also runs its PostgreSQL sink:\n"
+               "POSTGRES_URL, POSTGRES_USER, POSTGRES_PASSWORD; demo starts a throwaway PostgreSQL when POSTGRES_URL is unset)\n";
   return 2;
 }
 
@@ -239,7 +276,9 @@ int main(int argc, char** argv) {
     std::string bootstrap;
     if (command == "demo") {
       // Topics come from the topology itself.
-      sw::ChildProcess lister(bin + "/" + pipeline.service, {"--list-topics"}, {});
+      std::vector<std::string> list_args{"--list-topics"};
+      list_args.insert(list_args.end(), pipeline.defaults.begin(), pipeline.defaults.end());
+      sw::ChildProcess lister(bin + "/" + pipeline.service, list_args, {});
       std::vector<std::string> broker_args;
       const int parts = vm["partitions"].as<int>();
       while (auto line = lister.read_line(10s)) {
@@ -263,13 +302,18 @@ int main(int argc, char** argv) {
     for (const auto& s : pipeline.stages) {
       std::vector<std::string> args{"--stage", s, "--bootstrap-servers", bootstrap, "--metrics-port", "0",
                                     "--state-dir", work + "/state"};
+      auto given = [&](const std::string& opt) {
+        return std::find(passthrough.begin(), passthrough.end(), opt) != passthrough.end();
+      };
+      auto add_defaults = [&](const std::vector<std::string>& pairs) {
+        for (std::size_t i = 0; i + 1 < pairs.size(); i += 2)
+          if (!given(pairs[i])) args.insert(args.end(), {pairs[i], pairs[i + 1]});
+      };
+      add_defaults(pipeline.defaults);
       if (command == "demo") {
-        // A demo should show alerts within seconds: shorter grace and idle timeout, unless given.
-        auto given = [&](const std::string& opt) {
-          return std::find(passthrough.begin(), passthrough.end(), opt) != passthrough.end();
-        };
-        if (!given("--idle-timeout")) args.insert(args.end(), {"--idle-timeout", "2s"});
-        if (!given("--grace")) args.insert(args.end(), {"--grace", "5s"});
+        // A demo should show results within seconds: shorter windows, grace and idle timeout.
+        add_defaults({"--idle-timeout", "2s"});
+        add_defaults(pipeline.demo_defaults);
       }
       args.insert(args.end(), passthrough.begin(), passthrough.end());
       Stage st;
@@ -310,8 +354,10 @@ int main(int argc, char** argv) {
     if (command == "demo") {
       std::vector<std::string> args = pipeline.loadgen_args;
       args.insert(args.end(), {"--bootstrap-servers", bootstrap, "--rate", std::to_string(vm["rate"].as<double>()),
-                               "--users", std::to_string(vm["users"].as<unsigned>()), "--crash-rate",
-                               std::to_string(vm["crash-rate"].as<double>()), "--out-of-order", "0.05"});
+                               "--out-of-order", "0.05"});
+      if (pipeline_name == "crash-monitor")
+        args.insert(args.end(), {"--users", std::to_string(vm["users"].as<unsigned>()), "--crash-rate",
+                                 std::to_string(vm["crash-rate"].as<double>())});
       loadgen = std::make_unique<sw::ChildProcess>(bin + "/streamwright-loadgen", args,
                                                    sw::ChildProcess::Options{false, work + "/loadgen.log", "", {}});
       std::cout << "load generator: " << vm["rate"].as<double>() << " events/s into " << pipeline.input_topic
@@ -346,7 +392,7 @@ int main(int argc, char** argv) {
       for (std::size_t i = 0; i < n; ++i) {
         if (batch[i].error()) continue;
         ++alerts_seen;
-        const char* label = pipeline.watch_topics.empty() ? "ALERT" : batch[i].topic() == "moments" ? "MOMENT" : "ROW";
+        const std::string_view label = batch[i].topic() == "moments" ? "MOMENT" : pipeline.output_label;
         if (shown_this_interval++ < max_shown) std::cout << label << " " << batch[i].value() << "\n";
       }
       if (Clock::now() - last_status >= 2s) {
@@ -363,7 +409,7 @@ int main(int argc, char** argv) {
             line << " dlq " << sw::metrics::sum_samples(text, "streamwright_dead_letter_records_total");
           st.last_in = in;
         }
-        line << " | " << (pipeline.watch_topics.empty() ? "alerts " : "outputs ") << alerts_seen;
+        line << " | " << pipeline.output_topic << " " << alerts_seen;
         if (sink) {
           const auto text = sw::metrics::http_get(sink_port, "/metrics").body;
           line << " | in PostgreSQL: " << sw::metrics::sum_samples(text, "telemetra_sink_rows_written_total")

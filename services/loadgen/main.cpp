@@ -16,6 +16,7 @@
 #include "common/time.h"
 #include "kafka/client.h"
 #include "topologies/crash_monitor_data.h"
+#include "topologies/render_farm_data.h"
 #include "topologies/telemetra_data.h"
 
 namespace po = boost::program_options;
@@ -38,10 +39,11 @@ struct Pacer {
 
 int main(int argc, char** argv) {
   po::options_description desc(
-      "streamwright-loadgen: log events at a target rate, or a JSON-lines file replayed\n\nOptions");
+      "streamwright-loadgen: log or render-frame events at a target rate, or a JSON-lines file replayed\n\nOptions");
   // clang-format off
   desc.add_options()
     ("help,h", "show this help")
+    ("mode", po::value<std::string>()->default_value("crash-monitor"), "what to generate: crash-monitor (log events), render-farm (frame events) or telemetra (chat events to --topic, default chat-events, and viewer counts to --viewer-topic)")
     ("bootstrap-servers", po::value<std::string>(), "Kafka bootstrap servers (env KAFKA_BOOTSTRAP_SERVERS)")
     ("topic", po::value<std::string>()->default_value("logs"), "topic to write")
     ("rate", po::value<double>()->default_value(10000), "records per second (0: as fast as possible)")
@@ -55,15 +57,23 @@ int main(int argc, char** argv) {
     ("late", po::value<double>()->default_value(0.0), "fraction of events shifted back by --late-by (beyond the grace)")
     ("late-by", po::value<std::string>()->default_value("60s"), "shift of late events")
     ("seed", po::value<unsigned long long>()->default_value(1), "random seed")
+    ("event-time-span", po::value<std::string>()->default_value("0s"),
+         "with --count: spread event times evenly over this span (a pre-filled history), instead of the wall clock")
+    ("event-time-end", po::value<std::string>()->default_value("0s"), "with --event-time-span: the span ends this long before now")
+    ("scenes", po::value<unsigned>()->default_value(200), "render-farm: scenes (ids as in the sample scenes table)")
+    ("nodes", po::value<unsigned>()->default_value(120), "render-farm: render nodes")
+    ("zipf", po::value<double>()->default_value(1.1), "render-farm: Zipf exponent of scene popularity (0: uniform)")
+    ("failure-rate", po::value<double>()->default_value(0.02), "render-farm: fraction of failed frames")
+    ("retry-rate", po::value<double>()->default_value(0.03), "render-farm: fraction of retried frames")
+    ("unknown-rate", po::value<double>()->default_value(0.0), "render-farm: fraction naming a scene or node no table holds")
+    ("write-dimensions", po::value<std::string>(), "render-farm: write the sample dimension files to this directory and exit")
     ("replay", po::value<std::string>(), "JSON-lines file to replay instead of generating")
     ("key-field", po::value<std::string>()->default_value("user_id"), "replay: JSON field used as the record key ('' for none)")
     ("kafka-property", po::value<std::vector<std::string>>()->composing(), "extra librdkafka property key=value")
-    ("mode", po::value<std::string>()->default_value("logs"),
-         "logs: crash-monitor log events; chat: Telemetra chat events (to --topic, default chat-events) and viewer counts")
-    ("streams", po::value<unsigned>()->default_value(100), "chat: live streams")
-    ("chatters", po::value<unsigned>()->default_value(500), "chat: distinct chatters per stream")
-    ("spike-probability", po::value<double>()->default_value(0.0005), "chat: chance per message that a chat spike starts")
-    ("viewer-topic", po::value<std::string>()->default_value("viewer-events"), "chat: topic of viewer counts")
+    ("streams", po::value<unsigned>()->default_value(100), "telemetra: live streams")
+    ("chatters", po::value<unsigned>()->default_value(500), "telemetra: distinct chatters per stream")
+    ("spike-probability", po::value<double>()->default_value(0.0005), "telemetra: chance per message that a chat spike starts")
+    ("viewer-topic", po::value<std::string>()->default_value("viewer-events"), "telemetra: topic of viewer counts")
     ("quiet", "no progress lines");
   // clang-format on
   po::variables_map vm;
@@ -79,11 +89,36 @@ int main(int argc, char** argv) {
     std::cout << desc << "\n";
     return 0;
   }
+  const std::string mode = vm["mode"].as<std::string>();
+  if (mode != "crash-monitor" && mode != "render-farm" && mode != "telemetra") {
+    std::cerr << "streamwright-loadgen: --mode must be crash-monitor, render-farm or telemetra, not '" << mode << "'\n";
+    return 2;
+  }
+  if (vm.count("write-dimensions")) {
+    sw::render_farm::write_dimension_files(vm["write-dimensions"].as<std::string>(), vm["scenes"].as<unsigned>(),
+                                           vm["nodes"].as<unsigned>());
+    return 0;
+  }
   sw::crash_monitor::GeneratorConfig gc;
+  sw::render_farm::GeneratorConfig rc;
   std::chrono::milliseconds duration{0};
   sw::kafka::Config config;
   try {
     if (!vm.count("bootstrap-servers")) throw std::invalid_argument("--bootstrap-servers is required");
+    rc.seed = vm["seed"].as<unsigned long long>();
+    rc.scenes = vm["scenes"].as<unsigned>();
+    rc.nodes = vm["nodes"].as<unsigned>();
+    rc.zipf_exponent = vm["zipf"].as<double>();
+    rc.failure_rate = vm["failure-rate"].as<double>();
+    rc.retry_rate = vm["retry-rate"].as<double>();
+    rc.unknown_rate = vm["unknown-rate"].as<double>();
+    rc.out_of_order = vm["out-of-order"].as<double>();
+    rc.max_disorder = sw::parse_duration(vm["max-disorder"].as<std::string>());
+    for (double f : {rc.failure_rate, rc.retry_rate, rc.unknown_rate})
+      if (f < 0 || f > 1) throw std::invalid_argument("fractions must be between 0 and 1");
+    if (rc.failure_rate + rc.retry_rate > 1) throw std::invalid_argument("--failure-rate plus --retry-rate must not exceed 1");
+    if (rc.scenes == 0 || rc.nodes == 0) throw std::invalid_argument("--scenes and --nodes must be positive");
+    if (rc.zipf_exponent < 0) throw std::invalid_argument("--zipf must not be negative");
     gc.seed = vm["seed"].as<unsigned long long>();
     gc.users = vm["users"].as<unsigned>();
     gc.crash_rate = vm["crash-rate"].as<double>();
@@ -93,6 +128,8 @@ int main(int argc, char** argv) {
     gc.max_disorder = sw::parse_duration(vm["max-disorder"].as<std::string>());
     gc.late_by = sw::parse_duration(vm["late-by"].as<std::string>());
     duration = sw::parse_duration(vm["duration"].as<std::string>());
+    if (sw::parse_duration(vm["event-time-span"].as<std::string>()).count() > 0 && vm["count"].as<unsigned long long>() == 0)
+      throw std::invalid_argument("--event-time-span needs --count");
     for (double f : {gc.crash_rate, gc.out_of_order, gc.late})
       if (f < 0 || f > 1) throw std::invalid_argument("fractions must be between 0 and 1");
     if (gc.out_of_order + gc.late > 1) throw std::invalid_argument("--out-of-order plus --late must not exceed 1");
@@ -118,8 +155,7 @@ int main(int argc, char** argv) {
   const auto count_limit = vm["count"].as<unsigned long long>();
   try {
     sw::kafka::Producer producer(config);
-    const bool chat = vm["mode"].as<std::string>() == "chat";
-    if (!chat && vm["mode"].as<std::string>() != "logs") throw std::invalid_argument("--mode must be logs or chat");
+    const bool chat = mode == "telemetra";
     const auto topic =
         producer.topic(chat && vm["topic"].defaulted() ? std::string("chat-events") : vm["topic"].as<std::string>());
     sw::telemetra::GeneratorConfig tc;
@@ -147,6 +183,12 @@ int main(int argc, char** argv) {
       if (!replay) throw std::runtime_error("cannot open " + vm["replay"].as<std::string>());
     }
     sw::crash_monitor::LogGenerator gen(gc);
+    sw::render_farm::RenderEventGenerator render_gen(rc);
+    const auto span_ms = sw::parse_duration(vm["event-time-span"].as<std::string>()).count();
+    const sw::TimestampMs span_start =
+        sw::wall_clock_ms() - span_ms - sw::parse_duration(vm["event-time-end"].as<std::string>()).count();
+    const double span_step = span_ms > 0 ? static_cast<double>(span_ms) / static_cast<double>(count_limit) : 0.0;
+    const bool render = mode == "render-farm";
 
     auto report = [&](bool final) {
       const auto now = Clock::now();
@@ -167,7 +209,7 @@ int main(int argc, char** argv) {
       if (sent >= allowed) {
         producer.poll_events(std::chrono::milliseconds(1));
       } else {
-        const auto now_ms = sw::wall_clock_ms();
+        const auto wall_ms = sw::wall_clock_ms();
         const std::uint64_t burst = std::min<std::uint64_t>(allowed - sent, 10000);
         for (std::uint64_t i = 0; i < burst; ++i) {
           if (replaying) {
@@ -182,12 +224,19 @@ int main(int argc, char** argv) {
               if (j.is_object() && j.contains(key_field) && j[key_field].is_string()) key = j[key_field].get<std::string>();
             }
           } else if (chat_gen) {
+            const sw::TimestampMs now_ms =
+                span_ms > 0 ? span_start + static_cast<sw::TimestampMs>(static_cast<double>(sent) * span_step) : wall_ms;
             if (chat_gen->next_event(now_ms, key, value)) {
               if (producer.send(viewer_topic, -1, key, value, 0)) ++errors;
               continue;  // viewer counts are extra: the rate counts chat events
             }
           } else {
-            gen.next(now_ms, key, value);
+            const sw::TimestampMs now_ms =
+                span_ms > 0 ? span_start + static_cast<sw::TimestampMs>(static_cast<double>(sent) * span_step) : wall_ms;
+            if (render)
+              render_gen.next(now_ms, key, value);
+            else
+              gen.next(now_ms, key, value);
           }
           if (producer.send(topic, -1, key, value, 0)) ++errors;
           ++sent;

@@ -44,6 +44,19 @@ inline std::uint32_t get_sortable_u32(const char* p) {
          static_cast<std::uint32_t>(static_cast<unsigned char>(p[3]));
 }
 
+// LEB128 unsigned varint: small numbers (counts, deltas) in one or two bytes.
+inline void put_varint(std::string& out, std::uint64_t v) {
+  while (v >= 0x80) {
+    out += static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  out += static_cast<char>(v);
+}
+inline void put_string(std::string& out, std::string_view s) {
+  put_varint(out, s.size());
+  out.append(s);
+}
+
 // Bounds-checked sequential reader; any short read sets ok() to false and yields zeros.
 class Reader {
  public:
@@ -58,6 +71,28 @@ class Reader {
     std::memcpy(&v, data_.data() + pos_, sizeof(T));
     pos_ += sizeof(T);
     return v;
+  }
+  std::uint64_t get_varint() {
+    std::uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (pos_ >= data_.size()) break;
+      const auto b = static_cast<unsigned char>(data_[pos_++]);
+      v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
+      if (!(b & 0x80)) return v;
+    }
+    ok_ = false;
+    return 0;
+  }
+  // A length-prefixed string, as a view into the data.
+  std::string_view get_string() {
+    const auto n = get_varint();
+    if (!ok_ || n > data_.size() - pos_) {
+      ok_ = false;
+      return {};
+    }
+    const auto s = data_.substr(pos_, n);
+    pos_ += n;
+    return s;
   }
   std::string_view rest() const { return data_.substr(pos_ <= data_.size() ? pos_ : data_.size()); }
   bool ok() const { return ok_; }

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "runtime/restore.h"
+#include "table/global_table.h"
 
 namespace sw {
 
@@ -91,6 +92,7 @@ class Runner::Collector final : public RecordCollector {
     if (id >= partitions_.size()) {
       partitions_.resize(id + 1, 0);
       produced_.resize(id + 1, nullptr);
+      produced_bytes_.resize(id + 1, nullptr);
     }
     if (partitions_[id] == 0) {
       std::int32_t n = 0;
@@ -104,6 +106,9 @@ class Runner::Collector final : public RecordCollector {
       partitions_[id] = n;
       produced_[id] = &registry_.counter("streamwright_records_produced_total", "Records written, by topic",
                                          metrics::labels({{"stage", stage_}, {"topic", name}}));
+      produced_bytes_[id] = &registry_.counter("streamwright_bytes_produced_total",
+                                               "Key and value bytes written, by topic (repartition and changelog traffic)",
+                                               metrics::labels({{"stage", stage_}, {"topic", name}}));
     }
     return id;
   }
@@ -113,12 +118,14 @@ class Runner::Collector final : public RecordCollector {
     const auto ec = producer_.send(t, partition, key, value, ts == kNoTimestamp ? 0 : ts);
     if (ec) note_error(t, ec);
     produced_[t]->inc();
+    produced_bytes_[t]->inc(key.size() + value.size());
   }
   void send_with_headers(TopicId t, std::int32_t partition, std::string_view key, std::string_view value,
                          const std::vector<std::pair<std::string, std::string>>& headers, TimestampMs ts) override {
     const auto ec = producer_.send_with_headers(t, partition, key, &value, headers, ts == kNoTimestamp ? 0 : ts);
     if (ec) note_error(t, ec);
     produced_[t]->inc();
+    produced_bytes_[t]->inc(key.size() + value.size());
   }
   std::int64_t last_acked_offset(TopicId t, std::int32_t partition) override {
     return producer_.last_acked_offset(t, partition);
@@ -137,7 +144,7 @@ class Runner::Collector final : public RecordCollector {
   metrics::Registry& registry_;
   std::string stage_;
   std::vector<std::int32_t> partitions_;
-  std::vector<metrics::Counter*> produced_;
+  std::vector<metrics::Counter*> produced_, produced_bytes_;
   std::error_code error_;
 };
 
@@ -296,11 +303,16 @@ Runner::Runner(const Topology& topology, const std::string& stage, RunnerConfig 
     restore_consumer_ = std::make_unique<kafka::Consumer>(rc, nullptr);
   }
   consumer_ = std::make_unique<kafka::Consumer>(cc, this);
+  // Global tables load whole before the first record is processed.
+  table::TableEnv env{config_.bootstrap_servers, {}, &registry_, client_id};
+  for (const auto& [k, v] : config_.kafka.entries()) env.kafka.emplace_back(k, v);
+  for (const auto& t : def_.global_tables) t->open(env);
   last_loop_ms_.store(steady_ms());
 }
 
 Runner::~Runner() {
   tasks_.clear();
+  for (const auto& t : def_.global_tables) t->close();
   // Consumed messages hold references into their client: destroying the client while a batch
   // still holds messages makes rd_kafka_destroy() wait forever.
   batch_.clear();
@@ -375,12 +387,9 @@ void Runner::on_partitions_assigned(std::vector<kafka::TopicPartition>& partitio
       spdlog::warn("cannot read committed offsets: {}", ec.message());
     } else {
       for (const auto& tp : committed) {
-        TimestampMs st;
-        bool empty;
-        if (!decode_commit_metadata(tp.metadata, st, empty)) continue;
         auto& task = tasks_[tp.partition];
         for (std::size_t i = 0; i < def_.source_topics.size(); ++i)
-          if (def_.source_topics[i] == tp.topic) task->restore_stream_time(i, st, empty);
+          if (def_.source_topics[i] == tp.topic) task->restore_commit(i, tp.metadata);
       }
     }
   }
@@ -420,7 +429,11 @@ void Runner::run() {
   while (!stop_.load(std::memory_order_relaxed)) {
     last_loop_ms_.store(steady_ms(), std::memory_order_relaxed);
     const auto n = consumer_->poll(batch_, config_.max_poll_records, 20ms);
-    if (n > 0) process_batch();
+    if (n > 0) {
+      const TimestampMs wall = wall_clock_ms();
+      for (const auto& t : def_.global_tables) t->before_batch(wall);
+      process_batch();
+    }
     const auto now = Clock::now();
     if (now >= next_punctuate) {
       punctuate(wall_clock_ms());
@@ -486,6 +499,7 @@ void Runner::process_batch() {
 }
 
 void Runner::punctuate(TimestampMs now_wall) {
+  for (const auto& t : def_.global_tables) t->maintain(now_wall);
   if (!def_.internal_sources) {
     for (auto& [p, task] : tasks_) {
       for (std::size_t i = 0; i < def_.source_topics.size(); ++i) {
@@ -523,6 +537,7 @@ void Runner::publish_watermarks(bool force) {
 
 void Runner::commit(const char* reason) {
   const auto t0 = Clock::now();
+  if (!def_.internal_sources) send_chunks(reason);
   std::vector<Task*> progressed;
   for (auto& [p, task] : tasks_)
     if (task->has_progress()) progressed.push_back(task.get());
@@ -535,21 +550,45 @@ void Runner::commit(const char* reason) {
     throw std::runtime_error(std::string("cannot deliver outputs (") + reason + "): " + ec.message());
   if (auto ec = collector_->take_error()) throw std::runtime_error("an output record was not accepted: " + ec.message());
   std::vector<kafka::TopicPartition> offsets;
+  std::vector<OffsetCommit> wanted;
   for (auto* t : progressed) {
     t->commit_local();
-    for (std::size_t i = 0; i < def_.source_topics.size(); ++i) {
-      std::int64_t off = t->next_offset(i);
-      if (off < 0) off = consumer_->position(def_.source_topics[i], t->partition());
+    wanted.clear();
+    t->committable(wanted);
+    for (auto& c : wanted) {
+      std::int64_t off = c.offset;
+      if (off < 0) off = consumer_->position(def_.source_topics[c.source], t->partition());
       if (off < 0) continue;
-      kafka::TopicPartition tp{def_.source_topics[i], t->partition(), off, {}};
-      if (!def_.internal_sources) tp.metadata = encode_commit_metadata(t->stream_time(i), t->source_empty(i));
-      offsets.push_back(std::move(tp));
+      offsets.push_back({def_.source_topics[c.source], t->partition(), off, std::move(c.metadata)});
     }
     t->clear_progress();
   }
   if (auto ec = consumer_->commit_sync(offsets)) spdlog::warn("offset commit ({}) failed: {}", reason, ec.message());
   metrics_->commits->inc();
   metrics_->commit_seconds->observe(std::chrono::duration<double>(Clock::now() - t0).count());
+}
+
+void Runner::send_chunks(const char* reason) {
+  // Two-phase aggregation: the end of every input chunk whose partials are about to go
+  // downstream is committed first, so that a replay cuts the input at the same offsets.
+  std::vector<kafka::TopicPartition> intents;
+  std::vector<Task*> ready;
+  OffsetCommit c;
+  for (auto& [p, task] : tasks_) {
+    if (!task->pre_aggregating()) continue;
+    if (task->chunk_intent(c)) {
+      intents.push_back({def_.source_topics[c.source], p, c.offset, std::move(c.metadata)});
+    }
+    ready.push_back(task.get());
+  }
+  if (!intents.empty()) {
+    if (auto ec = consumer_->commit_sync(intents)) {
+      // Nothing was sent: the chunks stay open and are retried at the next commit.
+      spdlog::warn("chunk commit ({}) failed: {}", reason, ec.message());
+      return;
+    }
+  }
+  for (auto* t : ready) t->send_chunk();
 }
 
 void Runner::update_lag_metrics() {

@@ -64,6 +64,7 @@ class Runner final : public kafka::RebalanceListener {
   void punctuate(TimestampMs now_wall);
   void publish_watermarks(bool force);
   void commit(const char* reason);
+  void send_chunks(const char* reason);
   void update_lag_metrics();
   std::unique_ptr<Task> create_task(std::int32_t partition, std::int64_t& start_offset);
 

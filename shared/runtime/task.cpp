@@ -10,13 +10,14 @@ namespace sw {
 
 std::string TaskMeta::encode() const {
   std::string out;
-  bytes::put<std::uint8_t>(out, 1);  // format version
+  bytes::put<std::uint8_t>(out, 2);  // format version
   bytes::put<std::int64_t>(out, input_offset);
   bytes::put<std::uint32_t>(out, static_cast<std::uint32_t>(last_offsets.size()));
   for (std::size_t t = 0; t < last_offsets.size(); ++t) {
     bytes::put<std::uint32_t>(out, static_cast<std::uint32_t>(last_offsets[t].size()));
     for (std::size_t p = 0; p < last_offsets[t].size(); ++p) {
       bytes::put<std::int64_t>(out, last_offsets[t][p]);
+      bytes::put<std::uint32_t>(out, t < last_seqs.size() && p < last_seqs[t].size() ? last_seqs[t][p] : 0);
       bytes::put<std::int64_t>(out, t < watermarks.size() && p < watermarks[t].size() ? watermarks[t][p]
                                                                                       : kWatermarkUnknown);
     }
@@ -26,45 +27,77 @@ std::string TaskMeta::encode() const {
 
 bool TaskMeta::decode(std::string_view in, TaskMeta& out) {
   bytes::Reader r(in);
-  if (r.get<std::uint8_t>() != 1) return false;
+  // Version 1 had no sequence numbers: an applied offset covered the whole position.
+  const auto version = r.get<std::uint8_t>();
+  if (version != 1 && version != 2) return false;
   out.input_offset = r.get<std::int64_t>();
   const auto topics = r.get<std::uint32_t>();
   if (!r.ok() || topics > 65535) return false;
   out.last_offsets.assign(topics, {});
+  out.last_seqs.assign(topics, {});
   out.watermarks.assign(topics, {});
   for (std::uint32_t t = 0; t < topics; ++t) {
     const auto parts = r.get<std::uint32_t>();
     if (!r.ok() || parts > 1'000'000) return false;
     for (std::uint32_t p = 0; p < parts; ++p) {
       out.last_offsets[t].push_back(r.get<std::int64_t>());
+      out.last_seqs[t].push_back(version == 1 ? UINT32_MAX : r.get<std::uint32_t>());
       out.watermarks[t].push_back(r.get<std::int64_t>());
     }
   }
   return r.ok();
 }
 
-std::string encode_commit_metadata(TimestampMs stream_time, bool empty) {
-  if (empty) return "sw1;st=empty";
-  if (stream_time == kNoTimestamp) return "sw1";
-  return "sw1;st=" + std::to_string(stream_time);
+std::string encode_commit_metadata(TimestampMs stream_time, bool empty, std::int64_t chunk_end) {
+  std::string out = "sw1";
+  if (empty) out += ";st=empty";
+  else if (stream_time != kNoTimestamp) out += ";st=" + std::to_string(stream_time);
+  if (chunk_end >= 0) out += ";pa=" + std::to_string(chunk_end);
+  return out;
+}
+
+namespace {
+bool parse_int64(std::string_view v, std::int64_t& out) {
+  const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  return ec == std::errc() && p == v.data() + v.size() && !v.empty();
+}
+}  // namespace
+
+bool decode_commit_metadata(std::string_view in, TimestampMs& stream_time, bool& empty, std::int64_t& chunk_end) {
+  stream_time = kNoTimestamp;
+  empty = false;
+  chunk_end = -1;
+  if (in.substr(0, 3) != "sw1" || (in.size() > 3 && in[3] != ';')) return false;
+  std::string_view rest = in.substr(3);
+  TimestampMs st = kNoTimestamp;
+  bool is_empty = false, seen_st = false, seen_pa = false;
+  std::int64_t pa = -1;
+  while (!rest.empty()) {
+    rest.remove_prefix(1);  // ';'
+    const auto end = rest.find(';');
+    const auto item = rest.substr(0, end);
+    rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end);
+    if (item.substr(0, 3) == "st=" && !seen_st) {
+      seen_st = true;
+      const auto v = item.substr(3);
+      if (v == "empty") is_empty = true;
+      else if (!parse_int64(v, st)) return false;
+    } else if (item.substr(0, 3) == "pa=" && !seen_pa) {
+      seen_pa = true;
+      if (!parse_int64(item.substr(3), pa) || pa < 0) return false;
+    } else {
+      return false;
+    }
+  }
+  stream_time = st;
+  empty = is_empty;
+  chunk_end = pa;
+  return true;
 }
 
 bool decode_commit_metadata(std::string_view in, TimestampMs& stream_time, bool& empty) {
-  stream_time = kNoTimestamp;
-  empty = false;
-  if (in.substr(0, 3) != "sw1" || (in.size() > 3 && in[3] != ';')) return false;
-  const auto pos = in.find(";st=");
-  if (pos == std::string_view::npos) return true;
-  const auto v = in.substr(pos + 4);
-  if (v == "empty") {
-    empty = true;
-    return true;
-  }
-  TimestampMs t = 0;
-  const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), t);
-  if (ec != std::errc() || p != v.data() + v.size()) return false;
-  stream_time = t;
-  return true;
+  std::int64_t chunk_end;
+  return decode_commit_metadata(in, stream_time, empty, chunk_end);
 }
 
 Task::Task(const Topology& topology, const SubTopologyDef& def, std::int32_t partition, RecordCollector& collector,
@@ -80,12 +113,14 @@ Task::Task(const Topology& topology, const SubTopologyDef& def, std::int32_t par
   if (def.internal_sources) {
     std::size_t total = 0;
     meta_.last_offsets.resize(upstream_partitions.size());
+    meta_.last_seqs.resize(upstream_partitions.size());
     meta_.watermarks.resize(upstream_partitions.size());
     for (std::size_t i = 0; i < upstream_partitions.size(); ++i) {
       upstream_base_.push_back(total);
       const auto n = static_cast<std::size_t>(upstream_partitions[i]);
       total += n;
       meta_.last_offsets[i].resize(n, -1);
+      meta_.last_seqs[i].resize(n, 0);
       meta_.watermarks[i].resize(n, kWatermarkUnknown);
     }
     upstream_.resize(total);
@@ -102,6 +137,8 @@ Task::Task(const Topology& topology, const SubTopologyDef& def, std::int32_t par
     sources_.push_back(std::move(s));
   }
   applied_event_time_ = upstream_.current();
+  if (!pre_aggregators_.empty() && (def.internal_sources || sources_.size() != 1))
+    throw std::logic_error("pre-aggregation needs an entry stage with exactly one input topic");
 }
 
 Task::~Task() = default;
@@ -124,10 +161,86 @@ void Task::process(const InputRecord& rec) {
   dirty_ = true;
   if (def_.internal_sources) {
     process_internal(s, rec);
-  } else {
+    return;
+  }
+  current_ = &rec;
+  current_source_ = s.node.get();
+  if (pre_aggregators_.empty()) {
     s.node->process_external(rec, s.stream_time);
     s.empty = false;
+  } else {
+    if (chunk_.forced_end >= 0 && rec.offset > chunk_.forced_end) close_chunk();
+    if (!chunk_.open) {
+      chunk_.open = true;
+      chunk_.start = rec.offset;
+      chunk_.stream_time_before = s.stream_time;
+      chunk_.empty_before = s.empty;
+    }
+    s.node->process_external(rec, s.stream_time);
+    s.empty = false;
+    chunk_.last = rec.offset;
+    if (chunk_.forced_end >= 0 && rec.offset >= chunk_.forced_end) close_chunk();
   }
+  current_ = nullptr;
+}
+
+void Task::dead_letter(const std::string& reason) {
+  if (current_ && current_source_) current_source_->reject(*current_, reason);
+}
+
+void Task::close_chunk() {
+  if (chunk_.open) {
+    RecordContext rc;
+    rc.source_topic = sources_[0].entry_index;
+    rc.source_partition = partition_;
+    rc.source_offset = chunk_.last;
+    rc.entry_stream_time = sources_[0].stream_time;
+    std::uint32_t seq = 0;
+    for (auto* p : pre_aggregators_) p->flush_partials(rc, seq);
+  }
+  chunk_.open = false;
+  chunk_.forced_end = -1;
+  dirty_ = true;
+}
+
+bool Task::chunk_intent(OffsetCommit& out) const {
+  if (!chunk_.open || chunk_.forced_end >= 0) return false;
+  bool pending = false;
+  for (auto* p : pre_aggregators_) pending = pending || p->pending();
+  if (!pending) return false;
+  out.source = 0;
+  out.offset = chunk_.start;
+  out.metadata = encode_commit_metadata(chunk_.stream_time_before, chunk_.empty_before, chunk_.last);
+  return true;
+}
+
+void Task::send_chunk() {
+  // A chunk with a committed end closes only there, or a replay would cut it differently.
+  if (chunk_.open && chunk_.forced_end < 0) close_chunk();
+}
+
+void Task::committable(std::vector<OffsetCommit>& out) const {
+  for (std::size_t i = 0; i < sources_.size(); ++i) {
+    const auto& s = sources_[i];
+    if (def_.internal_sources) {
+      out.push_back({i, s.next_offset, {}});
+    } else if (i == 0 && chunk_.open) {
+      // Partials of the open chunk are not downstream yet: resume at its start.
+      out.push_back({i, chunk_.start,
+                     encode_commit_metadata(chunk_.stream_time_before, chunk_.empty_before, chunk_.forced_end)});
+    } else {
+      out.push_back({i, s.next_offset, encode_commit_metadata(s.stream_time, s.empty)});
+    }
+  }
+}
+
+void Task::restore_commit(std::size_t source, std::string_view metadata) {
+  TimestampMs st;
+  bool empty;
+  std::int64_t chunk_end;
+  if (!decode_commit_metadata(metadata, st, empty, chunk_end)) return;
+  restore_stream_time(source, st, empty);
+  if (source == 0 && !pre_aggregators_.empty()) chunk_.forced_end = chunk_end;
 }
 
 void Task::process_internal(SourceState& s, const InputRecord& rec) {
@@ -143,12 +256,15 @@ void Task::process_internal(SourceState& s, const InputRecord& rec) {
   if (ctx.source_partition < 0 || static_cast<std::size_t>(ctx.source_partition) >= last.size()) return;
   // Upstream records arrive in their input order; an offset we already applied is a replay
   // (an upstream task restarted from its last commit) and must not count twice.
-  auto& seen = last[static_cast<std::size_t>(ctx.source_partition)];
-  if (ctx.source_offset <= seen) {
+  const auto p = static_cast<std::size_t>(ctx.source_partition);
+  auto& seen = last[p];
+  auto& seen_seq = meta_.last_seqs[ctx.source_topic][p];
+  if (ctx.source_offset < seen || (ctx.source_offset == seen && ctx.source_seq <= seen_seq)) {
     if (counters_.deduplicated) counters_.deduplicated->inc();
     return;
   }
   seen = ctx.source_offset;
+  seen_seq = ctx.source_seq;
   ctx.append_time = rec.timestamp;
   s.node->process_internal(rec.key, payload, ctx);
 }
@@ -194,9 +310,18 @@ bool Task::advance_idle(std::size_t source, TimestampMs now, TimestampMs idle_ti
 }
 
 void Task::append_watermarks(std::vector<envelope::WatermarkEntry>& out) const {
-  for (const auto& s : sources_) {
-    if (s.stream_time == kNoTimestamp && !s.empty) continue;
-    out.push_back({s.entry_index, partition_, s.stream_time == kNoTimestamp ? kWatermarkEmpty : s.stream_time});
+  for (std::size_t i = 0; i < sources_.size(); ++i) {
+    const auto& s = sources_[i];
+    TimestampMs st = s.stream_time;
+    bool empty = s.empty;
+    if (i == 0 && chunk_.open) {
+      // The open chunk's partials are not downstream yet; a watermark past them could close
+      // their windows first.
+      st = chunk_.stream_time_before;
+      empty = chunk_.empty_before;
+    }
+    if (st == kNoTimestamp && !empty) continue;
+    out.push_back({s.entry_index, partition_, st == kNoTimestamp ? kWatermarkEmpty : st});
   }
 }
 

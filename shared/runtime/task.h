@@ -22,6 +22,7 @@ struct TaskMeta {
   std::uint32_t generation = 0;
   std::int64_t input_offset = -1;                         // next offset of the input partition
   std::vector<std::vector<std::int64_t>> last_offsets;    // [entry topic][partition] last applied
+  std::vector<std::vector<std::uint32_t>> last_seqs;      // ... and its sequence number (partials)
   std::vector<std::vector<TimestampMs>> watermarks;       // [entry topic][partition]
 
   std::string encode() const;
@@ -29,9 +30,19 @@ struct TaskMeta {
 };
 
 // Offset-commit metadata of an entry partition: its stream time, so a replay decides lateness
-// the same way. "sw1;st=<ms>" or "sw1;st=empty".
-std::string encode_commit_metadata(TimestampMs stream_time, bool empty);
+// the same way, and for pre-aggregating tasks the last offset of an input chunk whose partial
+// aggregates may already be downstream, so a replay ends that chunk at the same offset.
+// "sw1;st=<ms>" or "sw1;st=empty", optionally followed by ";pa=<offset>".
+std::string encode_commit_metadata(TimestampMs stream_time, bool empty, std::int64_t chunk_end = -1);
 bool decode_commit_metadata(std::string_view in, TimestampMs& stream_time, bool& empty);
+bool decode_commit_metadata(std::string_view in, TimestampMs& stream_time, bool& empty, std::int64_t& chunk_end);
+
+// An offset (and its metadata) that a task wants committed for one of its sources.
+struct OffsetCommit {
+  std::size_t source = 0;
+  std::int64_t offset = -1;  // next offset to read; -1: the consumer's position
+  std::string metadata;
+};
 
 class Task final : public TaskContext {
  public:
@@ -53,6 +64,8 @@ class Task final : public TaskContext {
   TimestampMs stream_time(std::size_t source) const { return sources_[source].stream_time; }
   bool source_empty(std::size_t source) const { return sources_[source].empty; }
   void restore_stream_time(std::size_t source, TimestampMs t, bool empty);
+  // Restores what an entry partition's committed metadata says (stream time, open chunk).
+  void restore_commit(std::size_t source, std::string_view metadata);
   // Idle advancement: a caught-up source with no record for idle_timeout follows the wall clock.
   // Returns true if the published status changed.
   bool advance_idle(std::size_t source, TimestampMs now, TimestampMs idle_timeout, bool caught_up);
@@ -65,6 +78,14 @@ class Task final : public TaskContext {
   TimestampMs event_time() const override { return upstream_.current(); }
 
   // --- commit protocol
+  // Entry tasks with pre-aggregation close an input chunk at every commit, in two steps: first
+  // the intent (the chunk's start offset and stream time, and its last offset) is committed,
+  // then its partials are sent. A replay from that commit ends the chunk at the same offset.
+  bool pre_aggregating() const noexcept { return !pre_aggregators_.empty(); }
+  bool chunk_intent(OffsetCommit& out) const;
+  void send_chunk();
+  // What to commit for each source once outputs are acknowledged.
+  void committable(std::vector<OffsetCommit>& out) const;
   void flush();         // changelog writes + markers (outputs are already sent)
   void commit_local();  // after the producer flush: RocksDB write + checkpoint
   void clear_progress() { dirty_ = false; }
@@ -78,6 +99,8 @@ class Task final : public TaskContext {
   std::uint32_t generation() const override { return meta_.generation; }
   const TaskCounters& counters() const override { return counters_; }
   void register_stateful(WindowedStateful* p) override { stateful_.push_back(p); }
+  void register_pre_aggregator(PreAggregating* p) override { pre_aggregators_.push_back(p); }
+  void dead_letter(const std::string& reason) override;
   const std::string& application_id() const override { return topology_.application_id(); }
 
  private:
@@ -89,7 +112,16 @@ class Task final : public TaskContext {
     bool empty = false;
     TimestampMs last_activity = 0;
   };
+  struct Chunk {
+    bool open = false;
+    std::int64_t start = -1;  // first offset of the chunk
+    std::int64_t last = -1;   // last offset processed
+    TimestampMs stream_time_before = kNoTimestamp;
+    bool empty_before = false;
+    std::int64_t forced_end = -1;  // from the committed metadata: end the chunk exactly here
+  };
   void process_internal(SourceState& s, const InputRecord& rec);
+  void close_chunk();
   void apply_watermarks(std::string_view value);
 
   const Topology& topology_;
@@ -104,6 +136,10 @@ class Task final : public TaskContext {
   TimestampMs applied_event_time_ = kNoTimestamp;
   std::vector<SourceState> sources_;
   std::vector<WindowedStateful*> stateful_;
+  std::vector<PreAggregating*> pre_aggregators_;
+  const InputRecord* current_ = nullptr;  // the external record being processed
+  SourceNode* current_source_ = nullptr;
+  Chunk chunk_;
   std::vector<envelope::WatermarkEntry> wm_scratch_;
   bool dirty_ = false;
   std::size_t last_source_ = 0;

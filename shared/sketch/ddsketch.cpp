@@ -107,16 +107,26 @@ double DDSketch::quantile(double q) const {
   return max_;
 }
 
+// Sparse: only non-empty buckets, as (index delta, count) varints, so a sketch of a few values
+// is a few dozen bytes whatever their spread.
 void DDSketch::serialize(std::string& out) const {
   bytes::put<double>(out, alpha_);
-  bytes::put<std::uint64_t>(out, count_);
+  bytes::put_varint(out, count_);
   bytes::put<double>(out, min_);
   bytes::put<double>(out, max_);
   bytes::put<double>(out, sum_);
-  bytes::put<std::uint64_t>(out, zero_count_);
+  bytes::put_varint(out, zero_count_);
+  std::uint64_t buckets = 0;
+  for (auto c : counts_) buckets += c != 0;
+  bytes::put_varint(out, buckets);
   bytes::put<std::int32_t>(out, offset_);
-  bytes::put<std::uint32_t>(out, static_cast<std::uint32_t>(counts_.size()));
-  for (auto c : counts_) bytes::put<std::uint64_t>(out, c);
+  std::size_t prev = 0;
+  for (std::size_t k = 0; k < counts_.size(); ++k) {
+    if (!counts_[k]) continue;
+    bytes::put_varint(out, k - prev);
+    bytes::put_varint(out, counts_[k]);
+    prev = k;
+  }
 }
 
 bool DDSketch::deserialize(std::string_view in, DDSketch& out) {
@@ -124,18 +134,23 @@ bool DDSketch::deserialize(std::string_view in, DDSketch& out) {
   const double alpha = r.get<double>();
   if (!r.ok() || !(alpha > 0 && alpha < 0.5)) return false;
   DDSketch s(alpha);
-  s.count_ = r.get<std::uint64_t>();
+  s.count_ = r.get_varint();
   s.min_ = r.get<double>();
   s.max_ = r.get<double>();
   s.sum_ = r.get<double>();
-  s.zero_count_ = r.get<std::uint64_t>();
+  s.zero_count_ = r.get_varint();
+  const auto buckets = r.get_varint();
   s.offset_ = r.get<std::int32_t>();
-  const auto n = r.get<std::uint32_t>();
-  if (!r.ok() || n > kMaxBuckets) return false;
-  s.counts_.resize(n);
+  if (!r.ok() || buckets > kMaxBuckets) return false;
   std::uint64_t total = s.zero_count_;
-  for (auto& c : s.counts_) {
-    c = r.get<std::uint64_t>();
+  std::size_t k = 0;
+  for (std::uint64_t b = 0; b < buckets; ++b) {
+    const auto delta = r.get_varint();
+    const auto c = r.get_varint();
+    if (!r.ok() || c == 0 || (b > 0 && delta == 0) || delta >= kMaxBuckets || k + delta >= kMaxBuckets) return false;
+    k += delta;
+    if (k >= s.counts_.size()) s.counts_.resize(k + 1, 0);
+    s.counts_[k] = c;
     total += c;
   }
   if (!r.ok() || total != s.count_ || !r.rest().empty()) return false;

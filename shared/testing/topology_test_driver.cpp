@@ -7,6 +7,7 @@
 #include "common/partitioner.h"
 #include "metrics/metrics.h"
 #include "runtime/restore.h"
+#include "table/global_table.h"
 #include "topology/envelope.h"
 
 namespace sw::testing {
@@ -86,7 +87,7 @@ struct TopologyTestDriver::Stage {
   std::map<std::int32_t, std::unique_ptr<Task>> tasks;
   // Committed and current positions per (source topic, partition).
   std::map<std::pair<std::string, std::int32_t>, std::size_t> position, committed;
-  std::map<std::pair<std::string, std::int32_t>, std::pair<TimestampMs, bool>> committed_stream_time;
+  std::map<std::pair<std::string, std::int32_t>, std::string> committed_metadata;
   std::map<std::pair<std::string, std::int32_t>, TimestampMs> last_activity;
 };
 
@@ -102,6 +103,8 @@ TopologyTestDriver::TopologyTestDriver(const Topology& topology, Options options
   collector_ = std::make_unique<MemoryCollector>(options_.partitions);
   for (const auto& t : topology.topics()) collector_->topic(t.name);
   rocksdb_ = std::make_unique<state::RocksDbResources>(state::RocksDbOptions{8 << 20, 8 << 20});
+  for (const auto& def : topology.subtopologies())
+    for (const auto& t : def.global_tables) t->open(table::TableEnv{});
   for (const auto& def : topology.subtopologies()) {
     auto stage = std::make_unique<Stage>();
     stage->def = &def;
@@ -161,8 +164,8 @@ void TopologyTestDriver::create_tasks(Stage& stage) {
         stage.position[key] = stage.committed[key];
       }
       if (!def.internal_sources) {
-        const auto it = stage.committed_stream_time.find(key);
-        if (it != stage.committed_stream_time.end()) task->restore_stream_time(i, it->second.first, it->second.second);
+        const auto it = stage.committed_metadata.find(key);
+        if (it != stage.committed_metadata.end()) task->restore_commit(i, it->second);
       }
       task->note_activity(i, wall_clock_);
       stage.last_activity[key] = wall_clock_;
@@ -179,6 +182,8 @@ void TopologyTestDriver::pipe_input(const std::string& topic, const std::string&
 }
 
 void TopologyTestDriver::pump() {
+  for (auto& stage : stages_)
+    for (const auto& t : stage->def->global_tables) t->before_batch(wall_clock_);
   for (int round = 0; round < 1000; ++round) {
     bool any = false;
     for (auto& stage : stages_) {
@@ -234,6 +239,8 @@ void TopologyTestDriver::publish_watermarks() {
 
 void TopologyTestDriver::advance_wall_clock(TimestampMs ms) {
   wall_clock_ += ms;
+  for (auto& stage : stages_)
+    for (const auto& t : stage->def->global_tables) t->maintain(wall_clock_);
   for (auto& stage : stages_) {
     if (stage->def->internal_sources) continue;
     for (auto& [p, task] : stage->tasks)
@@ -243,24 +250,49 @@ void TopologyTestDriver::advance_wall_clock(TimestampMs ms) {
   pump();
 }
 
+void TopologyTestDriver::send_chunks(Stage& stage) {
+  if (stage.def->internal_sources) return;
+  for (auto& [p, task] : stage.tasks) {
+    if (!task->pre_aggregating()) continue;
+    OffsetCommit c;
+    if (task->chunk_intent(c)) {
+      const auto key = std::make_pair(stage.def->source_topics[c.source], p);
+      stage.committed[key] = static_cast<std::size_t>(c.offset);
+      stage.committed_metadata[key] = c.metadata;
+    }
+    task->send_chunk();
+  }
+}
+
 void TopologyTestDriver::commit() {
+  for (auto& stage : stages_) send_chunks(*stage);
+  pump();
   for (auto& stage : stages_) {
     for (auto& [p, task] : stage->tasks) {
       if (task->has_progress()) task->flush();
     }
+    std::vector<OffsetCommit> wanted;
     for (auto& [p, task] : stage->tasks) {
       if (!task->has_progress()) continue;
       task->commit_local();
-      for (std::size_t i = 0; i < stage->def->source_topics.size(); ++i) {
-        const auto key = std::make_pair(stage->def->source_topics[i], p);
-        stage->committed[key] = stage->position[key];
-        if (!stage->def->internal_sources)
-          stage->committed_stream_time[key] = {task->stream_time(i), task->source_empty(i)};
+      wanted.clear();
+      task->committable(wanted);
+      for (const auto& c : wanted) {
+        const auto key = std::make_pair(stage->def->source_topics[c.source], p);
+        stage->committed[key] = c.offset < 0 ? stage->position[key] : static_cast<std::size_t>(c.offset);
+        if (!stage->def->internal_sources) stage->committed_metadata[key] = c.metadata;
       }
       task->clear_progress();
     }
   }
   pump();
+}
+
+void TopologyTestDriver::send_chunks_then_crash(const std::string& stage_name) {
+  for (auto& stage : stages_)
+    if (stage->def->name == stage_name) send_chunks(*stage);
+  pump();
+  crash_and_restart(stage_name, true);
 }
 
 void TopologyTestDriver::crash_and_restart(const std::string& stage_name, bool keep_local_state) {

@@ -45,6 +45,9 @@ class TopologyTestDriver {
   // Simulates a crash of a stage: its tasks are dropped without a commit and recreated from
   // the changelogs (and, if keep_local_state, from the local stores and checkpoints).
   void crash_and_restart(const std::string& stage, bool keep_local_state);
+  // Simulates a crash of an entry stage in the middle of a commit: the chunk ends are committed
+  // and the partial aggregates sent (and processed downstream), but the final offsets are not.
+  void send_chunks_then_crash(const std::string& stage);
   // Records written to a topic since the last read.
   std::vector<OutputRecord> read_output(const std::string& topic);
   // Every record ever written to a topic.
@@ -56,6 +59,7 @@ class TopologyTestDriver {
   struct Stage;
   void pump();
   void create_tasks(Stage& stage);
+  void send_chunks(Stage& stage);
   void publish_watermarks();
 
   const Topology& topology_;

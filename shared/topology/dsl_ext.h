@@ -347,15 +347,15 @@ KStream<K, V> stream_topics(StreamsBuilder& b, const std::vector<std::pair<std::
 // persistent history: close(key, window, aggregate, history&, out&) produces the output value.
 template <class VO, class K, class V, class VA, class H>
 KTable<K, VO> aggregate_with_history(
-    const TimeWindowedKStream<K, V>& windowed, std::function<VA()> init, std::function<void(const K&, const V&, VA&)> agg,
+    TimeWindowedKStream<K, V> windowed, std::function<VA()> init, std::function<void(const K&, const V&, VA&)> agg,
     typename detail::WindowedHistoryAggregateProcessor<K, V, VA, H, VO>::Close close,
     MaterializedWithHistory<K, VA, H> mat) {
   StreamsBuilder* b = windowed.builder();
-  const std::size_t sub = windowed.subtopology();
+  const std::size_t sub = windowed.downstream_subtopology();
   const std::string changelog = b->changelog_topic(mat.store_name);
   auto out = std::make_shared<detail::Node<Windowed<K>, VO>>();
   const TimeWindows windows = windowed.windows();
-  windowed.node()->children.push_back([=](TaskContext& ctx) -> std::unique_ptr<Processor<K, V>> {
+  windowed.single_phase_input()->children.push_back([=](TaskContext& ctx) -> std::unique_ptr<Processor<K, V>> {
     return std::make_unique<detail::WindowedHistoryAggregateProcessor<K, V, VA, H, VO>>(
         ctx, windows, init, agg, close, mat, changelog, out->instantiate(ctx));
   });

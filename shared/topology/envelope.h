@@ -16,7 +16,7 @@ namespace sw::envelope {
 
 inline constexpr char kData = 'R';
 inline constexpr char kWatermark = 'W';
-inline constexpr std::size_t kDataHeaderSize = 1 + 2 + 4 + 8 + 8 + 8;
+inline constexpr std::size_t kDataHeaderSize = 1 + 2 + 4 + 8 + 4 + 8 + 8;
 
 inline void encode_data(std::string& out, const RecordContext& ctx) {
   out.clear();
@@ -24,6 +24,7 @@ inline void encode_data(std::string& out, const RecordContext& ctx) {
   bytes::put<std::uint16_t>(out, ctx.source_topic);
   bytes::put<std::int32_t>(out, ctx.source_partition);
   bytes::put<std::int64_t>(out, ctx.source_offset);
+  bytes::put<std::uint32_t>(out, ctx.source_seq);
   bytes::put<std::int64_t>(out, ctx.event_time);
   bytes::put<std::int64_t>(out, ctx.entry_stream_time);
 }
@@ -35,6 +36,7 @@ inline bool decode_data(std::string_view in, RecordContext& ctx, std::string_vie
   ctx.source_topic = r.get<std::uint16_t>();
   ctx.source_partition = r.get<std::int32_t>();
   ctx.source_offset = r.get<std::int64_t>();
+  ctx.source_seq = r.get<std::uint32_t>();
   ctx.event_time = r.get<std::int64_t>();
   ctx.entry_stream_time = r.get<std::int64_t>();
   payload = in.substr(kDataHeaderSize);

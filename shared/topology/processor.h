@@ -41,6 +41,7 @@ struct RecordContext {
   std::uint16_t source_topic = 0;                // index of the entry topic in the topology
   std::int32_t source_partition = 0;
   std::int64_t source_offset = -1;
+  std::uint32_t source_seq = 0;  // orders the partial aggregates that share one source_offset
 };
 
 // Output of a task: the runtime sends through the Kafka producer, the test driver to memory.
@@ -72,6 +73,7 @@ struct TaskCounters {
 };
 
 class WindowedStateful;
+class PreAggregating;
 
 // What a processor may use of its task.
 class TaskContext {
@@ -85,6 +87,10 @@ class TaskContext {
   virtual TimestampMs event_time() const = 0;
   virtual const TaskCounters& counters() const = 0;
   virtual void register_stateful(WindowedStateful* p) = 0;
+  virtual void register_pre_aggregator(PreAggregating* p) = 0;
+  // Sends the input record being processed to its source's dead-letter topic with `reason`
+  // (entry stages only; a processor rejecting a valid-looking record, e.g. an unknown key).
+  virtual void dead_letter(const std::string& reason) = 0;
   virtual const std::string& application_id() const = 0;
 };
 
@@ -125,6 +131,19 @@ class WindowedStateful {
   virtual std::size_t cached_entries() const = 0;
 };
 
+// Two-phase aggregation, upstream half: an entry task's operator that folds records into partial
+// aggregates per (key, window) and sends them downstream when the task closes an input chunk.
+// The task decides where chunks end, so that a replay after a crash cuts the input at the same
+// offsets and the downstream replay filter recognises every partial it already merged.
+class PreAggregating {
+ public:
+  virtual ~PreAggregating() = default;
+  virtual bool pending() const = 0;
+  // Sends every partial, in a deterministic order, with `chunk`'s provenance and consecutive
+  // sequence numbers starting at `seq` (advanced past the last one used); then starts empty.
+  virtual void flush_partials(const RecordContext& chunk, std::uint32_t& seq) = 0;
+};
+
 // Source of one topic in one task: turns a Kafka record into typed records for its children.
 class SourceNode {
  public:
@@ -134,6 +153,8 @@ class SourceNode {
   virtual bool process_external(const InputRecord& msg, TimestampMs& stream_time) = 0;
   // Internal (repartition) topics: key and payload already unwrapped from the envelope.
   virtual void process_internal(std::string_view key, std::string_view payload, const RecordContext& ctx) = 0;
+  // Sends an input record of an external topic to the dead-letter topic.
+  virtual void reject(const InputRecord&, const std::string& /*reason*/) {}
 };
 
 }  // namespace sw

@@ -12,6 +12,9 @@
 #include "topology/processor.h"
 
 namespace sw {
+namespace table {
+class GlobalTableBase;
+}
 
 enum class TopicRole { input, output, repartition, changelog, dead_letter };
 const char* to_string(TopicRole r);
@@ -29,6 +32,7 @@ struct SubTopologyDef {
   std::vector<std::string> upstream_entry_topics;  // internal: the entry topics feeding the sources
   std::vector<std::string> stores;
   std::vector<std::string> repartition_sinks;  // repartition topics this sub-topology writes
+  std::vector<std::shared_ptr<table::GlobalTableBase>> global_tables;  // opened by whoever runs it
   std::map<std::string, std::function<std::unique_ptr<SourceNode>(TaskContext&)>> sources;
   std::vector<std::string> description;
 };

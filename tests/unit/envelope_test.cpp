@@ -17,6 +17,7 @@ RecordContext sample_context() {
   ctx.source_topic = 3;
   ctx.source_partition = 17;
   ctx.source_offset = 123'456'789'012;
+  ctx.source_seq = 4'000'000'007;
   ctx.event_time = 1767262530123;
   ctx.entry_stream_time = 1767262540000;
   return ctx;
@@ -29,7 +30,7 @@ TEST(EnvelopeData, HeaderLayout) {
   std::string out;
   encode_data(out, sample_context());
   EXPECT_EQ(out.size(), kDataHeaderSize);
-  EXPECT_EQ(kDataHeaderSize, 31u);
+  EXPECT_EQ(kDataHeaderSize, 35u);
   EXPECT_EQ(out[0], kData);
 }
 
@@ -47,6 +48,7 @@ TEST(EnvelopeData, RoundTripWithPayload) {
   EXPECT_EQ(ctx.source_topic, in.source_topic);
   EXPECT_EQ(ctx.source_partition, in.source_partition);
   EXPECT_EQ(ctx.source_offset, in.source_offset);
+  EXPECT_EQ(ctx.source_seq, in.source_seq);
   EXPECT_EQ(ctx.event_time, in.event_time);
   EXPECT_EQ(ctx.entry_stream_time, in.entry_stream_time);
   EXPECT_EQ(got, payload);

@@ -69,9 +69,9 @@ TEST(TaskMeta, MissingWatermarksEncodeAsUnknown) {
 TEST(TaskMeta, EncodingIsDeterministicAndCompact) {
   const TaskMeta in = sample_meta();
   EXPECT_EQ(in.encode(), sample_meta().encode());
-  // version + input offset + topic count + per topic (count + 16 bytes per partition)
+  // version + input offset + topic count + per topic (count + 20 bytes per partition)
   std::size_t expected = 1 + 8 + 4;
-  for (const auto& t : in.last_offsets) expected += 4 + 16 * t.size();
+  for (const auto& t : in.last_offsets) expected += 4 + 20 * t.size();
   EXPECT_EQ(in.encode().size(), expected);
 }
 
@@ -86,7 +86,7 @@ TEST(TaskMeta, DecodeRejectsEveryTruncation) {
 
 TEST(TaskMeta, DecodeRejectsWrongVersion) {
   std::string data = sample_meta().encode();
-  for (unsigned char v : {0, 2, 255}) {
+  for (unsigned char v : {0, 3, 255}) {
     SCOPED_TRACE(static_cast<int>(v));
     data[0] = static_cast<char>(v);
     TaskMeta out;
@@ -188,6 +188,45 @@ TEST(CommitMetadata, RejectsGarbageNumbers) {
     EXPECT_FALSE(decode_commit_metadata(in, t, empty));
     EXPECT_FALSE(empty);
   }
+}
+
+TEST(CommitMetadata, ChunkEndRoundTrips) {
+  EXPECT_EQ(encode_commit_metadata(1767262530123, false, 41), "sw1;st=1767262530123;pa=41");
+  EXPECT_EQ(encode_commit_metadata(kNoTimestamp, true, 0), "sw1;st=empty;pa=0");
+  EXPECT_EQ(encode_commit_metadata(kNoTimestamp, false, 7), "sw1;pa=7");
+  for (std::int64_t end : {std::int64_t{0}, std::int64_t{123456789012}, std::int64_t{-1}}) {
+    TimestampMs t;
+    bool empty;
+    std::int64_t got = 99;
+    ASSERT_TRUE(decode_commit_metadata(encode_commit_metadata(5, false, end), t, empty, got));
+    EXPECT_EQ(t, 5);
+    EXPECT_EQ(got, end);
+  }
+  TimestampMs t;
+  bool empty;
+  std::int64_t got;
+  ASSERT_TRUE(decode_commit_metadata("sw1;st=5", t, empty, got));
+  EXPECT_EQ(got, -1) << "no chunk end recorded";
+  for (const char* in : {"sw1;pa=", "sw1;pa=-3", "sw1;pa=x", "sw1;st=5;pa=1;pa=2", "sw1;st=5;st=6", "sw1;st=5;zz=1",
+                         "sw1;"}) {
+    SCOPED_TRACE(in);
+    EXPECT_FALSE(decode_commit_metadata(in, t, empty, got));
+  }
+}
+
+TEST(TaskMeta, Version1StateStillDecodes) {
+  // Written before sequence numbers existed: an applied offset covers every position in it.
+  std::string data;
+  bytes::put<std::uint8_t>(data, 1);
+  bytes::put<std::int64_t>(data, 10);
+  bytes::put<std::uint32_t>(data, 1);
+  bytes::put<std::uint32_t>(data, 1);
+  bytes::put<std::int64_t>(data, 77);
+  bytes::put<std::int64_t>(data, 1000);
+  TaskMeta out;
+  ASSERT_TRUE(TaskMeta::decode(data, out));
+  EXPECT_EQ(out.last_offsets, (std::vector<std::vector<std::int64_t>>{{77}}));
+  EXPECT_EQ(out.last_seqs, (std::vector<std::vector<std::uint32_t>>{{UINT32_MAX}}));
 }
 
 }  // namespace

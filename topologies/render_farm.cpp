@@ -1,0 +1,498 @@
+#include "topologies/render_farm.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <stdexcept>
+
+#include "common/bytes.h"
+#include "serde/fields.h"
+
+namespace sw::render_farm {
+
+// ---------------------------------------------------------------------------------------------
+// render events
+
+namespace {
+enum Field : unsigned {
+  kFrame = 1,
+  kScene = 2,
+  kNode = 4,
+  kRender = 8,
+  kGpu = 16,
+  kTimestamp = 32,
+  kStatus = 64,
+  kAttempt = 128,
+  kMemory = 256,
+  kCpu = 512,
+  kError = 1024,
+};
+constexpr double kMaxRenderMs = 1e9;  // about 11.5 days: anything longer is a broken clock
+}  // namespace
+
+bool parse_render_event(std::string_view text, RenderEvent& out, std::string& error) {
+  out = RenderEvent{};
+  simdjson::ondemand::document doc;
+  if (auto e = json::thread_parser().parse(text, doc)) {
+    error = std::string("malformed JSON: ") + json::describe(e);
+    return false;
+  }
+  simdjson::ondemand::object obj;
+  if (auto e = doc.get_object().get(obj)) {
+    error = e == simdjson::INCORRECT_TYPE ? std::string("not a JSON object")
+                                          : std::string("malformed JSON: ") + json::describe(e);
+    return false;
+  }
+  unsigned seen = 0;
+  std::string_view timestamp, status;
+  for (auto field_result : obj) {
+    simdjson::ondemand::field field;
+    if (auto e = std::move(field_result).get(field)) {
+      error = std::string("malformed JSON: ") + json::describe(e);
+      return false;
+    }
+    std::string_view key;
+    if (field.unescaped_key().get(key)) {
+      error = "malformed JSON key";
+      return false;
+    }
+    unsigned bit = 0;
+    if (key == "frame_id") bit = kFrame;
+    else if (key == "scene_id") bit = kScene;
+    else if (key == "node_id") bit = kNode;
+    else if (key == "render_time_ms") bit = kRender;
+    else if (key == "gpu_utilization") bit = kGpu;
+    else if (key == "timestamp") bit = kTimestamp;
+    else if (key == "status") bit = kStatus;
+    else if (key == "attempt") bit = kAttempt;
+    else if (key == "memory_mb") bit = kMemory;
+    else if (key == "cpu_utilization") bit = kCpu;
+    else if (key == "error") bit = kError;
+    auto value = field.value();
+    if (!bit) {
+      // Other fields are allowed, but must be valid JSON: On-Demand would skip them unchecked.
+      if (auto e = json::validate(value)) {
+        error = std::string("malformed JSON: ") + json::describe(e);
+        return false;
+      }
+      continue;
+    }
+    if (seen & bit) {
+      error = "duplicate field " + std::string(key);
+      return false;
+    }
+    seen |= bit;
+    bool ok = true;
+    switch (bit) {
+      case kFrame: ok = json::read_string(value, "frame_id", out.frame_id, error); break;
+      case kScene: ok = json::read_string(value, "scene_id", out.scene_id, error); break;
+      case kNode: ok = json::read_string(value, "node_id", out.node_id, error); break;
+      case kTimestamp: ok = json::read_string(value, "timestamp", timestamp, error); break;
+      case kStatus: ok = json::read_string(value, "status", status, error); break;
+      case kRender: ok = json::read_number(value, "render_time_ms", 0, kMaxRenderMs, out.render_time_ms, error); break;
+      case kGpu: ok = json::read_number(value, "gpu_utilization", 0, 1, out.gpu_utilization, error); break;
+      case kCpu: ok = json::read_number(value, "cpu_utilization", 0, 1, out.cpu_utilization, error); break;
+      case kMemory: ok = json::read_number(value, "memory_mb", 0, 1e9, out.memory_mb, error); break;
+      case kAttempt: ok = json::read_integer(value, "attempt", 1, 1'000'000, out.attempt, error); break;
+      case kError: {
+        bool is_null = false;
+        if (value.is_null().get(is_null) == simdjson::SUCCESS && is_null) break;
+        ok = json::read_string(value, "error", out.error, error);
+        break;
+      }
+    }
+    if (!ok) return false;
+  }
+  const char* trailing = nullptr;
+  if (doc.current_location().get(trailing) == simdjson::SUCCESS) {
+    error = "malformed JSON: trailing content";
+    return false;
+  }
+  if (!(seen & kFrame)) return error = "missing field frame_id", false;
+  if (!(seen & kScene)) return error = "missing field scene_id", false;
+  if (!(seen & kNode)) return error = "missing field node_id", false;
+  if (!(seen & kRender)) return error = "missing field render_time_ms", false;
+  if (!(seen & kGpu)) return error = "missing field gpu_utilization", false;
+  if (!(seen & kTimestamp)) return error = "missing field timestamp", false;
+  if (out.scene_id.empty()) return error = "field scene_id is empty", false;
+  if (out.node_id.empty()) return error = "field node_id is empty", false;
+  if (seen & kStatus) {
+    if (status == "ok") out.status = FrameStatus::ok;
+    else if (status == "failed") out.status = FrameStatus::failed;
+    else if (status == "retry") out.status = FrameStatus::retry;
+    else return error = "field status must be ok, failed or retry", false;
+  }
+  const auto te = parse_rfc3339(timestamp, out.timestamp);
+  if (te != TimeParseError::none) {
+    error = std::string("bad timestamp: ") + to_string(te);
+    return false;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// dimension rows
+
+namespace {
+bool row_string(const nlohmann::json& row, const char* name, bool required, std::string& out, std::string& error) {
+  const auto it = row.find(name);
+  if (it == row.end() || it->is_null()) {
+    if (required) error = std::string("missing field ") + name;
+    return !required;
+  }
+  if (!it->is_string()) return error = std::string("field ") + name + " is not a string", false;
+  out = it->get<std::string>();
+  if (required && out.empty()) return error = std::string("field ") + name + " is empty", false;
+  return true;
+}
+bool row_number(const nlohmann::json& row, const char* name, double& out, std::string& error) {
+  const auto it = row.find(name);
+  if (it == row.end() || it->is_null()) return true;
+  if (!it->is_number()) return error = std::string("field ") + name + " is not a number", false;
+  out = it->get<double>();
+  if (!std::isfinite(out) || out < 0) return error = std::string("field ") + name + " must be a non-negative number", false;
+  return true;
+}
+}  // namespace
+
+bool parse_scene_row(const nlohmann::json& row, std::string& key, Scene& out, std::string& error) {
+  return row_string(row, "scene_id", true, key, error) && row_string(row, "project", false, out.project, error) &&
+         row_string(row, "sequence", false, out.sequence, error) && row_number(row, "complexity", out.complexity, error) &&
+         row_number(row, "frame_budget_ms", out.frame_budget_ms, error);
+}
+
+bool parse_node_row(const nlohmann::json& row, std::string& key, HardwareNode& out, std::string& error) {
+  double cores = 0;
+  if (!(row_string(row, "node_id", true, key, error) && row_string(row, "gpu_model", false, out.gpu_model, error) &&
+        row_string(row, "pool", false, out.pool, error) && row_number(row, "gpu_memory_gb", out.gpu_memory_gb, error) &&
+        row_number(row, "cpu_cores", cores, error)))
+    return false;
+  out.cpu_cores = static_cast<std::int64_t>(cores);
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// frames and aggregates
+
+namespace {
+std::int64_t micros(double ms) { return std::llround(ms * 1000.0); }
+std::int64_t ppm(double fraction) { return std::llround(fraction * 1e6); }
+
+void append_fixed(std::string& out, double v, int decimals) {
+  char buf[64];
+  const int n = std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  out.append(buf, static_cast<std::size_t>(n));
+}
+}  // namespace
+
+Serde<Frame> frame_serde() {
+  return {[](const Frame& f, std::string& out) {
+            bytes::put_varint(out, static_cast<std::uint64_t>(f.render_us));
+            bytes::put_varint(out, static_cast<std::uint64_t>(f.gpu_ppm));
+            bytes::put_varint(out, static_cast<std::uint64_t>(f.budget_us + 1));
+            out += static_cast<char>(static_cast<std::uint8_t>(f.status) | (f.scene_joined ? 0x80 : 0));
+            bytes::put_string(out, f.scene_id);
+            bytes::put_string(out, f.node_id);
+            bytes::put_string(out, f.project);
+            bytes::put_string(out, f.gpu_model);
+          },
+          [](std::string_view in, Frame& f, std::string& error) {
+            bytes::Reader r(in);
+            f.render_us = static_cast<std::int64_t>(r.get_varint());
+            f.gpu_ppm = static_cast<std::int64_t>(r.get_varint());
+            f.budget_us = static_cast<std::int64_t>(r.get_varint()) - 1;
+            const auto flags = r.get<std::uint8_t>();
+            f.status = static_cast<FrameStatus>(flags & 0x7f);
+            f.scene_joined = (flags & 0x80) != 0;
+            f.scene_id = r.get_string();
+            f.node_id = r.get_string();
+            f.project = r.get_string();
+            f.gpu_model = r.get_string();
+            if (!r.ok() || !r.rest().empty() || (flags & 0x7f) > 2) return error = "bad frame record", false;
+            return true;
+          }};
+}
+
+void add_frame(SceneStats& s, const Frame& f) {
+  ++s.frames;
+  s.failed += f.status == FrameStatus::failed;
+  s.retried += f.status == FrameStatus::retry;
+  s.over_budget += f.budget_us >= 0 && f.render_us > f.budget_us;
+  s.render_us_sum += f.render_us;
+  s.render_us_max = std::max(s.render_us_max, f.render_us);
+  s.gpu_ppm_sum += f.gpu_ppm;
+  if (s.project.empty() && !f.project.empty()) s.project.assign(f.project);
+  const auto it = std::lower_bound(s.nodes.begin(), s.nodes.end(), f.node_id,
+                                   [](const std::string& a, std::string_view b) { return a < b; });
+  if (it == s.nodes.end() || *it != f.node_id) s.nodes.emplace(it, f.node_id);
+  s.render_ms.add(static_cast<double>(f.render_us) / 1000.0);
+}
+
+void merge(SceneStats& into, const SceneStats& p) {
+  into.frames += p.frames;
+  into.failed += p.failed;
+  into.retried += p.retried;
+  into.over_budget += p.over_budget;
+  into.render_us_sum += p.render_us_sum;
+  into.render_us_max = std::max(into.render_us_max, p.render_us_max);
+  into.gpu_ppm_sum += p.gpu_ppm_sum;
+  if (into.project.empty()) into.project = p.project;
+  if (!p.nodes.empty()) {
+    std::vector<std::string> merged;
+    merged.reserve(into.nodes.size() + p.nodes.size());
+    std::set_union(std::make_move_iterator(into.nodes.begin()), std::make_move_iterator(into.nodes.end()),
+                   p.nodes.begin(), p.nodes.end(), std::back_inserter(merged));
+    into.nodes = std::move(merged);
+  }
+  into.render_ms.merge(p.render_ms);
+}
+
+Serde<SceneStats> scene_stats_serde() {
+  return {[](const SceneStats& s, std::string& out) {
+            for (auto v : {s.frames, s.failed, s.retried, s.over_budget, s.render_us_sum, s.render_us_max, s.gpu_ppm_sum})
+              bytes::put_varint(out, static_cast<std::uint64_t>(v));
+            bytes::put_string(out, s.project);
+            // Front coding: each id as the length it shares with the previous one and the rest
+            // ("node-041", "node-042" -> 7, "2"): a few bytes per node instead of the whole id.
+            bytes::put_varint(out, s.nodes.size());
+            std::string_view prev;
+            for (const auto& n : s.nodes) {
+              std::size_t shared = 0;
+              while (shared < prev.size() && shared < n.size() && prev[shared] == n[shared]) ++shared;
+              bytes::put_varint(out, shared);
+              bytes::put_string(out, std::string_view(n).substr(shared));
+              prev = n;
+            }
+            s.render_ms.serialize(out);
+          },
+          [](std::string_view in, SceneStats& s, std::string& error) {
+            bytes::Reader r(in);
+            for (auto* v : {&s.frames, &s.failed, &s.retried, &s.over_budget, &s.render_us_sum, &s.render_us_max,
+                            &s.gpu_ppm_sum})
+              *v = static_cast<std::int64_t>(r.get_varint());
+            s.project.assign(r.get_string());
+            const auto n = r.get_varint();
+            if (!r.ok() || n > in.size()) return error = "bad scene aggregate", false;
+            s.nodes.clear();
+            s.nodes.reserve(n);
+            for (std::uint64_t i = 0; i < n; ++i) {
+              const auto shared = r.get_varint();
+              const auto rest = r.get_string();
+              if (!r.ok() || (i == 0 ? shared != 0 : shared > s.nodes.back().size()))
+                return error = "bad scene aggregate", false;
+              std::string id = i == 0 ? std::string() : s.nodes.back().substr(0, shared);
+              id.append(rest);
+              if (i > 0 && !(s.nodes.back() < id)) return error = "bad scene aggregate", false;  // sorted, distinct
+              s.nodes.push_back(std::move(id));
+            }
+            if (!r.ok() || !sketch::DDSketch::deserialize(r.rest(), s.render_ms)) return error = "bad scene aggregate", false;
+            return true;
+          }};
+}
+
+void scene_metrics_json(std::string& out, std::string_view scene_id, const Window& w, const SceneStats& s) {
+  out.clear();
+  out += "{\"scene_id\":";
+  json::append_string(out, scene_id);
+  out += ",\"project\":";
+  json::append_string(out, s.project);
+  out += ",\"window_start\":\"";
+  format_rfc3339(w.start, out);
+  out += "\",\"window_end\":\"";
+  format_rfc3339(w.end, out);
+  out += "\",\"frames\":" + std::to_string(s.frames);
+  out += ",\"failed_frames\":" + std::to_string(s.failed);
+  out += ",\"retried_frames\":" + std::to_string(s.retried);
+  const double n = s.frames > 0 ? static_cast<double>(s.frames) : 1.0;
+  out += ",\"avg_render_time_ms\":";
+  append_fixed(out, static_cast<double>(s.render_us_sum) / 1000.0 / n, 3);
+  out += ",\"max_render_time_ms\":";
+  append_fixed(out, static_cast<double>(s.render_us_max) / 1000.0, 3);
+  out += ",\"p95_render_time_ms\":";
+  append_fixed(out, s.render_ms.quantile(0.95), 3);
+  out += ",\"avg_gpu_utilization\":";
+  append_fixed(out, static_cast<double>(s.gpu_ppm_sum) / 1e6 / n, 6);
+  out += ",\"over_budget_frames\":" + std::to_string(s.over_budget);
+  out += ",\"nodes\":" + std::to_string(s.nodes.size());
+  out += '}';
+}
+
+void add_frame(NodeStats& s, const Frame& f) {
+  ++s.frames;
+  s.failed += f.status == FrameStatus::failed;
+  s.gpu_ppm_sum += f.gpu_ppm;
+  if (s.gpu_model.empty() && !f.gpu_model.empty()) s.gpu_model.assign(f.gpu_model);
+}
+
+void merge(NodeStats& into, const NodeStats& p) {
+  into.frames += p.frames;
+  into.failed += p.failed;
+  into.gpu_ppm_sum += p.gpu_ppm_sum;
+  if (into.gpu_model.empty()) into.gpu_model = p.gpu_model;
+}
+
+Serde<NodeStats> node_stats_serde() {
+  return {[](const NodeStats& s, std::string& out) {
+            for (auto v : {s.frames, s.failed, s.gpu_ppm_sum}) bytes::put_varint(out, static_cast<std::uint64_t>(v));
+            bytes::put_string(out, s.gpu_model);
+          },
+          [](std::string_view in, NodeStats& s, std::string& error) {
+            bytes::Reader r(in);
+            for (auto* v : {&s.frames, &s.failed, &s.gpu_ppm_sum}) *v = static_cast<std::int64_t>(r.get_varint());
+            s.gpu_model.assign(r.get_string());
+            if (!r.ok() || !r.rest().empty()) return error = "bad node aggregate", false;
+            return true;
+          }};
+}
+
+void node_metrics_json(std::string& out, std::string_view node_id, const Window& w, const NodeStats& s) {
+  out.clear();
+  out += "{\"node_id\":";
+  json::append_string(out, node_id);
+  out += ",\"gpu_model\":";
+  json::append_string(out, s.gpu_model);
+  out += ",\"window_start\":\"";
+  format_rfc3339(w.start, out);
+  out += "\",\"window_end\":\"";
+  format_rfc3339(w.end, out);
+  out += "\",\"frames\":" + std::to_string(s.frames);
+  out += ",\"failed_frames\":" + std::to_string(s.failed);
+  out += ",\"avg_gpu_utilization\":";
+  append_fixed(out, static_cast<double>(s.gpu_ppm_sum) / 1e6 / (s.frames > 0 ? static_cast<double>(s.frames) : 1.0), 6);
+  out += '}';
+}
+
+// ---------------------------------------------------------------------------------------------
+// topology
+
+Tables make_tables(const Config& c) {
+  if (c.scenes_source.empty()) throw std::invalid_argument("no scenes table source (--scenes)");
+  if (c.nodes_source.empty()) throw std::invalid_argument("no hardware-nodes table source (--nodes)");
+  const auto policy = c.cache_dimensions ? table::ReloadPolicy::on_change : table::ReloadPolicy::every_batch;
+  Tables t;
+  t.scenes = std::make_shared<table::GlobalTable<Scene>>("scenes", table::TableSource::parse(c.scenes_source),
+                                                         parse_scene_row, policy, c.dimension_check_interval);
+  t.nodes = std::make_shared<table::GlobalTable<HardwareNode>>(
+      "hardware_nodes", table::TableSource::parse(c.nodes_source), parse_node_row, policy, c.dimension_check_interval);
+  return t;
+}
+
+Topology build(const Config& c, const std::string& application_id) { return build(c, make_tables(c), application_id); }
+
+Topology build(const Config& c, const Tables& tables, const std::string& application_id) {
+  if (c.input_topic.empty() || c.dead_letter_topic.empty() || c.scene_metrics_topic.empty() ||
+      c.node_metrics_topic.empty())
+    throw std::invalid_argument("topic names must not be empty");
+  if (!c.broadcast_join && c.pre_aggregate)
+    throw std::invalid_argument("pre-aggregation needs the broadcast join (over-budget frames need the scene's budget)");
+  if (!c.broadcast_join && c.unknown_ids == MissingRow::dead_letter)
+    throw std::invalid_argument("dead-lettering unknown scenes needs the broadcast join (the shuffle join runs after the input)");
+  if (c.state_retention.count() < 0) throw std::invalid_argument("state retention must not be negative");
+  const auto advance = c.window_advance.count() == 0 ? c.window_size : c.window_advance;
+  const auto windows = TimeWindows::hopping(c.window_size, advance, c.grace);
+  auto scenes = tables.scenes;
+  auto nodes = tables.nodes;
+
+  StreamsBuilder builder(application_id);
+  Consumed<std::string_view, RenderEvent> consumed{
+      serdes::string_view(),
+      {[](const RenderEvent&, std::string&) {},
+       [](std::string_view in, RenderEvent& out, std::string& error) { return parse_render_event(in, out, error); }},
+      [](const std::string_view&, const RenderEvent& e, const InputRecord&) { return e.timestamp; },
+      c.dead_letter_topic,
+      c.max_record_bytes};
+
+  auto events = builder.stream<std::string_view, RenderEvent>(c.input_topic, consumed, "enrich");
+  auto with_node = events.join<HardwareNode, Frame>(
+      nodes, [](const std::string_view&, const RenderEvent& e) { return e.node_id; },
+      [](const std::string_view&, const RenderEvent& e, const HardwareNode* n) {
+        Frame f;
+        f.scene_id = e.scene_id;
+        f.node_id = e.node_id;
+        f.render_us = micros(e.render_time_ms);
+        f.gpu_ppm = ppm(e.gpu_utilization);
+        f.status = e.status;
+        if (n) f.gpu_model = n->gpu_model;
+        return f;
+      },
+      c.unknown_ids, "hardware-node");
+  KStream<std::string_view, Frame> frames = with_node;
+  if (c.broadcast_join) {
+    frames = with_node.join<Scene, Frame>(
+        scenes, [](const std::string_view&, const Frame& f) { return f.scene_id; },
+        [](const std::string_view&, const Frame& in, const Scene* s) {
+          Frame f = in;
+          f.scene_joined = true;
+          if (s) {
+            f.project = s->project;
+            f.budget_us = s->frame_budget_ms >= 0 ? micros(s->frame_budget_ms) : -1;
+          }
+          return f;
+        },
+        c.unknown_ids, "scene");
+  }
+
+  // The shuffle join (baseline): the scene's attributes are looked up per frame after the
+  // repartition, in the aggregator, as a join of the re-keyed stream with the scenes table.
+  auto add_scene_frame = [scenes](const std::string& scene_id, const Frame& in, SceneStats& s) {
+    if (in.scene_joined) return add_frame(s, in);
+    Frame f = in;
+    if (const Scene* row = scenes->find(scene_id)) {
+      f.project = row->project;
+      f.budget_us = row->frame_budget_ms >= 0 ? micros(row->frame_budget_ms) : -1;
+    } else {
+      scenes->note_miss();
+    }
+    add_frame(s, f);
+  };
+
+  auto by_scene = frames.group_by<std::string>(
+      [](const std::string_view&, const Frame& f) { return std::string(f.scene_id); },
+      Grouped<std::string, Frame>{"frames-by-scene", "aggregate", serdes::string(), frame_serde()});
+  auto by_node = frames.group_by<std::string>(
+      [](const std::string_view&, const Frame& f) { return std::string(f.node_id); },
+      Grouped<std::string, Frame>{"frames-by-node", "node-aggregate", serdes::string(), frame_serde()});
+
+  Materialized<std::string, SceneStats> scene_store{"scene-metrics", serdes::string(), scene_stats_serde()};
+  scene_store.retention = c.state_retention;
+  Materialized<std::string, NodeStats> node_store{"node-metrics", serdes::string(), node_stats_serde()};
+  node_store.retention = c.state_retention;
+
+  auto scene_windows = by_scene.window_by(windows, c.emit);
+  auto node_windows = by_node.window_by(windows, c.emit);
+  auto scene_init = [] { return SceneStats{}; };
+  auto node_init = [] { return NodeStats{}; };
+  auto node_add = [](const std::string&, const Frame& f, NodeStats& s) { add_frame(s, f); };
+  auto scene_merge = [](const std::string&, const SceneStats& p, SceneStats& s) { merge(s, p); };
+  auto node_merge = [](const std::string&, const NodeStats& p, NodeStats& s) { merge(s, p); };
+
+  KTable<std::string, SceneStats> scene_table =
+      c.pre_aggregate ? scene_windows.aggregate<SceneStats>(scene_init, add_scene_frame, scene_merge, scene_store)
+                      : scene_windows.aggregate<SceneStats>(scene_init, add_scene_frame, scene_store);
+  KTable<std::string, NodeStats> node_table =
+      c.pre_aggregate ? node_windows.aggregate<NodeStats>(node_init, node_add, node_merge, node_store)
+                      : node_windows.aggregate<NodeStats>(node_init, node_add, node_store);
+  if (!c.broadcast_join) builder.use_table("aggregate", scenes);
+
+  scene_table.to_stream()
+      .map<std::string, std::string>(
+          [](const Windowed<std::string>& k, const SceneStats& s) {
+            std::pair<std::string, std::string> kv(k.key, {});
+            scene_metrics_json(kv.second, k.key, k.window, s);
+            return kv;
+          },
+          "scene-metrics-json")
+      .to(c.scene_metrics_topic, Produced<std::string, std::string>{serdes::string(), serdes::string()});
+  node_table.to_stream()
+      .map<std::string, std::string>(
+          [](const Windowed<std::string>& k, const NodeStats& s) {
+            std::pair<std::string, std::string> kv(k.key, {});
+            node_metrics_json(kv.second, k.key, k.window, s);
+            return kv;
+          },
+          "node-metrics-json")
+      .to(c.node_metrics_topic, Produced<std::string, std::string>{serdes::string(), serdes::string()});
+  return builder.build();
+}
+
+}  // namespace sw::render_farm
