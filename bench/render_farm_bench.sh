@@ -24,7 +24,7 @@
 set -euo pipefail
 
 EVENTS=1000000
-PARTITIONS=64
+PARTITIONS=16
 INTERNAL=16
 RUNS=1
 SPAN=1m
@@ -32,6 +32,7 @@ SCENES=200
 NODES=120
 ZIPF=1.1
 COMMIT_INTERVAL=2s
+COMPRESSION=lz4
 INTERVAL_MS=20
 
 usage() {
@@ -40,8 +41,9 @@ usage() {
 
 Options (defaults in brackets):
   --events N               frame events pre-filled into `render-events` [1000000]
-  --partitions P           partitions of `render-events` [64] (the dev broker keeps at most
-                           5 MiB per partition: 64 hold about 1.3 M frame events)
+  --partitions P           partitions of `render-events` [16] (the dev broker keeps at most
+                           5 MiB of batches per partition: 16 hold about 1.5 M lz4-compressed
+                           frame events, 64 about 1.3 M uncompressed ones)
   --internal-partitions Q  partitions of the repartition and changelog topics [16]
   --runs R                 runs; the report gives each run and the medians [1]
   --span D                 event time covered by the input [1m]: a stream of N/60 events/s
@@ -49,6 +51,9 @@ Options (defaults in brackets):
   --zipf X                 Zipf exponent of scene popularity [1.1]
   --commit-interval D      of every stage [2s]; for enrich it is the pre-aggregation interval
                            (one partial per key and window per input partition and interval)
+  --compression C          producer compression of the input (none, lz4, zstd, ...) [lz4]; the dev
+                           broker keeps 5 MiB of batches per partition, so compressed input fits
+                           in fewer partitions
   --keep-logs              keep the logs of every run
 EOF
 }
@@ -72,6 +77,7 @@ while [[ $# -gt 0 ]]; do
     --nodes) NODES=${2:?--nodes needs a value}; shift 2 ;;
     --zipf) ZIPF=${2:?--zipf needs a value}; shift 2 ;;
     --commit-interval) COMMIT_INTERVAL=${2:?--commit-interval needs a value}; shift 2 ;;
+    --compression) COMPRESSION=${2:?--compression needs a value}; shift 2 ;;
     --keep-logs) KEEP_WORK=1; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument '$1'" ;;
@@ -205,9 +211,10 @@ run_variant() {  # run_variant RUN VARIANT BOOTSTRAP DIR BROKER_PID
     $(metric_sum "$enrich_port" streamwright_bytes_produced_total "topic=\"$node_topic\"") ))
   R[${v}_rep_records,$run]=$(( $(metric_sum "$enrich_port" streamwright_records_produced_total "topic=\"$scene_topic\"") +
     $(metric_sum "$enrich_port" streamwright_records_produced_total "topic=\"$node_topic\"") ))
-  # State: RocksDB (live data + memtables) of both aggregators, and what they wrote to changelogs.
-  R[${v}_rocksdb,$run]=$(( $(metric_sum "${ports[0]}" streamwright_state_store_bytes) +
-    $(metric_sum "${ports[1]}" streamwright_state_store_bytes) ))
+  # State: windows the aggregators still hold, their RocksDB directories on disk once stopped,
+  # and what they wrote to their changelogs.
+  R[${v}_windows,$run]=$(( $(metric_sum "${ports[0]}" streamwright_cached_windows) +
+    $(metric_sum "${ports[1]}" streamwright_cached_windows) ))
   R[${v}_changelog,$run]=$(( $(metric_sum "${ports[0]}" streamwright_bytes_produced_total "changelog") +
     $(metric_sum "${ports[1]}" streamwright_bytes_produced_total "changelog") ))
   # Skew: the largest share of the scene aggregator's data records on one partition. Its
@@ -235,6 +242,7 @@ run_variant() {  # run_variant RUN VARIANT BOOTSTRAP DIR BROKER_PID
   R[${v}_outputs,$run]=$(( $(kv records "$dir/$v-scan-scenes.out") + $(kv records "$dir/$v-scan-nodes.out") ))
 
   for pid in "$enrich_pid" "${pids[@]}"; do stop_pid "$pid" "$variant stage" 30; done
+  R[${v}_rocksdb,$run]=$(du -sb "$dir/state-$v" | cut -f1)
   rm -rf "$dir/state-$v"
   log "run $run: $variant: ${R[${v}_e2e_s,$run]}s end to end, repartition ${R[${v}_rep_bytes,$run]} bytes," \
     "${R[${v}_outputs,$run]} outputs"
@@ -251,7 +259,8 @@ run_once() {
   log "run $run/$RUNS: pre-filling render-events with $EVENTS frames over $SPAN of event time"
   run_fg "$dir" loadgen "$BIN/streamwright-loadgen" --mode render-farm --bootstrap-servers "$bootstrap" \
     --topic render-events --rate 0 --count "$EVENTS" --event-time-span "$SPAN" --event-time-end 15m \
-    --scenes "$SCENES" --nodes "$NODES" --zipf "$ZIPF" --out-of-order 0.05 --max-disorder 30s --quiet ||
+    --scenes "$SCENES" --nodes "$NODES" --zipf "$ZIPF" --out-of-order 0.05 --max-disorder 30s --quiet \
+    --kafka-property "compression.type=$COMPRESSION" ||
     fail_with_log "$dir" loadgen "the load generator failed"
   local rc=0
   run_fg "$dir" offsets "$BIN/streamwright-bench-tool" offsets --bootstrap-servers "$bootstrap" --topic render-events || rc=$?
@@ -315,7 +324,7 @@ id() { echo "$1"; }
   echo "- machine: $(nproc) CPUs ($CPU_MODEL), $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
   echo "- command: \`$COMMAND\`"
   echo "- workload: $EVENTS frame events ($(MiB "$(median input_bytes)") MiB) pre-filled into \`render-events\`" \
-    "($PARTITIONS partitions), event time spread over $SPAN, $SCENES scenes (Zipf $ZIPF), $NODES nodes," \
+    "($PARTITIONS partitions, $COMPRESSION-compressed batches), event time spread over $SPAN, $SCENES scenes (Zipf $ZIPF), $NODES nodes," \
     "5% out of order by up to 30 s; internal topics have $INTERNAL partitions; 1-minute tumbling windows," \
     "10 minutes of grace; commit (pre-aggregation) interval $COMMIT_INTERVAL; medians of $RUNS run(s);" \
     "raw consume of the input $(M "$(median raw)") M records/s"
@@ -327,7 +336,8 @@ id() { echo "$1"; }
   row "throughput (events/s)" rate id
   row "repartition topics (MiB written)" rep_bytes MiB
   row "repartition records" rep_records id
-  row "state: RocksDB at the end (MiB)" rocksdb MiB
+  row "state: windows held when all have closed" windows id
+  row "state: RocksDB on disk at the end (MiB)" rocksdb MiB
   row "state: changelog written (MiB)" changelog MiB
   row "state: RocksDB + changelog (MiB)" state MiB
   row "largest partition's share of the scene aggregator's records" skew id
@@ -339,8 +349,8 @@ id() { echo "$1"; }
   echo "How to read it: processing time is the seed's batch duration, measured from the first record" \
     "enrich consumed until both aggregators had consumed everything enrich sent them; repartition bytes" \
     "are the seed's shuffle size (key and value bytes of the data records enrich wrote to both" \
-    "repartition topics); state is what the aggregators keep (RocksDB live data and memtables when every" \
-    "window has closed) and what they wrote to their changelogs; skew is the largest share of the scene" \
+    "repartition topics); state is what the aggregators keep once every window has closed (windows held," \
+    "RocksDB directories on disk after a clean stop) and what they wrote to their changelogs; skew is the largest share of the scene" \
     "aggregator's input records on one partition (1/$INTERNAL would be perfectly even)."
 } >"$WORK/report.md"
 mkdir -p "$(dirname "$REPORT")"

@@ -174,6 +174,49 @@ bool parse_node_row(const nlohmann::json& row, std::string& key, HardwareNode& o
 // ---------------------------------------------------------------------------------------------
 // frames and aggregates
 
+bool StringSet::insert(std::string_view s) {
+  if (slots_.empty()) rehash(16);
+  const std::size_t mask = slots_.size() - 1;
+  for (std::size_t i = std::hash<std::string_view>{}(s) & mask;; i = (i + 1) & mask) {
+    const auto slot = slots_[i];
+    if (slot == 0) {
+      items_.emplace_back(s);
+      slots_[i] = static_cast<std::uint32_t>(items_.size());
+      if (items_.size() * 2 > slots_.size()) rehash(slots_.size() * 2);  // load factor <= 1/2
+      return true;
+    }
+    if (items_[slot - 1] == s) return false;
+  }
+}
+
+void StringSet::rehash(std::size_t n) {
+  slots_.assign(n, 0);
+  const std::size_t mask = n - 1;
+  for (std::size_t k = 0; k < items_.size(); ++k) {
+    std::size_t i = std::hash<std::string_view>{}(items_[k]) & mask;
+    while (slots_[i] != 0) i = (i + 1) & mask;
+    slots_[i] = static_cast<std::uint32_t>(k + 1);
+  }
+}
+
+void StringSet::reserve(std::size_t n) {
+  items_.reserve(n);
+  std::size_t slots = 16;
+  while (slots < n * 2) slots *= 2;
+  if (slots > slots_.size()) rehash(slots);
+}
+
+void StringSet::clear() noexcept {
+  items_.clear();
+  slots_.clear();
+}
+
+std::vector<std::string_view> StringSet::sorted() const {
+  std::vector<std::string_view> out(items_.begin(), items_.end());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 namespace {
 std::int64_t micros(double ms) { return std::llround(ms * 1000.0); }
 std::int64_t ppm(double fraction) { return std::llround(fraction * 1e6); }
@@ -222,9 +265,7 @@ void add_frame(SceneStats& s, const Frame& f) {
   s.render_us_max = std::max(s.render_us_max, f.render_us);
   s.gpu_ppm_sum += f.gpu_ppm;
   if (s.project.empty() && !f.project.empty()) s.project.assign(f.project);
-  const auto it = std::lower_bound(s.nodes.begin(), s.nodes.end(), f.node_id,
-                                   [](const std::string& a, std::string_view b) { return a < b; });
-  if (it == s.nodes.end() || *it != f.node_id) s.nodes.emplace(it, f.node_id);
+  s.nodes.insert(f.node_id);
   s.render_ms.add(static_cast<double>(f.render_us) / 1000.0);
 }
 
@@ -237,13 +278,7 @@ void merge(SceneStats& into, const SceneStats& p) {
   into.render_us_max = std::max(into.render_us_max, p.render_us_max);
   into.gpu_ppm_sum += p.gpu_ppm_sum;
   if (into.project.empty()) into.project = p.project;
-  if (!p.nodes.empty()) {
-    std::vector<std::string> merged;
-    merged.reserve(into.nodes.size() + p.nodes.size());
-    std::set_union(std::make_move_iterator(into.nodes.begin()), std::make_move_iterator(into.nodes.end()),
-                   p.nodes.begin(), p.nodes.end(), std::back_inserter(merged));
-    into.nodes = std::move(merged);
-  }
+  for (const auto& n : p.nodes.items()) into.nodes.insert(n);
   into.render_ms.merge(p.render_ms);
 }
 
@@ -256,7 +291,7 @@ Serde<SceneStats> scene_stats_serde() {
             // ("node-041", "node-042" -> 7, "2"): a few bytes per node instead of the whole id.
             bytes::put_varint(out, s.nodes.size());
             std::string_view prev;
-            for (const auto& n : s.nodes) {
+            for (const auto n : s.nodes.sorted()) {
               std::size_t shared = 0;
               while (shared < prev.size() && shared < n.size() && prev[shared] == n[shared]) ++shared;
               bytes::put_varint(out, shared);
@@ -275,15 +310,16 @@ Serde<SceneStats> scene_stats_serde() {
             if (!r.ok() || n > in.size()) return error = "bad scene aggregate", false;
             s.nodes.clear();
             s.nodes.reserve(n);
+            std::string prev, id;
             for (std::uint64_t i = 0; i < n; ++i) {
               const auto shared = r.get_varint();
               const auto rest = r.get_string();
-              if (!r.ok() || (i == 0 ? shared != 0 : shared > s.nodes.back().size()))
-                return error = "bad scene aggregate", false;
-              std::string id = i == 0 ? std::string() : s.nodes.back().substr(0, shared);
+              if (!r.ok() || shared > prev.size()) return error = "bad scene aggregate", false;
+              id.assign(prev, 0, shared);
               id.append(rest);
-              if (i > 0 && !(s.nodes.back() < id)) return error = "bad scene aggregate", false;  // sorted, distinct
-              s.nodes.push_back(std::move(id));
+              if (i > 0 && !(prev < id)) return error = "bad scene aggregate", false;  // sorted, distinct
+              s.nodes.insert(id);
+              prev.swap(id);
             }
             if (!r.ok() || !sketch::DDSketch::deserialize(r.rest(), s.render_ms)) return error = "bad scene aggregate", false;
             return true;

@@ -84,6 +84,25 @@ struct Frame {
 };
 Serde<Frame> frame_serde();
 
+// A set of short strings (node ids): insertion-ordered storage and an open-addressing index, so
+// the per-frame "seen this node?" is one hash and usually one compare, with no allocation
+// unless the node is new.
+class StringSet {
+ public:
+  bool insert(std::string_view s);  // true if it was new
+  std::size_t size() const noexcept { return items_.size(); }
+  bool empty() const noexcept { return items_.empty(); }
+  void clear() noexcept;
+  std::vector<std::string_view> sorted() const;
+  const std::vector<std::string>& items() const noexcept { return items_; }
+  void reserve(std::size_t n);
+
+ private:
+  void rehash(std::size_t slots);
+  std::vector<std::string> items_;
+  std::vector<std::uint32_t> slots_;  // 0: empty, else index into items_ + 1
+};
+
 // Per scene and window. Also the partial aggregate of the two-phase aggregation: merging two
 // gives exactly what aggregating their frames together gives (integer sums, a set of nodes,
 // a DDSketch whose merge adds bucket counts).
@@ -91,9 +110,7 @@ struct SceneStats {
   std::int64_t frames = 0, failed = 0, retried = 0, over_budget = 0;
   std::int64_t render_us_sum = 0, render_us_max = 0, gpu_ppm_sum = 0;
   std::string project;
-  // Sorted and distinct: a flat vector is smaller and faster than a hash set for the tens to
-  // hundreds of nodes a scene sees in a window, and serializes in order (front-coded).
-  std::vector<std::string> nodes;
+  StringSet nodes;  // serialized sorted and front-coded
   sketch::DDSketch render_ms{0.01};
 };
 void add_frame(SceneStats& s, const Frame& f);

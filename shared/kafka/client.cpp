@@ -206,6 +206,15 @@ std::vector<std::string> ClientBase::create_topics(const std::vector<TopicSpec>&
 // ---------------------------------------------------------------------------------------------
 // Message
 
+void MessageBatch::prefetch_ahead(std::size_t i) const noexcept {
+  if (i + 8 < msgs_.size()) __builtin_prefetch(msgs_[i + 8]);
+  if (i + 4 < msgs_.size()) {
+    const rd_kafka_message_t* m = msgs_[i + 4];  // its header was prefetched four records ago
+    if (m->payload) __builtin_prefetch(m->payload);
+    if (m->key) __builtin_prefetch(m->key);
+  }
+}
+
 std::error_code Message::error() const noexcept { return ec(m_->err); }
 std::string_view Message::topic() const noexcept { return m_->rkt ? rd_kafka_topic_name(m_->rkt) : ""; }
 std::int32_t Message::partition() const noexcept { return m_->partition; }

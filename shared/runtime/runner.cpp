@@ -467,6 +467,7 @@ void Runner::process_batch() {
   std::uint64_t consumed_count = 0;
   const bool entry = !def_.internal_sources;
   for (std::size_t i = 0; i < batch_.size(); ++i) {
+    batch_.prefetch_ahead(i);
     const auto m = batch_[i];
     if (m.error()) {
       if (!kafka::is(m.error(), kafka::Errc::partition_eof))

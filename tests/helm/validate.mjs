@@ -88,6 +88,14 @@ const TOPOLOGIES = {
       aggregate: { kind: 'stateful', input: (cfg, app) => `${app}-crashes-by-user-repartition` },
     },
   },
+  'render-farm': {
+    main: 'services/render-farm/main.cpp',
+    stages: {
+      enrich: { kind: 'stateless', input: (cfg) => cfg.inputTopic ?? 'render-events' },
+      aggregate: { kind: 'stateful', input: (cfg, app) => `${app}-frames-by-scene-repartition` },
+      'node-aggregate': { kind: 'stateful', input: (cfg, app) => `${app}-frames-by-node-repartition` },
+    },
+  },
 };
 function registryExecutable(topology) {
   const m = new RegExp(`name == "${topology}"\\) return "([a-z-]+)"`).exec(read('topologies/registry.cpp'));
@@ -704,6 +712,17 @@ function optionsCheck() {
     ['"parse"', '"aggregate"', '"crashes-by-user"'].map((s) => (src.includes(s) ? null : `${s} not found`)));
   check('streamwright-crash-monitor is the executable of crash-monitor (topologies/registry.cpp)',
     registryExecutable('crash-monitor') === 'streamwright-crash-monitor' ? [] : [`registry says ${registryExecutable('crash-monitor')}`]);
+  const rfListed = new Set(schema.definitions.renderFarmConfig.propertyNames.enum.map(camelToKebab));
+  const rf = topologyOptions('render-farm');
+  const q = [];
+  for (const o of rf.keys()) if (!rfListed.has(o) && !managed.has(o)) q.push(`--${o} (C++) is neither in renderFarmConfig nor set by the chart`);
+  for (const o of rfListed) if (!rf.has(o)) q.push(`${o} is in renderFarmConfig but not an option of streamwright-render-farm`);
+  check(`values.schema.json lists the ${rf.size} options of streamwright-render-farm (C++: service.cpp, render-farm/main.cpp)`, q);
+  const rfSrc = read('topologies/render_farm.cpp');
+  check('the chart\'s render-farm stages (enrich, aggregate, node-aggregate, frames-by-scene, frames-by-node) exist in topologies/render_farm.cpp',
+    ['"enrich"', '"aggregate"', '"node-aggregate"', '"frames-by-scene"', '"frames-by-node"'].map((x) => (rfSrc.includes(x) ? null : `${x} not found`)));
+  check('streamwright-render-farm is the executable of render-farm (topologies/registry.cpp)',
+    registryExecutable('render-farm') === 'streamwright-render-farm' ? [] : [`registry says ${registryExecutable('render-farm')}`]);
   const lagOpts = LAG_EXPORTER_OPTIONS();
   check('streamwright-lag-exporter has the flags the chart passes',
     ['bootstrap-servers', 'group', 'port', 'interval', 'log-level', 'kafka-property'].map((o) => (lagOpts.has(o) ? null : `--${o} missing`)));

@@ -65,5 +65,21 @@ TEST(Launcher, DemoShowsAlertsAndThroughputThenStops) {
   EXPECT_NE(out.find("stage aggregate stopped (exit 0)"), std::string::npos) << out;
 }
 
+TEST(Launcher, RenderFarmDemoShowsSceneMetricsFromTheSampleTables) {
+  TempDir dir;
+  ChildProcess demo(bin_dir() + "/streamwright",
+                    {"demo", "render-farm", "--duration", "30", "--rate", "5000", "--work-dir",
+                     (dir.path() / "work").string()},
+                    ChildProcess::Options{true, (dir.path() / "demo.err").string(), "", {}});
+  std::string out;
+  while (auto line = demo.read_line(90s)) out += *line + "\n";
+  EXPECT_EQ(demo.wait(30s).value_or(-1), 0) << out;
+  EXPECT_NE(out.find("METRICS {\"scene_id\":\"scene-"), std::string::npos) << out;
+  // The shipped scenes table joined: projects are named, not empty.
+  EXPECT_EQ(out.find("\"project\":\"\""), std::string::npos) << out;
+  for (const char* stage : {"enrich", "aggregate", "node-aggregate"})
+    EXPECT_NE(out.find(std::string("stage ") + stage + " stopped (exit 0)"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace sw::test

@@ -467,5 +467,46 @@ TEST(RenderFarmTopology, InconsistentConfigurationsAreRejected) {
   EXPECT_THROW(rf::build(c), std::invalid_argument);
 }
 
+// Every output record follows the JSON Schema shipped for consumers that chain on the topics.
+void expect_matches_schema(const std::string& record, const std::string& schema_file) {
+  std::ifstream in(std::filesystem::path(SW_SOURCE_DIR) / "topologies/schemas" / schema_file);
+  const auto schema = nlohmann::json::parse(in);
+  const auto j = nlohmann::json::parse(record);
+  SCOPED_TRACE(record);
+  for (const auto& name : schema["required"]) EXPECT_TRUE(j.contains(name.get<std::string>())) << name;
+  for (const auto& [name, value] : j.items()) {
+    ASSERT_TRUE(schema["properties"].contains(name)) << "not in the schema: " << name;
+    const auto& prop = schema["properties"][name];
+    const std::string type = prop["type"];
+    const bool type_ok = type == "string"    ? value.is_string()
+                         : type == "integer" ? value.is_number_integer()
+                                             : value.is_number();
+    EXPECT_TRUE(type_ok) << name << " should be " << type;
+    if (prop.contains("minimum")) {
+      EXPECT_GE(value.get<double>(), prop["minimum"].get<double>()) << name;
+    }
+    if (prop.contains("maximum")) {
+      EXPECT_LE(value.get<double>(), prop["maximum"].get<double>()) << name;
+    }
+    if (prop.contains("format")) {
+      TimestampMs t;
+      EXPECT_EQ(parse_rfc3339(value.get<std::string>(), t), TimeParseError::none) << name;
+    }
+  }
+}
+
+TEST(RenderFarmTopology, OutputsFollowTheirJsonSchemas) {
+  Dims dims;
+  PipelineRun run(config_for(dims, true));
+  run.feed(generate(2000, 2), 500);
+  run.finish();
+  const auto scenes = run.driver.all_records("render-metrics");
+  const auto nodes = run.driver.all_records("node-metrics");
+  ASSERT_FALSE(scenes.empty());
+  ASSERT_FALSE(nodes.empty());
+  for (const auto& r : scenes) expect_matches_schema(r.value, "render-metrics.schema.json");
+  for (const auto& r : nodes) expect_matches_schema(r.value, "node-metrics.schema.json");
+}
+
 }  // namespace
 }  // namespace sw

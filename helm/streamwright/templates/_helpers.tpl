@@ -81,6 +81,8 @@ listed; for any other the values must name every stage, give its kind and, for K
 exporter, its inputTopic.
 crash-monitor: topologies/crash_monitor.cpp (stage parse reads --input-topic, default logs;
 aggregate reads the repartition topic <app>-crashes-by-user-repartition).
+render-farm: topologies/render_farm.cpp (enrich reads --input-topic, default render-events;
+aggregate and node-aggregate read <app>-frames-by-scene-repartition and -frames-by-node-).
 */}}
 {{- define "streamwright.catalogue" -}}
 crash-monitor:
@@ -91,6 +93,17 @@ crash-monitor:
   - name: aggregate
     kind: stateful
     inputTopic: {{ include "streamwright.applicationId" . }}-crashes-by-user-repartition
+render-farm:
+  - name: enrich
+    kind: stateless
+    inputTopicOption: inputTopic
+    inputTopic: render-events
+  - name: aggregate
+    kind: stateful
+    inputTopic: {{ include "streamwright.applicationId" . }}-frames-by-scene-repartition
+  - name: node-aggregate
+    kind: stateful
+    inputTopic: {{ include "streamwright.applicationId" . }}-frames-by-node-repartition
 {{- end }}
 
 {{/* camelCase option name -> environment variable (windowSize -> STREAMWRIGHT_WINDOW_SIZE). */}}
