@@ -8,6 +8,7 @@ PACKAGES=(
   librdkafka-dev librocksdb-dev libsimdjson-dev nlohmann-json3-dev
   libboost-program-options-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
   prometheus kcat python3 curl procps graphviz
+  libpqxx-dev postgresql
 )
 
 missing=()

@@ -4,10 +4,11 @@
 
 #include "topologies/crash_monitor.h"
 #include "topologies/render_farm.h"
+#include "topologies/telemetra.h"
 
 namespace sw::topologies {
 
-std::vector<std::string> names() { return {"crash-monitor", "render-farm"}; }
+std::vector<std::string> names() { return {"crash-monitor", "render-farm", "telemetra"}; }
 
 Topology build_default(const std::string& name, const std::string& application_id) {
   if (name == "crash-monitor")
@@ -19,12 +20,15 @@ Topology build_default(const std::string& name, const std::string& application_i
     c.nodes_source = "hardware_nodes.jsonl";
     return render_farm::build(c, application_id.empty() ? name : application_id);
   }
-  throw std::invalid_argument("unknown topology '" + name + "' (known: crash-monitor, render-farm)");
+  if (name == "telemetra")
+    return telemetra::build(telemetra::Config{}, application_id.empty() ? name : application_id);
+  throw std::invalid_argument("unknown topology '" + name + "' (known: crash-monitor, render-farm, telemetra)");
 }
 
 std::string service_executable(const std::string& name) {
   if (name == "crash-monitor") return "streamwright-crash-monitor";
   if (name == "render-farm") return "streamwright-render-farm";
+  if (name == "telemetra") return "streamwright-telemetra";
   throw std::invalid_argument("unknown topology '" + name + "'");
 }
 

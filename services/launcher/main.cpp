@@ -40,6 +40,8 @@ struct Pipeline {
   std::string output_label;           // printed before each output record
   // Stage options (pairs) added unless given after "--": always, and for the demo only.
   std::vector<std::string> defaults, demo_defaults;
+  std::string sink_service;                 // writes the outputs to PostgreSQL (POSTGRES_URL)
+  std::vector<std::string> watch_topics;    // shown live (default: output_topic)
 };
 
 // Sample data shipped with the source tree (dimension tables): STREAMWRIGHT_DATA_DIR, the source
@@ -61,7 +63,9 @@ const std::map<std::string, Pipeline>& pipelines() {
         {"--topic", "logs"},
         "ALERT",
         {},
-        {"--grace", "5s"}}},
+        {"--grace", "5s"},
+        "",
+        {}}},
       {"render-farm",
        {"streamwright-render-farm",
         {"enrich", "aggregate", "node-aggregate"},
@@ -71,7 +75,22 @@ const std::map<std::string, Pipeline>& pipelines() {
         {"--mode", "render-farm", "--topic", "render-events"},
         "METRICS",
         {"--scenes", data_dir() + "/render-farm/scenes.json", "--nodes", data_dir() + "/render-farm/hardware_nodes.jsonl"},
-        {"--window-size", "10s", "--grace", "5s"}}}};
+        {"--window-size", "10s", "--grace", "5s"},
+        "",
+        {}}},
+      {"telemetra",
+       {"streamwright-telemetra",
+        {"parse", "aggregate"},
+        "chat-events",
+        "chat-summary",
+        "chat-events-dlq",
+        {"--mode", "telemetra", "--spike-probability", "0.0002"},
+        "ROW",
+        {},
+        // Rows within seconds instead of after the first minute.
+        {"--window-size", "20s", "--window-advance", "5s", "--grace", "5s"},
+        "streamwright-telemetra-sink",
+        {"chat-summary", "moments"}}}};
   return p;
 }
 
@@ -87,7 +106,8 @@ int usage() {
                "       streamwright up PIPELINE --bootstrap-servers HOST:PORT [-- service options]\n"
                "       streamwright describe PIPELINE [--dot FILE] [--png FILE]\n"
                "       streamwright list\n"
-               "pipelines: crash-monitor, render-farm\n";
+               "pipelines: crash-monitor, render-farm, telemetra (telemetra also runs its PostgreSQL sink:\n"
+               "POSTGRES_URL, POSTGRES_USER, POSTGRES_PASSWORD; demo starts a throwaway PostgreSQL when POSTGRES_URL is unset)\n";
   return 2;
 }
 
@@ -126,6 +146,41 @@ int describe(const std::string& name, const std::vector<std::string>& args) {
   }
   return 0;
 }
+
+// A throwaway PostgreSQL 15 for `demo telemetra` (initdb refuses root: as root it runs as the
+// postgres user). Trust authentication on loopback only; removed with the work directory.
+class ThrowawayPostgres {
+ public:
+  explicit ThrowawayPostgres(const std::string& dir) : dir_(dir) {
+    const std::string bin = "/usr/lib/postgresql/15/bin/";
+    if (!std::filesystem::exists(bin + "initdb"))
+      throw std::runtime_error("PostgreSQL 15 server binaries not found (apt-get install postgresql), or set POSTGRES_URL");
+    std::filesystem::create_directories(dir_);
+    as_ = ::geteuid() == 0 ? "runuser -u postgres -- " : "";
+    if (!as_.empty()) sh("chown -R postgres:postgres '" + dir_ + "'");
+    sh(as_ + bin + "initdb -D '" + dir_ + "/data' -U postgres --auth=trust -E UTF8 --no-locale > '" + dir_ +
+       "/initdb.log' 2>&1");
+    port_ = 15432 + static_cast<int>(::getpid() % 1000);
+    sh(as_ + bin + "pg_ctl -D '" + dir_ + "/data' -l '" + dir_ + "/postgres.log' -w -t 30 -o \"-c listen_addresses=127.0.0.1 -p " +
+       std::to_string(port_) + " -k " + dir_ + "\" start > /dev/null");
+    started_ = true;
+    sh(as_ + "/usr/bin/psql -X -q -h 127.0.0.1 -p " + std::to_string(port_) +
+       " -U postgres -d postgres -c 'CREATE DATABASE telemetra' > /dev/null");
+  }
+  ~ThrowawayPostgres() {
+    if (started_)
+      std::system((as_ + "/usr/lib/postgresql/15/bin/pg_ctl -D '" + dir_ + "/data' -m fast -w stop > /dev/null 2>&1").c_str());
+  }
+  std::string url() const { return "postgresql://postgres@127.0.0.1:" + std::to_string(port_) + "/telemetra"; }
+
+ private:
+  static void sh(const std::string& cmd) {
+    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("failed: " + cmd);
+  }
+  std::string dir_, as_;
+  int port_ = 0;
+  bool started_ = false;
+};
 
 }  // namespace
 
@@ -182,7 +237,8 @@ int main(int argc, char** argv) {
     ("partitions", po::value<int>()->default_value(4), "demo: partitions of every topic")
     ("duration", po::value<double>()->default_value(0), "seconds to run (0: until Ctrl-C)")
     ("work-dir", po::value<std::string>(), "state and logs (default: a new directory under /tmp)")
-    ("max-alerts-shown", po::value<unsigned>()->default_value(20), "demo: alerts printed per status interval");
+    ("max-alerts-shown", po::value<unsigned>()->default_value(20), "demo: alerts printed per status interval")
+    ("postgres-url", po::value<std::string>(), "telemetra: the sink's database (env POSTGRES_URL; demo: a throwaway server if unset)");
   // clang-format on
   po::variables_map vm;
   try {
@@ -211,7 +267,9 @@ int main(int argc, char** argv) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 
-  std::unique_ptr<sw::ChildProcess> broker, loadgen;
+  std::unique_ptr<sw::ChildProcess> broker, loadgen, sink;
+  std::unique_ptr<ThrowawayPostgres> postgres;
+  std::uint16_t sink_port = 0;
   std::vector<Stage> stages;
   int exit_code = 0;
   try {
@@ -271,6 +329,28 @@ int main(int argc, char** argv) {
       stages.push_back(std::move(st));
     }
 
+    if (!pipeline.sink_service.empty()) {
+      std::string url = vm.count("postgres-url") ? vm["postgres-url"].as<std::string>() : "";
+      if (url.empty() && std::getenv("POSTGRES_URL")) url = std::getenv("POSTGRES_URL");
+      if (url.empty()) {
+        if (command == "up") throw std::invalid_argument("up " + pipeline_name + " needs --postgres-url (or POSTGRES_URL)");
+        postgres = std::make_unique<ThrowawayPostgres>(work + "/postgres");
+        url = postgres->url();
+        std::cout << "throwaway PostgreSQL at " << url << " (log " << work << "/postgres/postgres.log)\n";
+      }
+      // The URL goes through the environment; POSTGRES_USER/POSTGRES_PASSWORD are inherited.
+      sink = std::make_unique<sw::ChildProcess>(
+          bin + "/" + pipeline.sink_service,
+          std::vector<std::string>{"--bootstrap-servers", bootstrap, "--metrics-port", "0"},
+          sw::ChildProcess::Options{true, work + "/sink.log", "", {"POSTGRES_URL=" + url}});
+      auto line = sink->read_line(60s);
+      if (!line || line->rfind("metrics-port ", 0) != 0)
+        throw std::runtime_error("the sink did not start; see " + work + "/sink.log");
+      sink_port = static_cast<std::uint16_t>(std::stoi(line->substr(13)));
+      std::cout << "sink " << pipeline.sink_service << " running (pid " << sink->pid() << ", metrics http://127.0.0.1:"
+                << sink_port << "/metrics, log " << work << "/sink.log)\n";
+    }
+
     if (command == "demo") {
       std::vector<std::string> args = pipeline.loadgen_args;
       args.insert(args.end(), {"--bootstrap-servers", bootstrap, "--rate", std::to_string(vm["rate"].as<double>()),
@@ -291,8 +371,11 @@ int main(int argc, char** argv) {
     cc.set(sw::kafka::keys::auto_offset_reset, command == "demo" ? "earliest" : "latest");
     cc.set(sw::kafka::keys::fetch_wait_max_ms, 100);
     sw::kafka::Consumer alerts(cc, nullptr);
-    alerts.subscribe({pipeline.output_topic});
-    std::cout << "watching " << pipeline.output_topic << "; Ctrl-C stops everything\n" << std::flush;
+    const auto watched = pipeline.watch_topics.empty() ? std::vector<std::string>{pipeline.output_topic} : pipeline.watch_topics;
+    alerts.subscribe(watched);
+    std::string watched_list;
+    for (const auto& t : watched) watched_list += (watched_list.empty() ? "" : ", ") + t;
+    std::cout << "watching " << watched_list << "; Ctrl-C stops everything\n" << std::flush;
 
     const double duration = vm["duration"].as<double>();
     const auto start = Clock::now();
@@ -304,11 +387,13 @@ int main(int argc, char** argv) {
       if (duration > 0 && std::chrono::duration<double>(Clock::now() - start).count() >= duration) break;
       for (auto& st : stages)
         if (!st.proc->running()) throw std::runtime_error("stage " + st.name + " exited; see its log in " + work);
+      if (sink && !sink->running()) throw std::runtime_error("the sink exited; see " + work + "/sink.log");
       const auto n = alerts.poll(batch, 1000, 200ms);
       for (std::size_t i = 0; i < n; ++i) {
         if (batch[i].error()) continue;
         ++alerts_seen;
-        if (shown_this_interval++ < max_shown) std::cout << pipeline.output_label << " " << batch[i].value() << "\n";
+        const std::string_view label = batch[i].topic() == "moments" ? "MOMENT" : pipeline.output_label;
+        if (shown_this_interval++ < max_shown) std::cout << label << " " << batch[i].value() << "\n";
       }
       if (Clock::now() - last_status >= 2s) {
         const double dt = std::chrono::duration<double>(Clock::now() - last_status).count();
@@ -325,6 +410,11 @@ int main(int argc, char** argv) {
           st.last_in = in;
         }
         line << " | " << pipeline.output_topic << " " << alerts_seen;
+        if (sink) {
+          const auto text = sw::metrics::http_get(sink_port, "/metrics").body;
+          line << " | in PostgreSQL: " << sw::metrics::sum_samples(text, "telemetra_sink_rows_written_total")
+               << " rows written" << (sw::metrics::sum_samples(text, "telemetra_sink_ready") > 0 ? "" : " (sink not ready)");
+        }
         if (shown_this_interval > max_shown) line << " (" << shown_this_interval - max_shown << " not shown)";
         std::cout << line.str() << std::endl;
         shown_this_interval = 0;
@@ -343,6 +433,8 @@ int main(int argc, char** argv) {
     std::cout << "stage " << st.name << " stopped (exit " << code << ")\n";
     if (code != 0 && exit_code == 0) exit_code = 1;
   }
+  if (sink) std::cout << "sink stopped (exit " << sink->stop(60s) << ")\n";
+  postgres.reset();
   if (broker) broker->stop(10s);
   std::cout << "logs and state in " << work << std::endl;
   return exit_code;

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <thread>
 
 #include "common/options.h"
@@ -16,6 +17,7 @@
 #include "kafka/client.h"
 #include "topologies/crash_monitor_data.h"
 #include "topologies/render_farm_data.h"
+#include "topologies/telemetra_data.h"
 
 namespace po = boost::program_options;
 using Clock = std::chrono::steady_clock;
@@ -41,7 +43,7 @@ int main(int argc, char** argv) {
   // clang-format off
   desc.add_options()
     ("help,h", "show this help")
-    ("mode", po::value<std::string>()->default_value("crash-monitor"), "what to generate: crash-monitor (log events) or render-farm (frame events)")
+    ("mode", po::value<std::string>()->default_value("crash-monitor"), "what to generate: crash-monitor (log events), render-farm (frame events) or telemetra (chat events to --topic, default chat-events, and viewer counts to --viewer-topic)")
     ("bootstrap-servers", po::value<std::string>(), "Kafka bootstrap servers (env KAFKA_BOOTSTRAP_SERVERS)")
     ("topic", po::value<std::string>()->default_value("logs"), "topic to write")
     ("rate", po::value<double>()->default_value(10000), "records per second (0: as fast as possible)")
@@ -68,6 +70,10 @@ int main(int argc, char** argv) {
     ("replay", po::value<std::string>(), "JSON-lines file to replay instead of generating")
     ("key-field", po::value<std::string>()->default_value("user_id"), "replay: JSON field used as the record key ('' for none)")
     ("kafka-property", po::value<std::vector<std::string>>()->composing(), "extra librdkafka property key=value")
+    ("streams", po::value<unsigned>()->default_value(100), "telemetra: live streams")
+    ("chatters", po::value<unsigned>()->default_value(500), "telemetra: distinct chatters per stream")
+    ("spike-probability", po::value<double>()->default_value(0.0005), "telemetra: chance per message that a chat spike starts")
+    ("viewer-topic", po::value<std::string>()->default_value("viewer-events"), "telemetra: topic of viewer counts")
     ("quiet", "no progress lines");
   // clang-format on
   po::variables_map vm;
@@ -84,8 +90,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   const std::string mode = vm["mode"].as<std::string>();
-  if (mode != "crash-monitor" && mode != "render-farm") {
-    std::cerr << "streamwright-loadgen: --mode must be crash-monitor or render-farm, not '" << mode << "'\n";
+  if (mode != "crash-monitor" && mode != "render-farm" && mode != "telemetra") {
+    std::cerr << "streamwright-loadgen: --mode must be crash-monitor, render-farm or telemetra, not '" << mode << "'\n";
     return 2;
   }
   if (vm.count("write-dimensions")) {
@@ -149,7 +155,20 @@ int main(int argc, char** argv) {
   const auto count_limit = vm["count"].as<unsigned long long>();
   try {
     sw::kafka::Producer producer(config);
-    const auto topic = producer.topic(vm["topic"].as<std::string>());
+    const bool chat = mode == "telemetra";
+    const auto topic =
+        producer.topic(chat && vm["topic"].defaulted() ? std::string("chat-events") : vm["topic"].as<std::string>());
+    sw::telemetra::GeneratorConfig tc;
+    tc.seed = gc.seed;
+    tc.streams = vm["streams"].as<unsigned>();
+    tc.chatters_per_stream = vm["chatters"].as<unsigned>();
+    tc.spike_probability = vm["spike-probability"].as<double>();
+    std::unique_ptr<sw::telemetra::ChatGenerator> chat_gen;
+    sw::kafka::Producer::TopicId viewer_topic = topic;
+    if (chat) {
+      chat_gen = std::make_unique<sw::telemetra::ChatGenerator>(tc);
+      viewer_topic = producer.topic(vm["viewer-topic"].as<std::string>());
+    }
     Pacer pacer{vm["rate"].as<double>()};
     std::uint64_t sent = 0, errors = 0, last_report_sent = 0;
     auto last_report = Clock::now();
@@ -203,6 +222,13 @@ int main(int argc, char** argv) {
             if (!key_field.empty()) {
               const auto j = nlohmann::json::parse(value, nullptr, false);
               if (j.is_object() && j.contains(key_field) && j[key_field].is_string()) key = j[key_field].get<std::string>();
+            }
+          } else if (chat_gen) {
+            const sw::TimestampMs now_ms =
+                span_ms > 0 ? span_start + static_cast<sw::TimestampMs>(static_cast<double>(sent) * span_step) : wall_ms;
+            if (chat_gen->next_event(now_ms, key, value)) {
+              if (producer.send(viewer_topic, -1, key, value, 0)) ++errors;
+              continue;  // viewer counts are extra: the rate counts chat events
             }
           } else {
             const sw::TimestampMs now_ms =

@@ -490,7 +490,7 @@ void Runner::process_batch() {
     }
     ++consumed_count;
     task->process(rec);
-    if (entry) task->note_activity(0, now_wall);
+    if (entry) task->note_activity(task->last_source(), now_wall);
     if ((i & 63) == 0 && rec.timestamp > 0)
       metrics_->e2e_latency->observe(static_cast<double>(std::max<TimestampMs>(0, now_wall - rec.timestamp)) / 1000.0);
   }

@@ -156,6 +156,7 @@ void Task::process(const InputRecord& rec) {
     if (i == sources_.size()) return;
   }
   SourceState& s = sources_[i];
+  last_source_ = i;
   s.next_offset = rec.offset + 1;
   dirty_ = true;
   if (def_.internal_sources) {

@@ -57,6 +57,8 @@ class Task final : public TaskContext {
   void process(const InputRecord& rec);
   std::int64_t next_offset(std::size_t source) const { return sources_[source].next_offset; }
   bool has_progress() const noexcept { return dirty_; }
+  // Index of the source that read the last processed record (entry stages may read several topics).
+  std::size_t last_source() const noexcept { return last_source_; }
 
   // --- entry tasks
   TimestampMs stream_time(std::size_t source) const { return sources_[source].stream_time; }
@@ -140,6 +142,7 @@ class Task final : public TaskContext {
   Chunk chunk_;
   std::vector<envelope::WatermarkEntry> wm_scratch_;
   bool dirty_ = false;
+  std::size_t last_source_ = 0;
 };
 
 }  // namespace sw

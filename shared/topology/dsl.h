@@ -797,6 +797,11 @@ class StreamsBuilder {
     throw std::invalid_argument("use_table: no stage " + stage);
   }
   std::string changelog_topic(const std::string& store) const { return topo_.changelog_topic(store); }
+  // Registers an external topic read by an entry sub-topology; returns its entry index.
+  std::uint16_t add_entry_topic(const std::string& topic) {
+    topo_.entry_topics_.push_back(topic);
+    return static_cast<std::uint16_t>(topo_.entry_topics_.size() - 1);
+  }
   std::vector<std::string> entry_topics_of(std::size_t sub) const {
     const auto& s = topo_.subs_[sub];
     return s.internal_sources ? s.upstream_entry_topics : s.source_topics;
@@ -940,6 +945,26 @@ class TimeWindowedKStream {
     });
     return KTable<K, VA>(b, def_.downstream_sub, out);
   }
+
+  // For DSL extensions (topology/dsl_ext.h): wires the single-phase repartition (sink upstream,
+  // source downstream) and returns the node at which the records arrive in the downstream stage.
+  std::shared_ptr<detail::Node<K, V>> single_phase_input() {
+    const std::string topic = def_.topic;
+    const auto grouped = def_.grouped;
+    def_.selected->children.push_back([topic, grouped](TaskContext& ctx) -> std::unique_ptr<Processor<K, V>> {
+      return std::make_unique<detail::RepartitionSinkProcessor<K, V>>(ctx, topic, grouped.key_serde,
+                                                                     grouped.value_serde);
+    });
+    auto node = std::make_shared<detail::Node<K, V>>();
+    def_.builder->sub(def_.downstream_sub).sources[topic] = [grouped, node](TaskContext& ctx) -> std::unique_ptr<SourceNode> {
+      return std::make_unique<detail::InternalSource<K, V>>(grouped.key_serde, grouped.value_serde,
+                                                           node->instantiate(ctx));
+    };
+    return node;
+  }
+  StreamsBuilder* builder() const { return def_.builder; }
+  std::size_t downstream_subtopology() const { return def_.downstream_sub; }
+  const TimeWindows& windows() const { return windows_; }
 
   KTable<K, std::int64_t> count(Materialized<K, std::int64_t> mat) {
     return aggregate<std::int64_t>([] { return std::int64_t{0}; }, [](const K&, const V&, std::int64_t& c) { ++c; },

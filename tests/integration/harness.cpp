@@ -46,9 +46,13 @@ DevBroker::DevBroker(const std::vector<std::string>& topics) {
 }
 
 Service::Service(const std::string& program, std::vector<std::string> args, const std::filesystem::path& log)
+    : Service(program, std::move(args), log, {}) {}
+
+Service::Service(const std::string& program, std::vector<std::string> args, const std::filesystem::path& log,
+                 std::vector<std::string> env)
     : log_(log) {
   proc_ = std::make_unique<ChildProcess>(bin_dir() + "/" + program, args,
-                                         ChildProcess::Options{true, log.string(), "", {}});
+                                         ChildProcess::Options{true, log.string(), "", std::move(env)});
   auto line = proc_->read_line(60s);
   if (!line || line->rfind("metrics-port ", 0) != 0) {
     dump_log(log);

@@ -42,6 +42,9 @@ class DevBroker {
 class Service {
  public:
   Service(const std::string& program, std::vector<std::string> args, const std::filesystem::path& log);
+  // With extra environment entries (KEY=VALUE), e.g. secrets that must stay off the command line.
+  Service(const std::string& program, std::vector<std::string> args, const std::filesystem::path& log,
+          std::vector<std::string> env);
   std::uint16_t port() const { return port_; }
   ChildProcess& process() { return *proc_; }
   // Waits until /readyz answers 200.

@@ -1,0 +1,136 @@
+// streamwright-telemetra-sink: upserts Telemetra's chat-summary and moments topics into
+// PostgreSQL (tables chat_summary_minute and moments), committing offsets after the database.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/program_options.hpp>
+
+#include <csignal>
+#include <iostream>
+
+#include "common/duration.h"
+#include "metrics/http_server.h"
+#include "pg/conninfo.h"
+#include "sink.h"
+
+namespace po = boost::program_options;
+
+namespace {
+sw::telemetra::PgSink* g_sink = nullptr;
+extern "C" void on_signal(int) {
+  if (g_sink) g_sink->stop();
+}
+
+// The seed's variable names; flags win.
+std::string env_option(const std::string& env) {
+  if (env == "KAFKA_BOOTSTRAP_SERVERS") return "bootstrap-servers";
+  if (env == "POSTGRES_URL") return "postgres-url";
+  if (env == "POSTGRES_USER") return "postgres-user";
+  if (env == "POSTGRES_PASSWORD") return "postgres-password";
+  return "";
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  po::options_description desc("streamwright-telemetra-sink options");
+  // clang-format off
+  desc.add_options()
+    ("help,h", "show this help")
+    ("bootstrap-servers", po::value<std::string>(), "Kafka bootstrap servers (env KAFKA_BOOTSTRAP_SERVERS)")
+    ("postgres-url", po::value<std::string>(),
+         "jdbc:postgresql://host:port/db, a libpq URI, or key=value pairs (env POSTGRES_URL)")
+    ("postgres-user", po::value<std::string>()->default_value(""), "database user (env POSTGRES_USER)")
+    ("postgres-password", po::value<std::string>()->default_value(""),
+         "database password (env POSTGRES_PASSWORD; prefer the environment: it keeps the secret off the command line)")
+    ("group-id", po::value<std::string>()->default_value("telemetra-sink"), "consumer group")
+    ("summary-topic", po::value<std::string>()->default_value("chat-summary"), "window summaries (JSON)")
+    ("moments-topic", po::value<std::string>()->default_value("moments"), "moments (JSON)")
+    ("kafka-property", po::value<std::vector<std::string>>()->composing(), "extra librdkafka property key=value")
+    ("batch-rows", po::value<unsigned>()->default_value(2000), "rows per database transaction (at most)")
+    ("batch-linger", po::value<std::string>()->default_value("200ms"), "how long to gather a batch while records arrive")
+    ("max-backoff", po::value<std::string>()->default_value("10s"), "longest wait between database retries")
+    ("metrics-address", po::value<std::string>()->default_value("0.0.0.0"), "address of the HTTP endpoint")
+    ("metrics-port", po::value<unsigned>()->default_value(9464), "port of /metrics, /healthz, /readyz (0: any free port)")
+    ("log-level", po::value<std::string>()->default_value("info"), "trace, debug, info, warn, error");
+  // clang-format on
+  po::variables_map vm;
+  sw::telemetra::SinkConfig config;
+  try {
+    po::store(po::parse_command_line(argc, argv, desc), vm);
+    po::store(po::parse_environment(desc, env_option), vm);
+    po::notify(vm);
+    if (vm.count("help")) {
+      std::cout << desc << "\nKafka properties also come from KAFKA_PROPERTY_<KEY> environment variables.\n";
+      return 0;
+    }
+    if (!vm.count("bootstrap-servers")) throw std::invalid_argument("--bootstrap-servers (or KAFKA_BOOTSTRAP_SERVERS) is required");
+    if (!vm.count("postgres-url")) throw std::invalid_argument("--postgres-url (or POSTGRES_URL) is required");
+    config.bootstrap_servers = vm["bootstrap-servers"].as<std::string>();
+    config.conninfo = sw::pg::make_conninfo(vm["postgres-url"].as<std::string>(), vm["postgres-user"].as<std::string>(),
+                                            vm["postgres-password"].as<std::string>());
+    config.kafka.set_from_environment();
+    if (vm.count("kafka-property"))
+      for (const auto& kv : vm["kafka-property"].as<std::vector<std::string>>())
+        if (!config.kafka.set_from_assignment(kv)) throw std::invalid_argument("--kafka-property expects key=value");
+    config.group_id = vm["group-id"].as<std::string>();
+    config.summary_topic = vm["summary-topic"].as<std::string>();
+    config.moments_topic = vm["moments-topic"].as<std::string>();
+    config.batch_rows = vm["batch-rows"].as<unsigned>();
+    config.batch_linger = sw::parse_duration(vm["batch-linger"].as<std::string>());
+    config.max_backoff = sw::parse_duration(vm["max-backoff"].as<std::string>());
+    if (config.max_backoff < config.min_backoff) config.max_backoff = config.min_backoff;
+    if (vm["metrics-port"].as<unsigned>() > 65535) throw std::invalid_argument("--metrics-port must be below 65536");
+  } catch (const std::exception& e) {
+    std::cerr << "streamwright-telemetra-sink: " << e.what() << "\n";
+    return 2;
+  }
+
+  auto logger = spdlog::stderr_color_mt("telemetra-sink");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%n] %v");
+  spdlog::set_level(spdlog::level::from_str(vm["log-level"].as<std::string>()));
+  spdlog::info("PostgreSQL: {}", sw::pg::redact(config.conninfo));
+  spdlog::info("Kafka settings:\n{}", config.kafka.redacted());
+
+  sw::metrics::Registry registry;
+  std::unique_ptr<sw::telemetra::PgSink> sink;
+  std::unique_ptr<sw::metrics::HttpServer> http;
+  try {
+    sink = std::make_unique<sw::telemetra::PgSink>(config, registry);
+    auto* s = sink.get();
+    http = std::make_unique<sw::metrics::HttpServer>(
+        vm["metrics-address"].as<std::string>(), static_cast<std::uint16_t>(vm["metrics-port"].as<unsigned>()),
+        [s, &registry](const std::string& path) -> sw::metrics::HttpResponse {
+          if (path == "/metrics") return {200, "text/plain; version=0.0.4; charset=utf-8", registry.render()};
+          if (path == "/healthz")
+            return s->alive() ? sw::metrics::HttpResponse{200, "text/plain", "ok\n"}
+                              : sw::metrics::HttpResponse{503, "text/plain", "stalled\n"};
+          if (path == "/readyz")
+            return s->ready() ? sw::metrics::HttpResponse{200, "text/plain", "ready\n"}
+                              : sw::metrics::HttpResponse{503, "text/plain", "not ready\n"};
+          return {404, "text/plain", "not found\n"};
+        });
+    std::cout << "metrics-port " << http->port() << std::endl;
+  } catch (const std::exception& e) {
+    spdlog::error("cannot start: {}", e.what());
+    return 1;
+  }
+  g_sink = sink.get();
+  struct sigaction sa{};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  int code = 0;
+  try {
+    sink->run();
+  } catch (const std::exception& e) {
+    spdlog::error("sink failed: {}", e.what());
+    code = 1;
+  }
+  g_sink = nullptr;
+  http->stop();
+  sink.reset();
+  spdlog::info("sink stopped");
+  return code;
+}

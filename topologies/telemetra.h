@@ -1,0 +1,178 @@
+#pragma once
+// Telemetra live-chat analytics (seed: the Telemetra Spark job), as a Streamwright pipeline.
+//
+//   chat-events   --+
+//                   +--parse--> <app>-events-by-stream-repartition --aggregate--> chat-summary
+//   viewer-events --+                                                        \--> moments
+//
+// parse: validate both event kinds (bad records to their dead-letter topics with a reason),
+// score chat sentiment from the lexicons, re-key by stream_id. aggregate: per stream, hopping
+// event-time windows (default 1 min advancing 10 s, 10 s grace) holding both the chat part and
+// the viewer part of the window - the windowed join of the two aggregates. When a window closes
+// its summary is computed, and its chat_count is scored against the previous 10 closed windows
+// of the same stream (z-score); anomalies also go to `moments` as `chat_spike`.
+#include <chrono>
+#include <deque>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "common/time.h"
+#include "topology/dsl.h"
+#include "topology/dsl_ext.h"
+
+namespace sw::telemetra {
+
+// Case-insensitive whole-word lexicon (ASCII case folding; non-ASCII bytes are word characters).
+class Lexicon {
+ public:
+  Lexicon() = default;
+  Lexicon(const std::vector<std::string>& positive, const std::vector<std::string>& negative);
+  // One word per line; blank lines and lines starting with '#' are ignored.
+  static std::vector<std::string> parse_word_list(std::string_view text);
+  static Lexicon builtin();  // the lists shipped in topologies/data/, compiled in
+  static Lexicon from_files(const std::string& positive_path, const std::string& negative_path);
+
+  struct Matches {
+    int positive = 0;
+    int negative = 0;
+  };
+  Matches match(std::string_view message) const;
+  // (positive - negative) / (positive + negative), or 0 when nothing matches.
+  static double score(Matches m) {
+    const int n = m.positive + m.negative;
+    return n == 0 ? 0.0 : static_cast<double>(m.positive - m.negative) / static_cast<double>(n);
+  }
+  std::size_t positive_size() const { return positive_.size(); }
+  std::size_t negative_size() const { return negative_.size(); }
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_set<std::string, Hash, std::equal_to<>> positive_, negative_;
+};
+
+struct Config {
+  std::string chat_topic = "chat-events";
+  std::string viewer_topic = "viewer-events";
+  std::string chat_dead_letter_topic = "chat-events-dlq";
+  std::string viewer_dead_letter_topic = "viewer-events-dlq";
+  std::string summary_topic = "chat-summary";
+  std::string moments_topic = "moments";
+  std::chrono::milliseconds window_size{60'000};
+  std::chrono::milliseconds window_advance{10'000};
+  std::chrono::milliseconds grace{10'000};
+  double anomaly_threshold = 3.0;
+  std::size_t history_windows = 10;    // z-score baseline: previous closed windows of the stream
+  std::size_t min_history_windows = 3;  // fewer than this: no z-score
+  std::size_t top_emotes = 5;
+  std::size_t max_record_bytes = 64 * 1024;
+  // Distinct chatters are persisted in chunks of this many, written once when full, so a commit
+  // writes what changed in a window rather than its whole chatter set (see ValueParts).
+  std::size_t chatter_chunk = 64;
+  Lexicon lexicon = Lexicon::builtin();
+};
+
+// A validated input event of either kind. Views point into the parser's buffers.
+struct InputEvent {
+  bool chat = true;
+  std::string_view stream_id;
+  std::string_view user_id;  // chat
+  std::string_view message;  // chat
+  std::vector<std::string_view> emotes;  // chat, may be empty
+  std::int64_t viewer_count = 0;         // viewer
+  TimestampMs timestamp = kNoTimestamp;
+};
+bool parse_chat_event(std::string_view json, InputEvent& out, std::string& error);
+bool parse_viewer_event(std::string_view json, InputEvent& out, std::string& error);
+
+// What one event contributes to its stream's windows (the repartition value).
+struct Contribution {
+  bool chat = true;
+  std::string_view user_id;
+  double sentiment = 0;
+  std::vector<std::string_view> emotes;
+  std::int64_t viewer_count = 0;
+};
+Serde<Contribution> contribution_serde();
+
+// Transparent hashing: look strings up by view without building a std::string.
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
+// Open window state: the chat part and the viewer part of one stream and window. Move-only: the
+// chatter set holds views into the chatter log (a deque, so elements never move).
+struct WindowState {
+  WindowState() = default;
+  WindowState(WindowState&&) = default;
+  WindowState& operator=(WindowState&&) = default;
+  WindowState(const WindowState&) = delete;
+  WindowState& operator=(const WindowState&) = delete;
+
+  bool add_chatter(std::string_view user);
+  std::int64_t unique_chatters() const { return static_cast<std::int64_t>(chatter_log.size()); }
+
+  std::int64_t chat_count = 0;
+  double sentiment_sum = 0;
+  std::int64_t positive_count = 0;
+  std::int64_t negative_count = 0;
+  std::deque<std::string> chatter_log;  // distinct chatters in order of arrival
+  std::unordered_set<std::string_view, StringHash, std::equal_to<>> chatters;  // views into chatter_log
+  std::unordered_map<std::string, std::int64_t, StringHash, std::equal_to<>> emotes;
+  std::int64_t viewer_sum = 0;
+  std::int64_t viewer_events = 0;
+  std::uint32_t chunks_written = 0;  // full chatter chunks already persisted
+};
+Serde<WindowState> window_state_serde();  // the whole state in one value
+// The state in parts: full chunks of `chunk` chatters (indexes 1..n, written once) and a head
+// (index 0xFFFFFFFF, loaded last) with the counters, the emotes and the chatters after the last
+// full chunk.
+inline constexpr std::uint32_t kWindowHeadPart = 0xFFFFFFFFu;
+ValueParts<WindowState> window_state_parts(std::size_t chunk);
+
+// chat_count of the stream's most recent closed windows, oldest first.
+struct History {
+  std::vector<std::int64_t> counts;
+};
+Serde<History> history_serde();
+
+struct ZScore {
+  std::optional<double> z;
+  double mean = 0;
+  double stddev = 0;
+  std::size_t baseline = 0;  // previous windows used
+};
+// Population statistics over `previous`; z only with >= min_previous windows and stddev > 0.
+ZScore z_score(std::int64_t value, std::span<const std::int64_t> previous, std::size_t min_previous);
+
+struct Summary {
+  std::string stream_id;
+  Window window;
+  std::int64_t chat_count = 0;
+  std::int64_t unique_chatters = 0;
+  std::optional<double> avg_sentiment;  // none without messages
+  std::int64_t positive_count = 0;
+  std::int64_t negative_count = 0;
+  std::vector<std::pair<std::string, std::int64_t>> top_emotes;
+  double chat_rate = 0;
+  std::optional<double> avg_viewers;  // none without viewer events
+  ZScore z;
+  bool is_anomaly = false;
+};
+// Most used first, ties alphabetical.
+std::vector<std::pair<std::string, std::int64_t>> top_emotes(
+    const std::unordered_map<std::string, std::int64_t, StringHash, std::equal_to<>>& counts, std::size_t n);
+void summary_json(std::string& out, const Summary& s);
+void moment_json(std::string& out, const Summary& s);
+
+Topology build(const Config& config, const std::string& application_id = "telemetra");
+
+}  // namespace sw::telemetra
