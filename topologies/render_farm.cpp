@@ -168,6 +168,7 @@ bool parse_node_row(const nlohmann::json& row, std::string& key, HardwareNode& o
         row_string(row, "pool", false, out.pool, error) && row_number(row, "gpu_memory_gb", out.gpu_memory_gb, error) &&
         row_number(row, "cpu_cores", cores, error)))
     return false;
+  if (cores > 1e6) return error = "field cpu_cores is out of range", false;
   out.cpu_cores = static_cast<std::int64_t>(cores);
   return true;
 }
@@ -442,6 +443,9 @@ Topology build(const Config& c, const Tables& tables, const std::string& applica
     throw std::invalid_argument("topic names must not be empty");
   if (!c.broadcast_join && c.pre_aggregate)
     throw std::invalid_argument("pre-aggregation needs the broadcast join (over-budget frames need the scene's budget)");
+  if (c.pre_aggregate && c.unknown_ids == MissingRow::dead_letter)
+    throw std::invalid_argument(
+        "dead-lettering unknown ids needs --pre-aggregate false: partials must not depend on the tables' content");
   if (!c.broadcast_join && c.unknown_ids == MissingRow::dead_letter)
     throw std::invalid_argument("dead-lettering unknown scenes needs the broadcast join (the shuffle join runs after the input)");
   if (c.state_retention.count() < 0) throw std::invalid_argument("state retention must not be negative");

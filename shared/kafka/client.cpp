@@ -340,7 +340,11 @@ void Consumer::rebalance(int err_code, void* parts_ptr) {
 std::error_code Consumer::commit_sync(const std::vector<TopicPartition>& offsets) {
   if (offsets.empty()) return {};
   auto list = to_list(offsets, true);
-  return ec(rd_kafka_commit(rk_.get(), list.get(), 0));
+  if (const auto err = rd_kafka_commit(rk_.get(), list.get(), 0)) return ec(err);
+  // The call fails as a whole only when every partition failed: check each one.
+  for (int i = 0; i < list->cnt; ++i)
+    if (list->elems[i].err) return ec(list->elems[i].err);
+  return {};
 }
 
 std::error_code Consumer::committed(std::vector<TopicPartition>& partitions, std::chrono::milliseconds timeout) {
@@ -348,6 +352,8 @@ std::error_code Consumer::committed(std::vector<TopicPartition>& partitions, std
   auto list = to_list(partitions, false);
   const auto err = rd_kafka_committed(rk_.get(), list.get(), to_ms(timeout));
   if (err) return ec(err);
+  for (int i = 0; i < list->cnt; ++i)
+    if (list->elems[i].err) return ec(list->elems[i].err);
   auto got = from_list(list.get());
   for (std::size_t i = 0; i < partitions.size() && i < got.size(); ++i) {
     partitions[i].offset = got[i].offset;

@@ -382,10 +382,24 @@ void Runner::on_partitions_assigned(std::vector<kafka::TopicPartition>& partitio
   }
   if (!def_.internal_sources && !created.empty()) {
     // Entry partitions resume with the stream time committed alongside their offset.
-    auto committed = partitions;
-    if (auto ec = consumer_->committed(committed, 10s)) {
-      spdlog::warn("cannot read committed offsets: {}", ec.message());
-    } else {
+    // Only the tasks created now: a task that stays keeps its own, newer position.
+    std::vector<kafka::TopicPartition> committed;
+    for (const auto& tp : partitions)
+      if (std::find(created.begin(), created.end(), tp.partition) != created.end()) committed.push_back(tp);
+    std::error_code ec;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      ec = consumer_->committed(committed, 10s);
+      if (!ec) break;
+      spdlog::warn("cannot read committed offsets (attempt {}): {}", attempt + 1, ec.message());
+    }
+    bool pre_aggregating = false;
+    for (auto p : created) pre_aggregating = pre_aggregating || tasks_[p]->pre_aggregating();
+    if (ec && pre_aggregating) {
+      // Without the committed chunk end a replay could cut the input elsewhere and double-count
+      // or lose partials: stop, and let the restarted process try again.
+      throw std::runtime_error("cannot read the committed offsets and chunk ends: " + ec.message());
+    }
+    if (!ec) {
       for (const auto& tp : committed) {
         auto& task = tasks_[tp.partition];
         for (std::size_t i = 0; i < def_.source_topics.size(); ++i)

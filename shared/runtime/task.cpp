@@ -195,8 +195,12 @@ void Task::close_chunk() {
     rc.source_partition = partition_;
     rc.source_offset = chunk_.last;
     rc.entry_stream_time = sources_[0].stream_time;
-    std::uint32_t seq = 0;
-    for (auto* p : pre_aggregators_) p->flush_partials(rc, seq);
+    // Each pre-aggregator numbers its own partials (its own topic and downstream tasks), so
+    // the content of one never shifts the numbers of another.
+    for (auto* p : pre_aggregators_) {
+      std::uint32_t seq = 0;
+      p->flush_partials(rc, seq);
+    }
   }
   chunk_.open = false;
   chunk_.forced_end = -1;
@@ -297,6 +301,10 @@ void Task::restore_stream_time(std::size_t source, TimestampMs t, bool empty) {
 bool Task::advance_idle(std::size_t source, TimestampMs now, TimestampMs idle_timeout, bool caught_up) {
   SourceState& s = sources_[source];
   if (!caught_up || now - s.last_activity < idle_timeout) return false;
+  // While a pre-aggregation chunk is open (or a replayed one has not reached its recorded end),
+  // its records must be judged against the stream time the chunk started with, as a replay
+  // would: idle advancement waits until the chunk is sent.
+  if (source == 0 && !pre_aggregators_.empty() && (chunk_.open || chunk_.forced_end >= 0)) return false;
   if (s.stream_time == kNoTimestamp) {
     if (s.empty) return false;
     s.empty = true;  // never carried a record: does not hold event time back
@@ -327,6 +335,10 @@ void Task::append_watermarks(std::vector<envelope::WatermarkEntry>& out) const {
 
 void Task::flush() {
   if (stateful_.empty()) return;
+  // The marker records the upstream watermarks: apply them first, so that every window they
+  // close is closed (and emitted, under this same commit) before the marker says so. A restore
+  // treats windows that end before the marker's event time as already emitted.
+  if (def_.internal_sources) advance_event_time();
   meta_.input_offset = sources_.empty() ? -1 : sources_[0].next_offset;
   const std::string meta = meta_.encode();
   for (auto* s : stateful_) s->flush(meta);

@@ -167,6 +167,16 @@ bool GlobalTableBase::load_file(std::string& error, bool force) {
     if (reload_failed_) reload_failed_->inc();
     return error = std::string("not a JSON array or JSON lines: ") + e.what(), false;
   }
+  if (open_ && rows == bad && this->size() > 0 && !(ticks == empty_stamp_ && size == empty_size_)) {
+    // An empty file replacing a table is more often a file caught mid-rewrite than a wish to
+    // drop every row: it takes effect only if it is still the same at the next check.
+    empty_stamp_ = ticks;
+    empty_size_ = size;
+    failed_stamp_ = 0;
+    spdlog::warn("table {}: {} has no valid rows; keeping {} rows unless it is unchanged at the next check", name_,
+                 source_.location, this->size());
+    return true;
+  }
   if (bad > 0) {
     rejected_ += bad;
     if (rejected_counter_) rejected_counter_->inc(bad);
@@ -186,13 +196,14 @@ bool GlobalTableBase::load_file(std::string& error, bool force) {
 
 void GlobalTableBase::poll_topic(bool until_end) {
   kafka::MessageBatch batch(10000);
-  std::vector<std::int64_t> high;
+  std::vector<std::int64_t> low, high;
   const auto parts = consumer_->assignment();
   if (until_end) {
     for (const auto& tp : parts) {
       std::int64_t lo = 0, hi = 0;
       if (auto ec = consumer_->query_watermarks(tp.topic, tp.partition, lo, hi, 10s))
         throw std::runtime_error("table " + name_ + ": cannot read offsets of " + tp.topic + ": " + ec.message());
+      low.push_back(lo);
       high.push_back(hi);
     }
   }
@@ -220,8 +231,10 @@ void GlobalTableBase::poll_topic(bool until_end) {
     if (!until_end) break;
     bool done = true;
     for (std::size_t i = 0; i < parts.size(); ++i) {
+      // An empty partition (high <= low, e.g. everything compacted away) has nothing to read.
+      if (high[i] <= low[i]) continue;
       const auto pos = consumer_->position(parts[i].topic, parts[i].partition);
-      if (high[i] > 0 && pos < high[i]) done = false;
+      if (pos < high[i]) done = false;
     }
     if (done) break;
     if (std::chrono::steady_clock::now() > deadline)

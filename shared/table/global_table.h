@@ -99,7 +99,8 @@ class GlobalTableBase {
   TimestampMs next_check_ = 0;
   std::int64_t file_stamp_ = 0;
   std::uintmax_t file_size_ = 0;
-  std::int64_t failed_stamp_ = 0;
+  std::int64_t failed_stamp_ = 0, empty_stamp_ = 0;
+  std::uintmax_t empty_size_ = 0;
   std::uintmax_t failed_size_ = 0;
   std::uint64_t reloads_ = 0, rejected_ = 0;
   std::atomic<std::uint64_t> misses_{0};

@@ -206,7 +206,8 @@ void TopologyTestDriver::pump() {
     publish_watermarks();
     for (auto& stage : stages_)
       if (stage->def->internal_sources)
-        for (auto& [p, task] : stage->tasks) task->advance_event_time();
+        if (options_.apply_event_time_on_input || punctuating_)
+          for (auto& [p, task] : stage->tasks) task->advance_event_time();
     bool pending = false;
     for (auto& stage : stages_)
       for (auto& [p, task] : stage->tasks)
@@ -239,6 +240,11 @@ void TopologyTestDriver::publish_watermarks() {
 
 void TopologyTestDriver::advance_wall_clock(TimestampMs ms) {
   wall_clock_ += ms;
+  punctuating_ = true;
+  struct Reset {
+    bool& flag;
+    ~Reset() { flag = false; }
+  } reset{punctuating_};
   for (auto& stage : stages_)
     for (const auto& t : stage->def->global_tables) t->maintain(wall_clock_);
   for (auto& stage : stages_) {

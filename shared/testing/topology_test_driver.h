@@ -31,6 +31,10 @@ class TopologyTestDriver {
     std::filesystem::path state_dir;        // empty: a temporary directory
     TimestampMs idle_timeout_ms = 5000;
     TimestampMs start_wall_clock_ms = 1767261600000;  // 2026-01-01T10:00:00Z
+    // false: downstream tasks apply upstream watermarks only when the wall clock moves (the
+    // runtime's punctuation) or at a commit, not right after every record, as between two
+    // punctuations in the runtime.
+    bool apply_event_time_on_input = true;
   };
   TopologyTestDriver(const Topology& topology, Options options);
   ~TopologyTestDriver();
@@ -71,6 +75,7 @@ class TopologyTestDriver {
   std::unique_ptr<state::RocksDbResources> rocksdb_;
   std::vector<std::unique_ptr<Stage>> stages_;
   std::map<std::string, std::vector<std::size_t>> read_positions_;
+  bool punctuating_ = false;
 };
 
 }  // namespace sw::testing

@@ -492,10 +492,10 @@ class WindowedAggregateProcessor final : public Processor<K, V>, public Windowed
       const auto& e = it->second;
       if (e.emitted) {
         // Kept for retention: goes once the retention has passed too.
-        if (e.end + extra_retention_ <= bound) expiring_.push_back(it);
+        if (e.end + extra_retention_ <= bound) expiring_.push_back(&*it);
         else next_earliest = std::min(next_earliest, e.end + extra_retention_);
       } else if (e.end <= bound) {
-        closing_.push_back(it);
+        closing_.push_back(&*it);
       } else {
         next_earliest = std::min(next_earliest, e.end);
       }
@@ -504,7 +504,8 @@ class WindowedAggregateProcessor final : public Processor<K, V>, public Windowed
     std::sort(closing_.begin(), closing_.end(), [](const auto& a, const auto& b) {
       return a->second.end != b->second.end ? a->second.end < b->second.end : a->first.key < b->first.key;
     });
-    for (auto it : closing_) {
+    // Pointers, not iterators: close_from_store may have rehashed the map. Erased by key.
+    for (auto* it : closing_) {
       const Window w{it->first.start, it->second.end};
       if (emit_ == EmitStrategy::on_window_close) {
         RecordContext rc;
@@ -519,11 +520,11 @@ class WindowedAggregateProcessor final : public Processor<K, V>, public Windowed
         continue;
       }
       if (it->second.persisted) stage_delete(it->first.key, w);
-      cache_.erase(it);
+      cache_.erase(cache_.find(it->first));
     }
-    for (auto it : expiring_) {
+    for (auto* it : expiring_) {
       if (it->second.persisted) stage_delete(it->first.key, Window{it->first.start, it->second.end});
-      cache_.erase(it);
+      cache_.erase(cache_.find(it->first));
     }
     closing_.clear();
     expiring_.clear();
@@ -586,8 +587,9 @@ class WindowedAggregateProcessor final : public Processor<K, V>, public Windowed
       VA value{};
       if (!mat_.key_serde.deserialize(wk.key, key, error_) || !mat_.value_serde.deserialize(bytes, value, error_))
         return;
-      // Under a long retention the store also holds windows that were closed and emitted.
-      const bool emitted = wk.end <= closed_bound_;
+      // Under a long retention the store also holds windows that were closed and emitted
+      // (the marker's event time was applied before it was written, see Task::flush).
+      const bool emitted = extra_retention_ > 0 && wk.end <= closed_bound_;
       cache_.emplace(CacheKey{std::move(key), wk.start}, Entry{std::move(value), wk.end, false, true, emitted});
       earliest_end_ = std::min(earliest_end_, emitted ? wk.end + extra_retention_ : wk.end);
       ++n;
@@ -619,10 +621,10 @@ class WindowedAggregateProcessor final : public Processor<K, V>, public Windowed
       if (!mat_.key_serde.deserialize(wk.key, key, error_) || !mat_.value_serde.deserialize(bytes, value, error_))
         return;
       if (cache_.find(CacheKeyView{Traits::view(key), wk.start}) != cache_.end()) return;
-      const bool emitted = wk.end <= closed_bound_;
+      const bool emitted = extra_retention_ > 0 && wk.end <= closed_bound_;
       if (emitted && wk.end + extra_retention_ > bound) return;  // retained, not yet expired
       auto it = cache_.emplace(CacheKey{std::move(key), wk.start}, Entry{std::move(value), wk.end, false, true, emitted}).first;
-      (emitted ? expiring_ : closing_).push_back(it);
+      (emitted ? expiring_ : closing_).push_back(&*it);
     });
   }
 
@@ -646,7 +648,7 @@ class WindowedAggregateProcessor final : public Processor<K, V>, public Windowed
   TimestampMs earliest_end_ = INT64_MAX;  // earliest end (or retained end) that needs attention
   TimestampMs extra_retention_ = 0;
   TimestampMs closed_bound_ = INT64_MIN;  // windows ending at or before this were emitted
-  std::vector<Iter> closing_, expiring_;
+  std::vector<typename std::unordered_map<CacheKey, Entry, Hash, Eq>::value_type*> closing_, expiring_;
   std::string key_bytes_, value_bytes_, error_;
 };
 
@@ -862,6 +864,16 @@ KStream<K, V2> KStream<K, V>::join(std::shared_ptr<table::GlobalTable<T>> table,
                                    std::function<std::string_view(const K&, const V&)> key_of,
                                    std::function<V2(const K&, const V&, const T*)> joiner, MissingRow missing,
                                    const std::string& name) {
+  if (missing == MissingRow::dead_letter) {
+    auto& def = b_->sub(sub_);
+    if (def.internal_sources)
+      throw std::invalid_argument("join " + name + ": only an entry stage can dead-letter (it has the input record)");
+    // Partials must be a function of the input alone: a replay after a table change would
+    // otherwise produce a different set of partials and misnumber them.
+    if (def.pre_aggregating)
+      throw std::invalid_argument("join " + name + ": dead-lettering unknown keys cannot precede a two-phase aggregation");
+    def.table_dependent_drops = true;
+  }
   auto child = std::make_shared<detail::Node<K, V2>>();
   node_->children.push_back([=](TaskContext& ctx) -> std::unique_ptr<Processor<K, V>> {
     return std::make_unique<detail::GlobalJoinProcessor<K, V, T, V2>>(ctx, table, key_of, joiner, missing,
@@ -921,7 +933,14 @@ class TimeWindowedKStream {
   template <class VA>
   KTable<K, VA> aggregate(std::function<VA()> init, std::function<void(const K&, const V&, VA&)> agg,
                           std::function<void(const K&, const VA&, VA&)> merge, Materialized<K, VA> mat) {
+    static_assert(!std::is_same_v<K, std::string_view>, "partials outlive the record: the key must own its bytes");
     auto* b = def_.builder;
+    auto& upstream = b->sub(def_.upstream_sub);
+    if (upstream.table_dependent_drops)
+      throw std::invalid_argument("two-phase aggregation " + mat.store_name +
+                                  ": its stage dead-letters records by a table's content, so a replay could produce "
+                                  "different partials; use a single-phase aggregation or keep unknown keys");
+    upstream.pre_aggregating = true;
     const std::string topic = def_.topic;
     const auto ks = def_.grouped.key_serde;
     const auto vs = mat.value_serde;

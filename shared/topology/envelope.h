@@ -14,7 +14,9 @@
 
 namespace sw::envelope {
 
-inline constexpr char kData = 'R';
+inline constexpr char kData = 'D';         // data records with a sequence number
+inline constexpr char kDataV1 = 'R';       // before sequence numbers: decoded with seq 0
+inline constexpr std::size_t kDataV1HeaderSize = 1 + 2 + 4 + 8 + 8 + 8;
 inline constexpr char kWatermark = 'W';
 inline constexpr std::size_t kDataHeaderSize = 1 + 2 + 4 + 8 + 4 + 8 + 8;
 
@@ -31,6 +33,19 @@ inline void encode_data(std::string& out, const RecordContext& ctx) {
 
 // Returns false for anything that is not a well-formed data record.
 inline bool decode_data(std::string_view in, RecordContext& ctx, std::string_view& payload) {
+  if (!in.empty() && in[0] == kDataV1) {
+    // Written by an earlier version (still in a repartition topic during an upgrade).
+    if (in.size() < kDataV1HeaderSize) return false;
+    bytes::Reader r(in.substr(1));
+    ctx.source_topic = r.get<std::uint16_t>();
+    ctx.source_partition = r.get<std::int32_t>();
+    ctx.source_offset = r.get<std::int64_t>();
+    ctx.source_seq = 0;
+    ctx.event_time = r.get<std::int64_t>();
+    ctx.entry_stream_time = r.get<std::int64_t>();
+    payload = in.substr(kDataV1HeaderSize);
+    return r.ok();
+  }
   if (in.size() < kDataHeaderSize || in[0] != kData) return false;
   bytes::Reader r(in.substr(1));
   ctx.source_topic = r.get<std::uint16_t>();

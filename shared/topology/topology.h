@@ -33,6 +33,8 @@ struct SubTopologyDef {
   std::vector<std::string> stores;
   std::vector<std::string> repartition_sinks;  // repartition topics this sub-topology writes
   std::vector<std::shared_ptr<table::GlobalTableBase>> global_tables;  // opened by whoever runs it
+  bool pre_aggregating = false;        // sends partial aggregates (two-phase)
+  bool table_dependent_drops = false;  // drops records depending on a global table's content
   std::map<std::string, std::function<std::unique_ptr<SourceNode>(TaskContext&)>> sources;
   std::vector<std::string> description;
 };

@@ -251,9 +251,9 @@ TEST_F(RenderFarmTest, TopicTableUpdatesTakeEffectAndUnknownIdsAreDeadLettered) 
   TestProducer p(broker_->bootstrap());
   p.send("studio-scenes", 0, "scene-0001", R"({"scene_id":"scene-0001","project":"aurora","frame_budget_ms":500})");
   p.flush();
-  auto& enrich = start("enrich", "e1", {"--scenes", "topic:studio-scenes", "--unknown-ids", "dead-letter"});
-  auto& aggregate = start("aggregate", "a1", {"--scenes", "topic:studio-scenes", "--unknown-ids", "dead-letter"});
-  start("node-aggregate", "n1", {"--scenes", "topic:studio-scenes", "--unknown-ids", "dead-letter"});
+  auto& enrich = start("enrich", "e1", {"--scenes", "topic:studio-scenes", "--unknown-ids", "dead-letter", "--pre-aggregate", "false"});
+  auto& aggregate = start("aggregate", "a1", {"--scenes", "topic:studio-scenes", "--unknown-ids", "dead-letter", "--pre-aggregate", "false"});
+  start("node-aggregate", "n1", {"--scenes", "topic:studio-scenes", "--unknown-ids", "dead-letter", "--pre-aggregate", "false"});
   ASSERT_TRUE(enrich.wait_ready(60s));
   ASSERT_TRUE(aggregate.wait_ready(60s));
   EXPECT_EQ(enrich.metric("streamwright_table_rows{table=\"scenes\"}"), 1);
