@@ -12,57 +12,26 @@ enum Field : unsigned { kUser = 1, kSeverity = 2, kContent = 4, kTimestamp = 8 }
 }  // namespace
 
 bool parse_log_event(std::string_view text, LogEvent& out, std::string& error) {
-  simdjson::ondemand::document doc;
-  if (auto e = json::thread_parser().parse(text, doc)) {
-    error = std::string("malformed JSON: ") + json::describe(e);
-    return false;
-  }
-  simdjson::ondemand::object obj;
-  if (auto e = doc.get_object().get(obj)) {
-    error = e == simdjson::INCORRECT_TYPE ? std::string("not a JSON object")
-                                          : std::string("malformed JSON: ") + json::describe(e);
-    return false;
-  }
   unsigned seen = 0;
   std::string_view timestamp;
-  for (auto field_result : obj) {
-    simdjson::ondemand::field field;
-    if (auto e = std::move(field_result).get(field)) {
-      error = std::string("malformed JSON: ") + json::describe(e);
-      return false;
-    }
-    std::string_view key;
-    if (field.unescaped_key().get(key)) {
-      error = "malformed JSON key";
-      return false;
-    }
-    unsigned bit = 0;
-    std::string_view* target = nullptr;
-    if (key == "user_id") bit = kUser, target = &out.user_id;
-    else if (key == "severity") bit = kSeverity, target = &out.severity;
-    else if (key == "content") bit = kContent, target = &out.content;
-    else if (key == "timestamp") bit = kTimestamp, target = &timestamp;
-    if (!bit) {
-      // Other fields are allowed, but must be valid JSON: On-Demand would skip them unchecked.
-      if (auto e = json::validate(field.value())) {
-        error = std::string("malformed JSON: ") + json::describe(e);
-        return false;
-      }
-      continue;
-    }
-    if (seen & bit) {
-      error = "duplicate field " + std::string(key);
-      return false;
-    }
-    seen |= bit;
-    // The unescaped key lives in the parser's string buffer, which reading the value appends to.
-    if (!json::read_string(field.value(), key, *target, error)) return false;
-  }
-  const char* trailing = nullptr;
-  if (doc.current_location().get(trailing) == simdjson::SUCCESS) {
-    error = "malformed JSON: trailing content";
-    return false;
-  }
+  const bool ok = json::parse_object(
+      text, seen,
+      [](std::string_view key) -> unsigned {
+        if (key == "user_id") return kUser;
+        if (key == "severity") return kSeverity;
+        if (key == "content") return kContent;
+        if (key == "timestamp") return kTimestamp;
+        return 0;
+      },
+      [&](unsigned bit, std::string_view key, simdjson::ondemand::value value) {
+        std::string_view* target = bit == kUser       ? &out.user_id
+                                   : bit == kSeverity ? &out.severity
+                                   : bit == kContent  ? &out.content
+                                                      : &timestamp;
+        return json::read_string(value, key, *target, error);
+      },
+      error);
+  if (!ok) return false;
   if (!(seen & kUser)) return error = "missing field user_id", false;
   if (!(seen & kSeverity)) return error = "missing field severity", false;
   if (!(seen & kContent)) return error = "missing field content", false;

@@ -33,82 +33,45 @@ constexpr double kMaxRenderMs = 1e9;  // about 11.5 days: anything longer is a b
 
 bool parse_render_event(std::string_view text, RenderEvent& out, std::string& error) {
   out = RenderEvent{};
-  simdjson::ondemand::document doc;
-  if (auto e = json::thread_parser().parse(text, doc)) {
-    error = std::string("malformed JSON: ") + json::describe(e);
-    return false;
-  }
-  simdjson::ondemand::object obj;
-  if (auto e = doc.get_object().get(obj)) {
-    error = e == simdjson::INCORRECT_TYPE ? std::string("not a JSON object")
-                                          : std::string("malformed JSON: ") + json::describe(e);
-    return false;
-  }
   unsigned seen = 0;
   std::string_view timestamp, status;
-  for (auto field_result : obj) {
-    simdjson::ondemand::field field;
-    if (auto e = std::move(field_result).get(field)) {
-      error = std::string("malformed JSON: ") + json::describe(e);
-      return false;
-    }
-    std::string_view key;
-    if (field.unescaped_key().get(key)) {
-      error = "malformed JSON key";
-      return false;
-    }
-    unsigned bit = 0;
-    if (key == "frame_id") bit = kFrame;
-    else if (key == "scene_id") bit = kScene;
-    else if (key == "node_id") bit = kNode;
-    else if (key == "render_time_ms") bit = kRender;
-    else if (key == "gpu_utilization") bit = kGpu;
-    else if (key == "timestamp") bit = kTimestamp;
-    else if (key == "status") bit = kStatus;
-    else if (key == "attempt") bit = kAttempt;
-    else if (key == "memory_mb") bit = kMemory;
-    else if (key == "cpu_utilization") bit = kCpu;
-    else if (key == "error") bit = kError;
-    auto value = field.value();
-    if (!bit) {
-      // Other fields are allowed, but must be valid JSON: On-Demand would skip them unchecked.
-      if (auto e = json::validate(value)) {
-        error = std::string("malformed JSON: ") + json::describe(e);
-        return false;
-      }
-      continue;
-    }
-    if (seen & bit) {
-      error = "duplicate field " + std::string(key);
-      return false;
-    }
-    seen |= bit;
-    bool ok = true;
-    switch (bit) {
-      case kFrame: ok = json::read_string(value, "frame_id", out.frame_id, error); break;
-      case kScene: ok = json::read_string(value, "scene_id", out.scene_id, error); break;
-      case kNode: ok = json::read_string(value, "node_id", out.node_id, error); break;
-      case kTimestamp: ok = json::read_string(value, "timestamp", timestamp, error); break;
-      case kStatus: ok = json::read_string(value, "status", status, error); break;
-      case kRender: ok = json::read_number(value, "render_time_ms", 0, kMaxRenderMs, out.render_time_ms, error); break;
-      case kGpu: ok = json::read_number(value, "gpu_utilization", 0, 1, out.gpu_utilization, error); break;
-      case kCpu: ok = json::read_number(value, "cpu_utilization", 0, 1, out.cpu_utilization, error); break;
-      case kMemory: ok = json::read_number(value, "memory_mb", 0, 1e9, out.memory_mb, error); break;
-      case kAttempt: ok = json::read_integer(value, "attempt", 1, 1'000'000, out.attempt, error); break;
-      case kError: {
-        bool is_null = false;
-        if (value.is_null().get(is_null) == simdjson::SUCCESS && is_null) break;
-        ok = json::read_string(value, "error", out.error, error);
-        break;
-      }
-    }
-    if (!ok) return false;
-  }
-  const char* trailing = nullptr;
-  if (doc.current_location().get(trailing) == simdjson::SUCCESS) {
-    error = "malformed JSON: trailing content";
-    return false;
-  }
+  const bool parsed = json::parse_object(
+      text, seen,
+      [](std::string_view key) -> unsigned {
+        if (key == "frame_id") return kFrame;
+        if (key == "scene_id") return kScene;
+        if (key == "node_id") return kNode;
+        if (key == "render_time_ms") return kRender;
+        if (key == "gpu_utilization") return kGpu;
+        if (key == "timestamp") return kTimestamp;
+        if (key == "status") return kStatus;
+        if (key == "attempt") return kAttempt;
+        if (key == "memory_mb") return kMemory;
+        if (key == "cpu_utilization") return kCpu;
+        if (key == "error") return kError;
+        return 0;
+      },
+      [&](unsigned bit, std::string_view, simdjson::ondemand::value value) {
+        switch (bit) {
+          case kFrame: return json::read_string(value, "frame_id", out.frame_id, error);
+          case kScene: return json::read_string(value, "scene_id", out.scene_id, error);
+          case kNode: return json::read_string(value, "node_id", out.node_id, error);
+          case kTimestamp: return json::read_string(value, "timestamp", timestamp, error);
+          case kStatus: return json::read_string(value, "status", status, error);
+          case kRender: return json::read_number(value, "render_time_ms", 0, kMaxRenderMs, out.render_time_ms, error);
+          case kGpu: return json::read_number(value, "gpu_utilization", 0, 1, out.gpu_utilization, error);
+          case kCpu: return json::read_number(value, "cpu_utilization", 0, 1, out.cpu_utilization, error);
+          case kMemory: return json::read_number(value, "memory_mb", 0, 1e9, out.memory_mb, error);
+          case kAttempt: return json::read_integer(value, "attempt", 1, 1'000'000, out.attempt, error);
+          default: {  // kError: a string or null
+            bool is_null = false;
+            if (value.is_null().get(is_null) == simdjson::SUCCESS && is_null) return true;
+            return json::read_string(value, "error", out.error, error);
+          }
+        }
+      },
+      error);
+  if (!parsed) return false;
   if (!(seen & kFrame)) return error = "missing field frame_id", false;
   if (!(seen & kScene)) return error = "missing field scene_id", false;
   if (!(seen & kNode)) return error = "missing field node_id", false;
