@@ -206,6 +206,25 @@ namespace {
 std::int64_t micros(double ms) { return std::llround(ms * 1000.0); }
 std::int64_t ppm(double fraction) { return std::llround(fraction * 1e6); }
 
+// {"<id>":..,"<attribute>":..,"window_start":..,"window_end":.. (the record continues)
+void metrics_json_head(std::string& out, const char* id_name, std::string_view id, const char* attribute_name,
+                       std::string_view attribute, const Window& w) {
+  out.clear();
+  out += "{\"";
+  out += id_name;
+  out += "\":";
+  json::append_string(out, id);
+  out += ",\"";
+  out += attribute_name;
+  out += "\":";
+  json::append_string(out, attribute);
+  out += ",\"window_start\":\"";
+  format_rfc3339(w.start, out);
+  out += "\",\"window_end\":\"";
+  format_rfc3339(w.end, out);
+  out += '"';
+}
+
 void append_fixed(std::string& out, double v, int decimals) {
   char buf[64];
   const int n = std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
@@ -312,16 +331,8 @@ Serde<SceneStats> scene_stats_serde() {
 }
 
 void scene_metrics_json(std::string& out, std::string_view scene_id, const Window& w, const SceneStats& s) {
-  out.clear();
-  out += "{\"scene_id\":";
-  json::append_string(out, scene_id);
-  out += ",\"project\":";
-  json::append_string(out, s.project);
-  out += ",\"window_start\":\"";
-  format_rfc3339(w.start, out);
-  out += "\",\"window_end\":\"";
-  format_rfc3339(w.end, out);
-  out += "\",\"frames\":" + std::to_string(s.frames);
+  metrics_json_head(out, "scene_id", scene_id, "project", s.project, w);
+  out += ",\"frames\":" + std::to_string(s.frames);
   out += ",\"failed_frames\":" + std::to_string(s.failed);
   out += ",\"retried_frames\":" + std::to_string(s.retried);
   const double n = s.frames > 0 ? static_cast<double>(s.frames) : 1.0;
@@ -367,16 +378,8 @@ Serde<NodeStats> node_stats_serde() {
 }
 
 void node_metrics_json(std::string& out, std::string_view node_id, const Window& w, const NodeStats& s) {
-  out.clear();
-  out += "{\"node_id\":";
-  json::append_string(out, node_id);
-  out += ",\"gpu_model\":";
-  json::append_string(out, s.gpu_model);
-  out += ",\"window_start\":\"";
-  format_rfc3339(w.start, out);
-  out += "\",\"window_end\":\"";
-  format_rfc3339(w.end, out);
-  out += "\",\"frames\":" + std::to_string(s.frames);
+  metrics_json_head(out, "node_id", node_id, "gpu_model", s.gpu_model, w);
+  out += ",\"frames\":" + std::to_string(s.frames);
   out += ",\"failed_frames\":" + std::to_string(s.failed);
   out += ",\"avg_gpu_utilization\":";
   append_fixed(out, static_cast<double>(s.gpu_ppm_sum) / 1e6 / (s.frames > 0 ? static_cast<double>(s.frames) : 1.0), 6);

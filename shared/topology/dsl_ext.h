@@ -98,32 +98,13 @@ class PerTaskInstances {
 // them), and the history of every key is kept; both are persisted in batches at flush.
 template <class K, class V, class VA, class H, class VO>
 class WindowedHistoryAggregateProcessor final : public Processor<K, V>, public WindowedStateful {
-  using Traits = KeyTraits<K>;
-  using View = typename Traits::View;
-  struct CacheKey {
-    K key;
-    TimestampMs start;
-  };
-  struct CacheKeyView {
-    View key;
-    TimestampMs start;
-  };
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(const CacheKey& k) const { return mix(std::hash<std::remove_cvref_t<View>>{}(Traits::view(k.key)), k.start); }
-    std::size_t operator()(const CacheKeyView& k) const { return mix(std::hash<std::remove_cvref_t<View>>{}(k.key), k.start); }
-    static std::size_t mix(std::size_t h, TimestampMs s) {
-      return h ^ (static_cast<std::size_t>(s) * 0x9E3779B97F4A7C15ULL + (h << 6) + (h >> 2));
-    }
-  };
-  struct Eq {
-    using is_transparent = void;
-    bool operator()(const CacheKey& a, const CacheKey& b) const { return a.start == b.start && a.key == b.key; }
-    bool operator()(const CacheKeyView& a, const CacheKey& b) const {
-      return a.start == b.start && a.key == Traits::view(b.key);
-    }
-    bool operator()(const CacheKey& a, const CacheKeyView& b) const { return (*this)(b, a); }
-  };
+  using Keyed = WindowKeyed<K>;
+  using Traits = typename Keyed::Traits;
+  using View = typename Keyed::View;
+  using CacheKey = typename Keyed::CacheKey;
+  using CacheKeyView = typename Keyed::CacheKeyView;
+  using Hash = typename Keyed::Hash;
+  using Eq = typename Keyed::Eq;
   struct Entry {
     VA value;
     TimestampMs end;
