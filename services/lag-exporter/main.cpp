@@ -220,6 +220,8 @@ int main(int argc, char** argv) {
     ("metrics-address", po::value<std::string>()->default_value("0.0.0.0"), "address of the HTTP endpoint")
     ("port", po::value<unsigned>()->default_value(9465), "port of /metrics and /healthz (0: any free port)")
     ("kafka-property", po::value<std::vector<std::string>>()->composing(), "extra librdkafka property key=value")
+    ("kafka-properties-file", po::value<std::vector<std::string>>()->composing(),
+         "librdkafka properties as key=value lines, repeatable; KAFKA_PROPERTY_* and --kafka-property win")
     ("log-level", po::value<std::string>()->default_value("info"), "trace, debug, info, warn, error");
   // clang-format on
   po::variables_map vm;
@@ -227,11 +229,14 @@ int main(int argc, char** argv) {
   sw::kafka::Config extra;
   std::chrono::milliseconds interval{};
   try {
-    po::store(po::parse_command_line(argc, argv, desc), vm);
+    const auto parsed = po::parse_command_line(argc, argv, desc);
+    sw::reject_negative_unsigned(parsed, desc);
+    po::store(parsed, vm);
     po::store(sw::bootstrap_from_environment(desc), vm);
     po::notify(vm);
     if (vm.count("help")) {
-      std::cout << desc << "\n";
+      std::cout << desc << "\nKafka properties also come from KAFKA_PROPERTY_<KEY> environment variables; a key ending in\n"
+                << ".file reads its value from a file (KAFKA_PROPERTY_SASL_PASSWORD_FILE=/run/secrets/kafka/password).\n";
       return 0;
     }
     if (!vm.count("bootstrap-servers")) throw std::invalid_argument("--bootstrap-servers is required");
@@ -240,6 +245,8 @@ int main(int argc, char** argv) {
         const auto eq = spec.find('=');
         if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
           throw std::invalid_argument("--group expects GROUP=TOPIC[,TOPIC...], got '" + spec + "'");
+        if (eq + 1 < spec.size() && spec.find_first_not_of(',', eq + 1) == std::string::npos)
+          throw std::invalid_argument("--group '" + spec + "' names no topic");
         GroupSpec g{spec.substr(0, eq), {}};
         std::stringstream ss(spec.substr(eq + 1));
         for (std::string t; std::getline(ss, t, ',');)
@@ -256,13 +263,17 @@ int main(int argc, char** argv) {
     if (groups.empty()) throw std::invalid_argument("nothing to watch: give --group or --topology");
     interval = sw::parse_duration(vm["interval"].as<std::string>());
     if (interval.count() <= 0) throw std::invalid_argument("--interval must be positive");
-    extra.set_from_environment();  // KAFKA_PROPERTY_<KEY>; flags below win
-    if (vm.count("kafka-property"))
-      for (const auto& kv : vm["kafka-property"].as<std::vector<std::string>>())
-        if (!extra.set_from_assignment(kv)) throw std::invalid_argument("--kafka-property expects key=value");
+    if (!sw::valid_log_level(vm["log-level"].as<std::string>()))
+      throw std::invalid_argument("--log-level must be trace, debug, info, warn, error, critical or off");
+    // Files, then KAFKA_PROPERTY_<KEY>, then --kafka-property; checked by librdkafka before connecting.
+    extra.set_user_properties(
+        vm.count("kafka-properties-file") ? vm["kafka-properties-file"].as<std::vector<std::string>>()
+                                          : std::vector<std::string>{},
+        vm.count("kafka-property") ? vm["kafka-property"].as<std::vector<std::string>>() : std::vector<std::string>{},
+        "--kafka-property", sw::kafka::ClientRoles::consumer);
     if (vm["port"].as<unsigned>() > 65535) throw std::invalid_argument("--port must be below 65536");
   } catch (const std::exception& e) {
-    std::cerr << "streamwright-lag-exporter: " << e.what() << "\n";
+    std::cerr << "streamwright-lag-exporter: " << sw::name_the_option(vm, e.what()) << "\n";
     return 2;
   }
   spdlog::set_default_logger(spdlog::stderr_color_mt("lag-exporter"));

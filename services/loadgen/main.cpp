@@ -70,6 +70,8 @@ int main(int argc, char** argv) {
     ("replay", po::value<std::string>(), "JSON-lines file to replay instead of generating")
     ("key-field", po::value<std::string>()->default_value("user_id"), "replay: JSON field used as the record key ('' for none)")
     ("kafka-property", po::value<std::vector<std::string>>()->composing(), "extra librdkafka property key=value")
+    ("kafka-properties-file", po::value<std::vector<std::string>>()->composing(),
+         "librdkafka properties as key=value lines, repeatable; KAFKA_PROPERTY_* and --kafka-property win")
     ("streams", po::value<unsigned>()->default_value(100), "telemetra: live streams")
     ("chatters", po::value<unsigned>()->default_value(500), "telemetra: distinct chatters per stream")
     ("spike-probability", po::value<double>()->default_value(0.0005), "telemetra: chance per message that a chat spike starts")
@@ -78,11 +80,13 @@ int main(int argc, char** argv) {
   // clang-format on
   po::variables_map vm;
   try {
-    po::store(po::parse_command_line(argc, argv, desc), vm);
+    const auto parsed = po::parse_command_line(argc, argv, desc);
+    sw::reject_negative_unsigned(parsed, desc);
+    po::store(parsed, vm);
     po::store(sw::bootstrap_from_environment(desc), vm);
     po::notify(vm);
   } catch (const std::exception& e) {
-    std::cerr << "streamwright-loadgen: " << e.what() << "\n";
+    std::cerr << "streamwright-loadgen: " << sw::name_the_option(vm, e.what()) << "\n";
     return 2;
   }
   if (vm.count("help")) {
@@ -135,17 +139,22 @@ int main(int argc, char** argv) {
     if (gc.out_of_order + gc.late > 1) throw std::invalid_argument("--out-of-order plus --late must not exceed 1");
     if (gc.users == 0) throw std::invalid_argument("--users must be positive");
     if (vm["rate"].as<double>() < 0) throw std::invalid_argument("--rate must not be negative");
+    sw::parse_duration(vm["event-time-end"].as<std::string>());  // named in its message if invalid
+    if (vm.count("replay") && !std::ifstream(vm["replay"].as<std::string>()))
+      throw std::invalid_argument("--replay: cannot read '" + vm["replay"].as<std::string>() + "'");
     config.set(sw::kafka::keys::bootstrap_servers, vm["bootstrap-servers"].as<std::string>());
     config.set(sw::kafka::keys::linger_ms, 50);  // large batches, as high-volume producers send
     config.set(sw::kafka::keys::batch_num_messages, 10000);
     config.set(sw::kafka::keys::queue_buffering_max_messages, 1000000);
     config.set(sw::kafka::keys::client_id, "streamwright-loadgen");
-    config.set_from_environment();  // KAFKA_PROPERTY_<KEY>; flags below win
-    if (vm.count("kafka-property"))
-      for (const auto& kv : vm["kafka-property"].as<std::vector<std::string>>())
-        if (!config.set_from_assignment(kv)) throw std::invalid_argument("--kafka-property expects key=value");
+    // Files, then KAFKA_PROPERTY_<KEY>, then --kafka-property; checked by librdkafka before connecting.
+    config.set_user_properties(
+        vm.count("kafka-properties-file") ? vm["kafka-properties-file"].as<std::vector<std::string>>()
+                                          : std::vector<std::string>{},
+        vm.count("kafka-property") ? vm["kafka-property"].as<std::vector<std::string>>() : std::vector<std::string>{},
+        "--kafka-property", sw::kafka::ClientRoles::producer);
   } catch (const std::exception& e) {
-    std::cerr << "streamwright-loadgen: " << e.what() << "\n";
+    std::cerr << "streamwright-loadgen: " << sw::name_the_option(vm, e.what()) << "\n";
     return 2;
   }
 

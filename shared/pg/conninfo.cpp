@@ -1,5 +1,6 @@
 #include "pg/conninfo.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace sw::pg {
@@ -92,22 +93,27 @@ std::string redact(const std::string& s) {
       if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
     }
   }
-  // password=... as a URI parameter or a keyword (quoted or not).
+  // password=... as a URI parameter, or as a keyword (quoted or not, with or without spaces
+  // around '=', which libpq allows).
   std::size_t pos = 0;
-  while ((pos = out.find("password=", pos)) != std::string::npos) {
-    const bool word_start = pos == 0 || out[pos - 1] == '?' || out[pos - 1] == '&' || out[pos - 1] == ' ';
-    std::size_t v = pos + 9;
-    if (!word_start) {
-      pos = v;
+  while ((pos = out.find("password", pos)) != std::string::npos) {
+    const bool word_start = pos == 0 || out[pos - 1] == '?' || out[pos - 1] == '&' || out[pos - 1] == ' ' ||
+                            out[pos - 1] == '\t' || out[pos - 1] == '\n';
+    std::size_t v = pos + 8;
+    while (v < out.size() && (out[v] == ' ' || out[v] == '\t' || out[v] == '\n')) ++v;
+    if (!word_start || v >= out.size() || out[v] != '=') {
+      pos += 8;
       continue;
     }
+    ++v;
+    while (v < out.size() && (out[v] == ' ' || out[v] == '\t' || out[v] == '\n')) ++v;
     std::size_t end = v;
     if (v < out.size() && out[v] == '\'') {
       end = v + 1;
       while (end < out.size() && out[end] != '\'') end += out[end] == '\\' ? 2 : 1;
       end = std::min(out.size(), end + 1);
     } else {
-      while (end < out.size() && out[end] != '&' && out[end] != ' ') ++end;
+      while (end < out.size() && out[end] != '&' && out[end] != ' ' && out[end] != '\t' && out[end] != '\n') ++end;
     }
     out.replace(v, end - v, "***");
     pos = v + 3;

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "common/duration.h"
+#include "common/options.h"
 #include "kafka/client.h"
 #include "metrics/http_server.h"
 
@@ -51,6 +52,8 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
          "prefix of consumer groups, internal topics and state")
     ("kafka-property", po::value<std::vector<std::string>>()->composing(),
          "extra librdkafka property key=value, repeatable (TLS, SASL, tuning)")
+    ("kafka-properties-file", po::value<std::vector<std::string>>()->composing(),
+         "librdkafka properties as key=value lines (# comments), repeatable; --kafka-property and KAFKA_PROPERTY_* win")
     ("state-dir", po::value<std::string>()->default_value("/tmp/streamwright-state"),
          "directory for RocksDB state (env CHECKPOINT_LOCATION)")
     ("metrics-address", po::value<std::string>()->default_value("0.0.0.0"), "address of the HTTP endpoint")
@@ -74,16 +77,18 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
 
   po::variables_map vm;
   try {
-    po::store(po::parse_command_line(argc, argv, all), vm);
+    const auto parsed = po::parse_command_line(argc, argv, all);
+    reject_negative_unsigned(parsed, all);
+    po::store(parsed, vm);
     std::vector<std::string> names;
     for (const auto& o : all.options()) names.push_back(o->long_name());
-    po::store(po::parse_environment(all,
-                                    [&](const std::string& env) -> std::string {
-                                      for (const auto& n : names)
-                                        if (env_name_for_option(n) == env) return n;
-                                      return "";
-                                    }),
-              vm);
+    const auto from_env = po::parse_environment(all, [&](const std::string& env) -> std::string {
+      for (const auto& n : names)
+        if (env_name_for_option(n) == env) return n;
+      return "";
+    });
+    reject_negative_unsigned(from_env, all);
+    po::store(from_env, vm);
     po::notify(vm);
   } catch (const std::exception& e) {
     std::cerr << def.name << ": " << e.what() << "\nTry '" << def.name << " --help'.\n";
@@ -97,7 +102,9 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
               << "STREAMWRIGHT_<OPTION> (e.g. STREAMWRIGHT_WINDOW_SIZE), and KAFKA_BOOTSTRAP_SERVERS,\n"
               << "CHECKPOINT_LOCATION for --bootstrap-servers and --state-dir. Flags win.\n"
               << "Kafka properties also come from KAFKA_PROPERTY_<KEY> (KAFKA_PROPERTY_SASL_PASSWORD sets\n"
-              << "sasl.password): keep secrets out of the command line.\n";
+              << "sasl.password): keep secrets out of the command line. A key ending in .file reads the value\n"
+              << "from a file (KAFKA_PROPERTY_SASL_PASSWORD_FILE=/run/secrets/kafka/password, or\n"
+              << "sasl.password.file=... in a properties file). Precedence: properties files < KAFKA_PROPERTY_* < --kafka-property.\n";
     return 0;
   }
   if (vm.count("version")) {
@@ -131,11 +138,12 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
     if (!vm.count("bootstrap-servers"))
       throw std::invalid_argument("--bootstrap-servers (or KAFKA_BOOTSTRAP_SERVERS) is required");
     rc.bootstrap_servers = vm["bootstrap-servers"].as<std::string>();
-    rc.kafka.set_from_environment();  // KAFKA_PROPERTY_<KEY>; flags below win
-    if (vm.count("kafka-property"))
-      for (const auto& kv : vm["kafka-property"].as<std::vector<std::string>>())
-        if (!rc.kafka.set_from_assignment(kv))
-          throw std::invalid_argument("--kafka-property expects key=value, got '" + kv + "'");
+    // Files, then KAFKA_PROPERTY_<KEY>, then --kafka-property; librdkafka checks them all here,
+    // before anything connects.
+    rc.kafka.set_user_properties(
+        vm.count("kafka-properties-file") ? vm["kafka-properties-file"].as<std::vector<std::string>>()
+                                          : std::vector<std::string>{},
+        vm.count("kafka-property") ? vm["kafka-property"].as<std::vector<std::string>>() : std::vector<std::string>{});
     rc.state_dir = vm["state-dir"].as<std::string>();
     rc.commit_interval = parse_duration(vm["commit-interval"].as<std::string>());
     rc.idle_timeout = parse_duration(vm["idle-timeout"].as<std::string>());
@@ -152,8 +160,10 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
     rc.rocksdb.block_cache_bytes = static_cast<std::size_t>(mb) << 20;
     rc.rocksdb.write_buffer_bytes = static_cast<std::size_t>(mb) << 19;
     if (vm["metrics-port"].as<unsigned>() > 65535) throw std::invalid_argument("--metrics-port must be below 65536");
+    if (!valid_log_level(vm["log-level"].as<std::string>()))
+      throw std::invalid_argument("--log-level must be trace, debug, info, warn, error, critical or off");
   } catch (const std::exception& e) {
-    std::cerr << def.name << ": " << e.what() << "\n";
+    std::cerr << def.name << ": " << name_the_option(vm, e.what()) << "\n";
     return 2;
   }
 
