@@ -94,6 +94,47 @@ const std::map<std::string, Pipeline>& pipelines() {
   return p;
 }
 
+// A child refused its options (exit code 2): the launcher exits with 2 as well.
+struct ChildUsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// The end of a child's log, for a child that exited before it started.
+std::string log_tail(const std::string& path) {
+  std::ifstream in(path);
+  std::string line, tail;
+  std::vector<std::string> lines;
+  while (std::getline(in, line)) lines.push_back(line);
+  for (std::size_t i = lines.size() > 10 ? lines.size() - 10 : 0; i < lines.size(); ++i) tail += "  " + lines[i] + "\n";
+  return tail;
+}
+
+// Waits for a child's "metrics-port N" line; throws ChildUsageError if it exited with code 2.
+std::uint16_t wait_started(sw::ChildProcess& proc, const std::string& what, const std::string& log) {
+  auto line = proc.read_line(60s);
+  if (!line || line->rfind("metrics-port ", 0) != 0) {
+    const auto code = proc.wait(5s);
+    if (code && *code == 2) throw ChildUsageError(what + " rejected its options:\n" + log_tail(log));
+    throw std::runtime_error(what + " did not start; see " + log);
+  }
+  return static_cast<std::uint16_t>(std::stoi(line->substr(13)));
+}
+
+// The Kafka options among the stages' options (after "--"), for the launcher's own consumer:
+// --kafka-property K=V and --kafka-properties-file F, as separate or as --opt=value arguments.
+void kafka_options(const std::vector<std::string>& args, std::vector<std::string>& properties,
+                   std::vector<std::string>& files) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    for (const auto& [opt, out] : {std::pair<std::string, std::vector<std::string>*>{"--kafka-property", &properties},
+                                   {"--kafka-properties-file", &files}}) {
+      if (args[i] == opt && i + 1 < args.size())
+        out->push_back(args[++i]);
+      else if (args[i].rfind(opt + "=", 0) == 0)
+        out->push_back(args[i].substr(opt.size() + 1));
+    }
+  }
+}
+
 struct Stage {
   std::string name;
   std::unique_ptr<sw::ChildProcess> proc;
@@ -241,8 +282,11 @@ int main(int argc, char** argv) {
     ("postgres-url", po::value<std::string>(), "telemetra: the sink's database (env POSTGRES_URL; demo: a throwaway server if unset)");
   // clang-format on
   po::variables_map vm;
+  sw::kafka::Config kafka_settings;  // the stages' Kafka properties, for the launcher's own consumer
   try {
-    po::store(po::command_line_parser(own).options(desc).run(), vm);
+    const auto parsed = po::command_line_parser(own).options(desc).run();
+    sw::reject_negative_unsigned(parsed, desc);
+    po::store(parsed, vm);
     po::store(sw::bootstrap_from_environment(desc), vm);
     po::notify(vm);
     if (vm.count("help")) {
@@ -252,6 +296,16 @@ int main(int argc, char** argv) {
     if (command == "up" && !vm.count("bootstrap-servers"))
       throw std::invalid_argument("up needs --bootstrap-servers (or KAFKA_BOOTSTRAP_SERVERS)");
     if (vm["partitions"].as<int>() < 1) throw std::invalid_argument("--partitions must be positive");
+    if (vm["rate"].as<double>() < 0) throw std::invalid_argument("--rate must not be negative");
+    if (vm["duration"].as<double>() < 0) throw std::invalid_argument("--duration must not be negative");
+    if (vm["users"].as<unsigned>() == 0) throw std::invalid_argument("--users must be positive");
+    const double crash_rate = vm["crash-rate"].as<double>();
+    if (crash_rate < 0 || crash_rate > 1) throw std::invalid_argument("--crash-rate must be between 0 and 1");
+    // The same Kafka settings as the stages (files, KAFKA_PROPERTY_*, --kafka-property after
+    // "--"), checked before anything starts.
+    std::vector<std::string> properties, files;
+    kafka_options(passthrough, properties, files);
+    kafka_settings.set_user_properties(files, properties, "--kafka-property", sw::kafka::ClientRoles::consumer);
   } catch (const std::exception& e) {
     std::cerr << "streamwright: " << e.what() << "\n";
     return 2;
@@ -320,10 +374,7 @@ int main(int argc, char** argv) {
       st.name = s;
       st.proc = std::make_unique<sw::ChildProcess>(bin + "/" + pipeline.service, args,
                                                    sw::ChildProcess::Options{true, work + "/" + s + ".log", "", {}});
-      auto line = st.proc->read_line(60s);
-      if (!line || line->rfind("metrics-port ", 0) != 0)
-        throw std::runtime_error("stage " + s + " did not start; see " + work + "/" + s + ".log");
-      st.port = static_cast<std::uint16_t>(std::stoi(line->substr(13)));
+      st.port = wait_started(*st.proc, "stage " + s, work + "/" + s + ".log");
       std::cout << "stage " << s << " running (pid " << st.proc->pid() << ", metrics http://127.0.0.1:" << st.port
                 << "/metrics, log " << work << "/" << s << ".log)\n";
       stages.push_back(std::move(st));
@@ -338,15 +389,18 @@ int main(int argc, char** argv) {
         url = postgres->url();
         std::cout << "throwaway PostgreSQL at " << url << " (log " << work << "/postgres/postgres.log)\n";
       }
-      // The URL goes through the environment; POSTGRES_USER/POSTGRES_PASSWORD are inherited.
-      sink = std::make_unique<sw::ChildProcess>(
-          bin + "/" + pipeline.sink_service,
-          std::vector<std::string>{"--bootstrap-servers", bootstrap, "--metrics-port", "0"},
-          sw::ChildProcess::Options{true, work + "/sink.log", "", {"POSTGRES_URL=" + url}});
-      auto line = sink->read_line(60s);
-      if (!line || line->rfind("metrics-port ", 0) != 0)
-        throw std::runtime_error("the sink did not start; see " + work + "/sink.log");
-      sink_port = static_cast<std::uint16_t>(std::stoi(line->substr(13)));
+      // The URL goes through the environment; POSTGRES_USER/POSTGRES_PASSWORD(_FILE) and
+      // KAFKA_PROPERTY_* are inherited; the stages' Kafka options are passed on.
+      std::vector<std::string> sink_args{"--bootstrap-servers", bootstrap, "--metrics-port", "0"};
+      {
+        std::vector<std::string> properties, files;
+        kafka_options(passthrough, properties, files);
+        for (const auto& p : properties) sink_args.insert(sink_args.end(), {"--kafka-property", p});
+        for (const auto& f : files) sink_args.insert(sink_args.end(), {"--kafka-properties-file", f});
+      }
+      sink = std::make_unique<sw::ChildProcess>(bin + "/" + pipeline.sink_service, sink_args,
+                                                sw::ChildProcess::Options{true, work + "/sink.log", "", {"POSTGRES_URL=" + url}});
+      sink_port = wait_started(*sink, "the sink", work + "/sink.log");
       std::cout << "sink " << pipeline.sink_service << " running (pid " << sink->pid() << ", metrics http://127.0.0.1:"
                 << sink_port << "/metrics, log " << work << "/sink.log)\n";
     }
@@ -365,7 +419,7 @@ int main(int argc, char** argv) {
     }
 
     // Live view: alerts as they arrive, and a status line every two seconds.
-    sw::kafka::Config cc;
+    sw::kafka::Config cc = kafka_settings;
     cc.set(sw::kafka::keys::bootstrap_servers, bootstrap);
     cc.set(sw::kafka::keys::group_id, "streamwright-launcher-" + std::to_string(::getpid()));
     cc.set(sw::kafka::keys::auto_offset_reset, command == "demo" ? "earliest" : "latest");
@@ -421,6 +475,9 @@ int main(int argc, char** argv) {
       }
     }
     alerts.close();
+  } catch (const ChildUsageError& e) {
+    std::cerr << "streamwright: " << e.what();
+    exit_code = 2;
   } catch (const std::exception& e) {
     std::cerr << "streamwright: " << e.what() << "\n";
     exit_code = 1;
