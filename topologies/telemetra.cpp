@@ -139,7 +139,7 @@ bool timestamp_value(simdjson::ondemand::value v, TimestampMs& out, std::string&
   if (type == simdjson::ondemand::json_type::string) {
     std::string_view s;
     if (v.get_string().get(s)) return fail(error, "field timestamp is not a valid string");
-    const auto te = parse_rfc3339(s, out);
+    const auto te = parse_event_time(s, out);
     if (te != TimeParseError::none) return fail(error, std::string("bad timestamp: ") + to_string(te));
     return true;
   }
@@ -147,6 +147,8 @@ bool timestamp_value(simdjson::ondemand::value v, TimestampMs& out, std::string&
     std::int64_t ms = 0;
     if (v.get_int64().get(ms)) return fail(error, "bad timestamp: a number must be integer epoch milliseconds");
     if (ms < 0) return fail(error, "bad timestamp: negative epoch milliseconds");
+    const auto te = check_event_time(ms);
+    if (te != TimeParseError::none) return fail(error, std::string("bad timestamp: ") + to_string(te));
     out = ms;
     return true;
   }
@@ -578,133 +580,6 @@ void moment_json(std::string& out, const Summary& s) {
   out += ",\"baseline_windows\":";
   out += std::to_string(s.z.baseline);
   out += "}}";
-}
-
-// ---------------------------------------------------------------- topology
-
-Topology build(const Config& c, const std::string& application_id) {
-  if (!(c.anomaly_threshold == c.anomaly_threshold)) throw std::invalid_argument("anomaly threshold is not a number");
-  if (c.history_windows == 0) throw std::invalid_argument("history windows must be positive");
-  if (c.min_history_windows > c.history_windows)
-    throw std::invalid_argument("min history windows must not exceed history windows");
-  if (c.top_emotes == 0) throw std::invalid_argument("top emotes must be positive");
-  if (c.chatter_chunk == 0) throw std::invalid_argument("chatter chunk must be positive");
-  for (const auto* t : {&c.chat_topic, &c.viewer_topic, &c.chat_dead_letter_topic, &c.viewer_dead_letter_topic,
-                        &c.summary_topic, &c.moments_topic})
-    if (t->empty()) throw std::invalid_argument("topic names must not be empty");
-  const auto windows = TimeWindows::hopping(c.window_size, c.window_advance, c.grace);
-  const double window_seconds = static_cast<double>(windows.size_ms()) / 1000.0;
-
-  StreamsBuilder builder(application_id);
-  const auto event_time = [](const std::string_view&, const InputEvent& e, const InputRecord&) { return e.timestamp; };
-  Consumed<std::string_view, InputEvent> chat{
-      serdes::string_view(),
-      {[](const InputEvent&, std::string&) {}, [](std::string_view in, InputEvent& e, std::string& err) {
-         return parse_chat_event(in, e, err);
-       }},
-      event_time, c.chat_dead_letter_topic, c.max_record_bytes};
-  Consumed<std::string_view, InputEvent> viewers{
-      serdes::string_view(),
-      {[](const InputEvent&, std::string&) {}, [](std::string_view in, InputEvent& e, std::string& err) {
-         return parse_viewer_event(in, e, err);
-       }},
-      event_time, c.viewer_dead_letter_topic, c.max_record_bytes};
-
-  auto lexicon = std::make_shared<const Lexicon>(c.lexicon);
-  const auto threshold = c.anomaly_threshold;
-  const auto history_windows = c.history_windows;
-  const auto min_history = c.min_history_windows;
-  const auto top_n = c.top_emotes;
-
-  auto windowed =
-      stream_topics<std::string_view, InputEvent>(builder, {{c.chat_topic, chat}, {c.viewer_topic, viewers}}, "parse")
-          .map<std::string_view, Contribution>(
-              [lexicon](const std::string_view&, const InputEvent& e) {
-                std::pair<std::string_view, Contribution> kv;
-                kv.first = e.stream_id;
-                kv.second.chat = e.chat;
-                if (e.chat) {
-                  kv.second.user_id = e.user_id;
-                  kv.second.sentiment = Lexicon::score(lexicon->match(e.message));
-                  kv.second.emotes = e.emotes;
-                } else {
-                  kv.second.viewer_count = e.viewer_count;
-                }
-                return kv;
-              },
-              "score-sentiment")
-          .group_by<std::string>([](const std::string_view& stream, const Contribution&) { return std::string(stream); },
-                                 Grouped<std::string, Contribution>{"events-by-stream", "aggregate", serdes::string(),
-                                                                    contribution_serde()})
-          .window_by(windows);
-
-  auto summaries =
-      aggregate_with_history<Summary>(
-          windowed, std::function<WindowState()>([] { return WindowState{}; }),
-          std::function<void(const std::string&, const Contribution&, WindowState&)>(
-              [](const std::string&, const Contribution& e, WindowState& s) {
-                if (!e.chat) {
-                  s.viewer_sum += e.viewer_count;
-                  ++s.viewer_events;
-                  return;
-                }
-                ++s.chat_count;
-                s.sentiment_sum += e.sentiment;
-                if (e.sentiment > 0) ++s.positive_count;
-                if (e.sentiment < 0) ++s.negative_count;
-                s.add_chatter(e.user_id);
-                for (auto em : e.emotes) {
-                  auto it = s.emotes.find(em);
-                  if (it == s.emotes.end())
-                    s.emotes.emplace(std::string(em), 1);
-                  else
-                    ++it->second;
-                }
-              }),
-          [=](const std::string& stream, const Window& w, const WindowState& s, History& h, Summary& out) {
-            out.stream_id = stream;
-            out.window = w;
-            out.chat_count = s.chat_count;
-            out.unique_chatters = s.unique_chatters();
-            out.avg_sentiment.reset();
-            if (s.chat_count > 0) out.avg_sentiment = s.sentiment_sum / static_cast<double>(s.chat_count);
-            out.positive_count = s.positive_count;
-            out.negative_count = s.negative_count;
-            out.top_emotes = top_emotes(s.emotes, top_n);
-            out.chat_rate = static_cast<double>(s.chat_count) / window_seconds;
-            out.avg_viewers.reset();
-            if (s.viewer_events > 0) out.avg_viewers = static_cast<double>(s.viewer_sum) / static_cast<double>(s.viewer_events);
-            out.z = z_score(s.chat_count, h.counts, min_history);
-            out.is_anomaly = out.z.z && *out.z.z > threshold;
-            h.counts.push_back(s.chat_count);
-            if (h.counts.size() > history_windows)
-              h.counts.erase(h.counts.begin(), h.counts.end() - static_cast<std::ptrdiff_t>(history_windows));
-          },
-          MaterializedWithHistory<std::string, WindowState, History>{
-              "stream-windows", serdes::string(), window_state_serde(), history_serde(),
-              window_state_parts(c.chatter_chunk)})
-          .to_stream();
-
-  const Produced<std::string, std::string> json_out{serdes::string(), serdes::string()};
-  summaries
-      .map<std::string, std::string>(
-          [](const Windowed<std::string>& k, const Summary& s) {
-            std::pair<std::string, std::string> kv(k.key, {});
-            summary_json(kv.second, s);
-            return kv;
-          },
-          "summary-json")
-      .to(c.summary_topic, json_out);
-  summaries.filter([](const Windowed<std::string>&, const Summary& s) { return s.is_anomaly; }, "anomalies")
-      .map<std::string, std::string>(
-          [](const Windowed<std::string>& k, const Summary& s) {
-            std::pair<std::string, std::string> kv(k.key, {});
-            moment_json(kv.second, s);
-            return kv;
-          },
-          "moment-json")
-      .to(c.moments_topic, json_out);
-  return builder.build();
 }
 
 }  // namespace sw::telemetra

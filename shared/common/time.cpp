@@ -100,11 +100,21 @@ TimeParseError parse_rfc3339(std::string_view s, TimestampMs& out) noexcept {
   return TimeParseError::none;
 }
 
+TimeParseError parse_event_time(std::string_view text, TimestampMs& out) noexcept {
+  TimestampMs ts = kNoTimestamp;
+  if (const auto e = parse_rfc3339(text, ts); e != TimeParseError::none) return e;
+  if (const auto e = check_event_time(ts); e != TimeParseError::none) return e;
+  out = ts;
+  return TimeParseError::none;
+}
+
 const char* to_string(TimeParseError e) noexcept {
   switch (e) {
     case TimeParseError::none: return "ok";
     case TimeParseError::syntax: return "timestamp is not RFC 3339";
     case TimeParseError::out_of_range: return "timestamp has a field out of range";
+    case TimeParseError::too_early: return "timestamp is before 2000-01-01T00:00:00Z";
+    case TimeParseError::too_late: return "timestamp is not before 2100-01-01T00:00:00Z";
   }
   return "?";
 }

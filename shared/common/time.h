@@ -13,7 +13,24 @@ enum class TimeParseError {
   none = 0,
   syntax,        // not of the form YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM|-HH:MM)
   out_of_range,  // a field outside its calendar range (month 13, Feb 30, hour 24, ...)
+  too_early,     // a valid time, but before kMinEventTimeMs (check_event_time)
+  too_late,      // a valid time, but at or after kMaxEventTimeMs (check_event_time)
 };
+
+// The event times pipelines accept: [2000-01-01T00:00:00Z, 2100-01-01T00:00:00Z). One record
+// from year 9999 (or epoch milliseconds near INT64_MAX) would otherwise move its partition's
+// stream time so far ahead that every later record is late; one from year 0 would open windows
+// no watermark closes in practice. The bounds are fixed, not relative to the wall clock, so the
+// decision depends on the record alone and a replay decides the same way.
+inline constexpr TimestampMs kMinEventTimeMs = 946'684'800'000;    // 2000-01-01T00:00:00Z
+inline constexpr TimestampMs kMaxEventTimeMs = 4'102'444'800'000;  // 2100-01-01T00:00:00Z
+constexpr TimeParseError check_event_time(TimestampMs ts) noexcept {
+  return ts < kMinEventTimeMs ? TimeParseError::too_early
+         : ts >= kMaxEventTimeMs ? TimeParseError::too_late
+                                 : TimeParseError::none;
+}
+// parse_rfc3339, then check_event_time.
+TimeParseError parse_event_time(std::string_view text, TimestampMs& out) noexcept;
 
 // Parses an RFC 3339 date-time ("2026-01-01T10:15:30Z", "2026-01-01T10:15:30.123+02:00").
 // Fractions beyond milliseconds are truncated. No allocation.

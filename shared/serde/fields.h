@@ -91,7 +91,9 @@ inline bool read_number(simdjson::ondemand::value v, std::string_view name, doub
                         std::string& error) {
   if (!has_type(v, name, simdjson::ondemand::json_type::number, "number", error)) return false;
   if (auto e = v.get_double().get(out)) {
-    error = "field " + std::string(name) + " is not a valid number: " + describe(e);
+    // "-Infinity" starts like a number: simdjson calls it the wrong type, it is a bad number.
+    error = "field " + std::string(name) + " is not a valid number: " +
+            describe(e == simdjson::INCORRECT_TYPE ? simdjson::NUMBER_ERROR : e);
     return false;
   }
   if (!std::isfinite(out) || out < min || out > max) {

@@ -75,12 +75,11 @@ simdjson::error_code validate(simdjson::ondemand::value value, int depth) {
       return value.get_string().get(s);
     }
     case json_type::number: {
+      // Every valid JSON number reads as a double (big integers round); what does not (1e999,
+      // "-Infinity") is a number error, not the "wrong type" an integer retry would report.
       double d;
-      if (value.get_double().get(d) == simdjson::SUCCESS) return simdjson::SUCCESS;
-      std::int64_t i;
-      if (value.get_int64().get(i) == simdjson::SUCCESS) return simdjson::SUCCESS;
-      std::uint64_t u;
-      return value.get_uint64().get(u);
+      const auto e = value.get_double().get(d);
+      return e == simdjson::INCORRECT_TYPE ? simdjson::NUMBER_ERROR : e;
     }
     case json_type::boolean: {
       bool b;
