@@ -1,5 +1,7 @@
 // streamwright-render-farm: runs one stage (enrich, aggregate or node-aggregate) of the
 // render-farm telemetry pipeline.
+#include <fstream>
+
 #include "common/duration.h"
 #include "runtime/service.h"
 #include "topologies/render_farm.h"
@@ -45,6 +47,13 @@ int main(int argc, char** argv) {
     c.node_metrics_topic = vm["node-metrics-topic"].as<std::string>();
     c.scenes_source = vm["scenes"].as<std::string>();
     c.nodes_source = vm["nodes"].as<std::string>();
+    // A table file that cannot be read would only fail after connecting: say so now.
+    for (const char* option : {"scenes", "nodes"}) {
+      const auto& source = vm[option].as<std::string>();
+      if (source.empty() || source.rfind("topic:", 0) == 0) continue;
+      const auto path = source.rfind("file:", 0) == 0 ? source.substr(5) : source;
+      if (!std::ifstream(path)) throw std::invalid_argument(std::string("--") + option + ": cannot read '" + path + "'");
+    }
     c.window_size = sw::parse_duration(vm["window-size"].as<std::string>());
     c.window_advance = sw::parse_duration(vm["window-advance"].as<std::string>());
     c.grace = sw::parse_duration(vm["grace"].as<std::string>());
