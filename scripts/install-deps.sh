@@ -9,6 +9,7 @@ PACKAGES=(
   libboost-program-options-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
   prometheus kcat python3 curl procps graphviz
   libpqxx-dev postgresql
+  clang-16 libclang-rt-16-dev  # tests/fuzz: libFuzzer and sanitizers (clang 16: C++20 captures of structured bindings)
 )
 
 missing=()

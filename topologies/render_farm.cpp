@@ -222,10 +222,16 @@ void metrics_json_head(std::string& out, const char* id_name, std::string_view i
   out += '"';
 }
 
+// A JSON number with `decimals` decimals. Any double fits (1e308 has 309 digits before the
+// point); what is not a number in JSON (inf, nan: only from corrupted state) is null.
 void append_fixed(std::string& out, double v, int decimals) {
-  char buf[64];
+  if (!std::isfinite(v)) {
+    out += "null";
+    return;
+  }
+  char buf[400];
   const int n = std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  out.append(buf, static_cast<std::size_t>(n));
+  if (n > 0) out.append(buf, std::min(static_cast<std::size_t>(n), sizeof buf - 1));
 }
 }  // namespace
 
@@ -283,6 +289,12 @@ void merge(SceneStats& into, const SceneStats& p) {
   into.render_ms.merge(p.render_ms);
 }
 
+namespace {
+// Counters and sums read back from state are non-negative and at most 2^56 (2284 years of render
+// time in microseconds): corrupted bytes cannot make merging partials overflow.
+constexpr std::uint64_t kMaxCounter = 1ULL << 56;
+}  // namespace
+
 Serde<SceneStats> scene_stats_serde() {
   return {[](const SceneStats& s, std::string& out) {
             for (auto v : {s.frames, s.failed, s.retried, s.over_budget, s.render_us_sum, s.render_us_max, s.gpu_ppm_sum})
@@ -304,8 +316,11 @@ Serde<SceneStats> scene_stats_serde() {
           [](std::string_view in, SceneStats& s, std::string& error) {
             bytes::Reader r(in);
             for (auto* v : {&s.frames, &s.failed, &s.retried, &s.over_budget, &s.render_us_sum, &s.render_us_max,
-                            &s.gpu_ppm_sum})
-              *v = static_cast<std::int64_t>(r.get_varint());
+                            &s.gpu_ppm_sum}) {
+              const auto u = r.get_varint();
+              if (u > kMaxCounter) return error = "bad scene aggregate", false;
+              *v = static_cast<std::int64_t>(u);
+            }
             s.project.assign(r.get_string());
             const auto n = r.get_varint();
             if (!r.ok() || n > in.size()) return error = "bad scene aggregate", false;
@@ -367,7 +382,11 @@ Serde<NodeStats> node_stats_serde() {
           },
           [](std::string_view in, NodeStats& s, std::string& error) {
             bytes::Reader r(in);
-            for (auto* v : {&s.frames, &s.failed, &s.gpu_ppm_sum}) *v = static_cast<std::int64_t>(r.get_varint());
+            for (auto* v : {&s.frames, &s.failed, &s.gpu_ppm_sum}) {
+              const auto u = r.get_varint();
+              if (u > kMaxCounter) return error = "bad node aggregate", false;
+              *v = static_cast<std::int64_t>(u);
+            }
             s.gpu_model.assign(r.get_string());
             if (!r.ok() || !r.rest().empty()) return error = "bad node aggregate", false;
             return true;

@@ -184,3 +184,45 @@ TEST(ValidateSkippedValues, NumbersOutOfDoubleRangeAreNumberErrors) {
 
 }  // namespace
 }  // namespace sw
+
+namespace sw {
+namespace {
+
+std::string unhex(std::string_view hex) { return testing::bad_input::from_hex(hex); }
+
+TEST(RenderFarmState, SceneMetricsOfAHugeSketchValueIsValidJson) {
+  // Found by fuzz_render_aggregates (tests/fuzz/corpus/fuzz_render_aggregates/crash-scene-metrics-json-overflow):
+  // a scene aggregate read back from state whose sketch gives a p95 of about 1e300. Its "%.3f"
+  // has 300 digits; the 64-byte buffer was overrun and the bytes after it appended.
+  const std::string bytes = unhex(
+      "03010001a895b701e0c65b90aa8901066175726f72610300086e6f64652d3030310701320502783"
+      "97b14ae47e17a843f0300000001007ffd61feffffffffffff7f00000000007897400002000000000001e80202");
+  render_farm::SceneStats s;
+  std::string error;
+  ASSERT_TRUE(render_farm::scene_stats_serde().deserialize(bytes, s, error)) << error;
+  const double p95 = s.render_ms.quantile(0.95);
+  ASSERT_GT(p95, 1e100);
+  std::string out;
+  render_farm::scene_metrics_json(out, "scene-0001", Window{kT, kT + 60'000}, s);
+  const auto j = nlohmann::json::parse(out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << out;
+  EXPECT_NEAR(j["p95_render_time_ms"].get<double>() / p95, 1.0, 1e-9);
+  EXPECT_EQ(j["frames"], 3);
+}
+
+TEST(RenderFarmState, CountersBeyondTwoToThe56AreRejected) {
+  render_farm::NodeStats n;
+  n.frames = std::int64_t{1} << 56;
+  std::string bytes, error;
+  render_farm::node_stats_serde().serialize(n, bytes);
+  render_farm::NodeStats back;
+  EXPECT_TRUE(render_farm::node_stats_serde().deserialize(bytes, back, error)) << error;
+  n.frames = -1;  // 2^64 - 1 as a varint: merging two would overflow
+  bytes.clear();
+  render_farm::node_stats_serde().serialize(n, bytes);
+  EXPECT_FALSE(render_farm::node_stats_serde().deserialize(bytes, back, error));
+  EXPECT_EQ(error, "bad node aggregate");
+}
+
+}  // namespace
+}  // namespace sw
