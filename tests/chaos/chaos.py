@@ -617,7 +617,7 @@ class RenderFarm(Pipeline):
                 "--nodes", "file:" + self.cfg["nodes"]]
 
     def loadgen_args(self):
-        return ["--mode", "render-farm", "--scenes", "200", "--nodes", "120"]
+        return ["--mode", "render-farm", "--topic", "render-events", "--scenes", "200", "--nodes", "120"]
 
     def oracle(self, inputs):
         return render_farm_oracle(inputs, self.cfg)
@@ -702,7 +702,9 @@ class Replica:
         if self.stage == "sink":
             return [os.path.join(BIN, "streamwright-telemetra-sink"), "--bootstrap-servers", self.run.broker.bootstrap,
                     "--metrics-port", "0", "--batch-linger", "100ms", "--max-backoff", "2s",
-                    "--kafka-property", "fetch.wait.max.ms=50"]
+                    "--kafka-property", "fetch.wait.max.ms=50",
+                    # as the stages (runner.cpp): a SIGKILLed member leaves the group after 10 s
+                    "--kafka-property", "session.timeout.ms=10000"]
         argv = [os.path.join(BIN, pl.program), "--stage", self.stage, "--bootstrap-servers", self.run.broker.bootstrap,
                 "--metrics-port", "0", "--state-dir", self.state_dir, "--idle-timeout", self.run.args.idle_timeout,
                 "--commit-interval", self.run.args.commit_interval, "--processing-guarantee", self.run.guarantee,
@@ -879,6 +881,12 @@ class Run:
         while time.time() < deadline:
             time.sleep(3)
             counts = tuple(topic_count(self.broker.bootstrap, t) for t in self.output_topics())
+            if pl.pg:
+                try:
+                    counts += (pl.pg.sql("telemetra", "SELECT (SELECT count(*) FROM chat_summary_minute) || ' ' || "
+                                                      "(SELECT count(*) FROM moments)").strip(),)
+                except RuntimeError:
+                    counts += ("?",)
             if counts != last:
                 last, stable_since = counts, time.time()
             elif time.time() > settle and time.time() - stable_since >= args.quiet:
