@@ -475,7 +475,11 @@ function manifests(renderedFile, valuesFile, rulesOut) {
         }
         for (const k of Object.keys(env))
           if ((k.startsWith('STREAMWRIGHT_') || k === 'CHECKPOINT_LOCATION') && !envNames.has(k)) p.push(`${k} matches no option: the service ignores it silently`);
-        if (!read('shared/kafka/config.h').includes('"KAFKA_PROPERTY_"') || !read('shared/runtime/service.cpp').includes('set_from_environment()')) {
+        // service.cpp reads them itself, or through Config::set_user_properties (files, KAFKA_PROPERTY_*, flags).
+        const svc = read('shared/runtime/service.cpp');
+        const readsEnv = svc.includes('set_from_environment()') ||
+          (svc.includes('set_user_properties(') && /set_user_properties\([\s\S]*?set_from_environment\(\);/.test(read('shared/kafka/config.cpp')));
+        if (!read('shared/kafka/config.h').includes('"KAFKA_PROPERTY_"') || !readsEnv) {
           for (const k of Object.keys(env)) if (k.startsWith('KAFKA_PROPERTY_')) p.push(`${k}: the service reads no KAFKA_PROPERTY_* variables`);
         }
         const kp = (c.args ?? []).flatMap((a, i) => (a === '--kafka-property' ? [c.args[i + 1]] : []));
