@@ -154,9 +154,29 @@ def metric(proc, name):
     return total if seen else None
 
 
+def snapshot_binaries(workdir, names):
+    """Copies the executables into the work directory: other builds may relink build/bin while a
+    run is restarting processes."""
+    dest = os.path.join(workdir, "bin")
+    os.makedirs(dest, exist_ok=True)
+    for n in names:
+        src = os.path.join(BIN, n)
+        for attempt in range(60):
+            try:
+                shutil.copy2(src, os.path.join(dest, n))
+                if os.access(os.path.join(dest, n), os.X_OK):
+                    break
+            except OSError:
+                pass
+            time.sleep(2)
+        else:
+            raise RuntimeError(f"cannot copy {src}")
+    return dest
+
+
 class DevBroker:
-    def __init__(self, workdir, topics, brokers=3):
-        args = [os.path.join(BIN, "streamwright-devbroker"), "--brokers", str(brokers), "--control-port", "0"]
+    def __init__(self, workdir, topics, brokers=3, bin_dir=BIN):
+        args = [os.path.join(bin_dir, "streamwright-devbroker"), "--brokers", str(brokers), "--control-port", "0"]
         for t in topics:
             args += ["--topic", t]
         self.proc = Proc(args, os.path.join(workdir, "devbroker.log")).start()
@@ -238,6 +258,18 @@ def read_topic(bootstrap, topic, committed=True):
         if len(parts) == 4:
             out.append((int(parts[0]), int(parts[1]), parts[2], parts[3]))
     out.sort(key=lambda x: (x[0], x[1]))
+    return out
+
+
+def first_offsets(bootstrap, topic, partitions):
+    """The first readable offset of each partition (0 unless the dev broker dropped old data: each
+    mock partition keeps at most 5 MiB or 100,000 batches)."""
+    out = {}
+    for p in range(partitions):
+        r = subprocess.run(["kcat", "-C", "-b", bootstrap, "-t", topic, "-p", str(p), "-o", "beginning", "-c", "1", "-e",
+                            "-q", "-f", "%o\\n"], capture_output=True, text=True, timeout=60)
+        first = r.stdout.split()
+        out[p] = int(first[0]) if first else 0
     return out
 
 
@@ -553,6 +585,7 @@ class Pipeline:
     program = ""
     input_topics = []
     pg = None
+    rate_scale = 1.0  # keyed inputs with skewed keys get less, to stay under the mock's 5 MiB per partition
 
     def __init__(self, args, workdir, guarantee):
         self.args, self.workdir, self.guarantee = args, workdir, guarantee
@@ -575,7 +608,7 @@ class CrashMonitor(Pipeline):
     stages = [("parse", False), ("aggregate", True)]
     program = "streamwright-crash-monitor"
     input_topics = ["logs"]
-    cfg = {"window_ms": 2000, "grace_ms": 6000, "threshold": 2}
+    cfg = {"window_ms": 5000, "grace_ms": 6000, "threshold": 2}
 
     def topics(self):
         n = self.args.partitions
@@ -583,10 +616,10 @@ class CrashMonitor(Pipeline):
                 f"crash-monitor-crash-counts-changelog:{n}"]
 
     def stage_args(self, stage):
-        return ["--window-size", "2s", "--grace", "6s", "--threshold", "2"]
+        return ["--window-size", "5s", "--grace", "6s", "--threshold", "2"]
 
     def loadgen_args(self):
-        return ["--mode", "crash-monitor", "--users", "60", "--crash-rate", "0.4", "--out-of-order", "0.1",
+        return ["--mode", "crash-monitor", "--users", "200", "--crash-rate", "0.4", "--out-of-order", "0.1",
                 "--max-disorder", "1500ms", "--late", "0.01", "--late-by", "20s"]
 
     def oracle(self, inputs):
@@ -638,6 +671,7 @@ class Telemetra(Pipeline):
     program = "streamwright-telemetra"
     input_topics = ["chat-events", "viewer-events"]
     cfg = {"window_ms": 10000, "advance_ms": 5000, "grace_ms": 6000, "history_windows": 10, "anomaly_threshold": 3.0}
+    rate_scale = 0.5
     floats = ("avg_sentiment", "chat_rate", "avg_viewers", "z_score", "intensity", "baseline_mean", "baseline_stddev")
 
     def __init__(self, *a):
@@ -654,7 +688,7 @@ class Telemetra(Pipeline):
         return ["--window-size", "10s", "--window-advance", "5s", "--grace", "6s"]
 
     def loadgen_args(self):
-        return ["--mode", "telemetra", "--streams", "20", "--chatters", "200", "--spike-probability", "0.002"]
+        return ["--mode", "telemetra", "--streams", "40", "--chatters", "200", "--spike-probability", "0.002"]
 
     def oracle(self, inputs):
         return telemetra_oracle(inputs, self.cfg)
@@ -700,12 +734,12 @@ class Replica:
     def argv(self):
         pl = self.run.pipeline
         if self.stage == "sink":
-            return [os.path.join(BIN, "streamwright-telemetra-sink"), "--bootstrap-servers", self.run.broker.bootstrap,
+            return [os.path.join(self.run.bin, "streamwright-telemetra-sink"), "--bootstrap-servers", self.run.broker.bootstrap,
                     "--metrics-port", "0", "--batch-linger", "100ms", "--max-backoff", "2s",
                     "--kafka-property", "fetch.wait.max.ms=50",
                     # as the stages (runner.cpp): a SIGKILLed member leaves the group after 10 s
                     "--kafka-property", "session.timeout.ms=10000"]
-        argv = [os.path.join(BIN, pl.program), "--stage", self.stage, "--bootstrap-servers", self.run.broker.bootstrap,
+        argv = [os.path.join(self.run.bin, pl.program), "--stage", self.stage, "--bootstrap-servers", self.run.broker.bootstrap,
                 "--metrics-port", "0", "--state-dir", self.state_dir, "--idle-timeout", self.run.args.idle_timeout,
                 "--commit-interval", self.run.args.commit_interval, "--processing-guarantee", self.run.guarantee,
                 "--shutdown-timeout", "20s", "--kafka-property", "fetch.wait.max.ms=50"]
@@ -716,8 +750,9 @@ class Replica:
         if self.stage == "sink":
             env = {"POSTGRES_URL": self.run.pipeline.pg.url, "POSTGRES_USER": "telemetra",
                    "POSTGRES_PASSWORD": "chaos-sink"}
+        self.wanted = True  # if starting fails, the supervisor tries again
+        self.proc = None
         self.proc = Proc(self.argv(), os.path.join(self.run.workdir, f"{self.stage}-{self.index}.log"), env).start()
-        self.wanted = True
 
 
 class Run:
@@ -732,6 +767,7 @@ class Run:
         self.unexpected_exits = []
         self.stop_supervisor = False
         self.broker = None
+        self.loadgen = None
 
     # -- replicas
 
@@ -764,16 +800,23 @@ class Run:
 
     def supervise(self):
         while not self.stop_supervisor:
+            try:
+                self.supervise_once()
+            except Exception as e:
+                log(f"supervisor: {e}")
+            time.sleep(0.5)
+
+    def supervise_once(self):
+        if True:
             with self.lock:
                 for reps in self.replicas.values():
                     for r in reps:
-                        if r.wanted and not r.proc.running():
-                            rc = r.proc.p.returncode
+                        if r.wanted and (r.proc is None or not r.proc.running()):
+                            rc = r.proc.p.returncode if r.proc else "not started"
                             self.unexpected_exits.append(f"{r.stage}-{r.index} exited with {rc}")
                             log(f"{r.stage}-{r.index} exited with status {rc}: restarting (see {r.proc.log_path})")
                             r.restarts += 1
                             r.start()
-            time.sleep(0.5)
 
     # -- faults
 
@@ -848,7 +891,9 @@ class Run:
 
     def execute(self):
         pl, args = self.pipeline, self.args
-        self.broker = DevBroker(self.workdir, pl.topics())
+        self.bin = snapshot_binaries(self.workdir, ["streamwright-devbroker", "streamwright-loadgen", pl.program] +
+                                     (["streamwright-telemetra-sink"] if isinstance(pl, Telemetra) else []))
+        self.broker = DevBroker(self.workdir, pl.topics(), bin_dir=self.bin)
         log(f"{pl.name} {self.guarantee}: dev broker {self.broker.bootstrap}, control port {self.broker.control_port}")
         if isinstance(pl, Telemetra):
             pl.pg = Postgres(self.workdir)
@@ -858,8 +903,8 @@ class Run:
         sup.start()
         time.sleep(args.warmup)
         duration = args.duration
-        loadgen = Proc([os.path.join(BIN, "streamwright-loadgen"), "--bootstrap-servers", self.broker.bootstrap,
-                        "--rate", str(args.rate), "--duration", f"{duration}s", "--seed", str(args.seed), "--quiet",
+        self.loadgen = loadgen = Proc([os.path.join(self.bin, "streamwright-loadgen"), "--bootstrap-servers", self.broker.bootstrap,
+                        "--rate", str(int(args.rate * pl.rate_scale)), "--duration", f"{duration}s", "--seed", str(args.seed), "--quiet",
                         "--kafka-property", "message.timeout.ms=600000"] + pl.loadgen_args(),
                        os.path.join(self.workdir, "loadgen.log")).start()
         self.t0 = time.time()
@@ -893,6 +938,16 @@ class Run:
                 break
         log(f"outputs settled at {last}")
         inputs = {t: read_topic(self.broker.bootstrap, t) for t in pl.input_topics}
+        truncated = {}
+        for spec in pl.topics():
+            name, n = spec.rsplit(":", 1)
+            if "dlq" in name:
+                continue
+            firsts = first_offsets(self.broker.bootstrap, name, int(n))
+            if any(firsts.values()):
+                truncated[name] = {p: o for p, o in firsts.items() if o}
+        if truncated:
+            log(f"topics truncated by the dev broker's per-partition limit: {truncated}")
         expected = pl.oracle(inputs)
         results = pl.check(self.broker.bootstrap, expected)
         uncommitted = None
@@ -917,7 +972,7 @@ class Run:
         return {"pipeline": pl.name, "guarantee": self.guarantee, "records_in": sum(len(v) for v in inputs.values()),
                 "results": results, "faults": dict(self.faults), "fault_log": self.fault_log,
                 "unexpected_exits": self.unexpected_exits, "alive": alive, "uncommitted_counts": uncommitted,
-                "restored_records": restored, "workdir": self.workdir}
+                "restored_records": restored, "workdir": self.workdir, "truncated": truncated}
 
     def output_topics(self):
         return {"crash-monitor": ["crash-alerts"], "render-farm": ["render-metrics", "node-metrics"],
@@ -942,6 +997,9 @@ def verdict(res):
             bad.append(f"{name}: duplicates in an idempotent sink")
         if r["expected"] == 0:
             bad.append(f"{name}: the oracle expects no results (input too small?)")
+    if res.get("truncated"):
+        bad.append("INVALID RUN: the dev broker dropped old data of " + ", ".join(res["truncated"]) +
+                   " (5 MiB per partition): use more --partitions or a lower --rate")
     if not res["alive"]:
         bad.append("a replica was not running at the end")
     return bad
@@ -950,7 +1008,7 @@ def verdict(res):
 def report(results, args):
     lines = [f"# Chaos suite: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", "",
              f"Command: `bash tests/chaos/run.sh {' '.join(args.argv)}` (seed {args.seed}, {args.duration} s of load at "
-             f"{args.rate} records/s, {args.partitions} partitions, dev broker with 3 brokers, commit interval "
+             f"{args.rate} records/s (Telemetra half), {args.partitions} partitions, dev broker with 3 brokers, commit interval "
              f"{args.commit_interval}).", "",
              "| pipeline | guarantee | output | records in | results expected | matched | lost | wrong | duplicates |",
              "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
@@ -995,8 +1053,8 @@ def main():
     ap.add_argument("--pipeline", default="all", choices=["all"] + list(PIPELINES))
     ap.add_argument("--guarantee", default="both", choices=["at_least_once", "exactly_once", "both"])
     ap.add_argument("--duration", type=int, default=90, help="seconds of load (faults happen meanwhile)")
-    ap.add_argument("--rate", type=int, default=1500, help="input records per second")
-    ap.add_argument("--partitions", type=int, default=6)
+    ap.add_argument("--rate", type=int, default=1000, help="input records per second (Telemetra: half)")
+    ap.add_argument("--partitions", type=int, default=16)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--short", action="store_true", help="the CI version: 25 s of load, fewer faults")
     ap.add_argument("--kills", type=int, default=0, help="SIGKILLs per run (0: one per 6 s, at least one per stage)")
@@ -1012,6 +1070,7 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the work directories")
     args = ap.parse_args()
     args.argv = sys.argv[1:]
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.short:
         if "--duration" not in sys.argv:
             args.duration = 25
@@ -1030,12 +1089,14 @@ def main():
             run = Run(PIPELINES[name], g, args, workdir)
             try:
                 res = run.execute()
-            except Exception:
+            except BaseException:
                 for reps in run.replicas.values():
                     for r in reps:
                         r.wanted = False
                         if r.proc:
                             r.proc.kill9()
+                if run.loadgen:
+                    run.loadgen.kill9()
                 if run.broker:
                     run.broker.stop()
                 if run.pipeline.pg:
