@@ -487,6 +487,10 @@ std::error_code Producer::send(TopicId topic, std::int32_t partition, std::strin
   rd_kafka_topic_t* rkt = topics_[topic].rkt.get();
   for (;;) {
     const auto err = produce_va(rk_.get(), rkt, partition, key, &value, timestamp_ms, topic_opaque(topic), nullptr);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      ++sent_;
+      return {};
+    }
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) return ec(err);
     rd_kafka_poll(rk_.get(), 5);  // backpressure: wait for deliveries to free the queue
   }
@@ -502,7 +506,10 @@ std::error_code Producer::send_with_headers(TopicId topic, std::int32_t partitio
     for (const auto& [k, v] : headers)
       rd_kafka_header_add(hdrs, k.data(), static_cast<ssize_t>(k.size()), v.data(), static_cast<ssize_t>(v.size()));
     const auto err = produce_va(rk_.get(), rkt, partition, key, value, timestamp_ms, topic_opaque(topic), hdrs);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return {};  // librdkafka owns the headers now
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      ++sent_;
+      return {};  // librdkafka owns the headers now
+    }
     rd_kafka_headers_destroy(hdrs);
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) return ec(err);
     rd_kafka_poll(rk_.get(), 5);
@@ -546,6 +553,56 @@ std::error_code Producer::flush(std::chrono::milliseconds timeout) {
   const int delivery_err = first_delivery_error_.exchange(0);
   if (delivery_err) return make_kafka_error(delivery_err);
   return ec(err);
+}
+
+namespace {
+TxnResult txn_result(rd_kafka_error_t* error) {
+  TxnResult r;
+  if (!error) return r;
+  r.error = ec(rd_kafka_error_code(error));
+  r.retriable = rd_kafka_error_is_retriable(error) != 0;
+  r.abortable = rd_kafka_error_txn_requires_abort(error) != 0;
+  r.fatal = rd_kafka_error_is_fatal(error) != 0;
+  r.message = rd_kafka_error_string(error);
+  rd_kafka_error_destroy(error);
+  return r;
+}
+}  // namespace
+
+TxnResult Producer::init_transactions(std::chrono::milliseconds timeout) {
+  return txn_result(rd_kafka_init_transactions(rk_.get(), to_ms(timeout)));
+}
+
+TxnResult Producer::begin_transaction() { return txn_result(rd_kafka_begin_transaction(rk_.get())); }
+
+TxnResult Producer::send_offsets_to_transaction(const std::vector<TopicPartition>& offsets, const Consumer& consumer,
+                                                std::chrono::milliseconds timeout) {
+  if (offsets.empty()) return {};
+  auto list = to_list(offsets, true);
+  rd_kafka_consumer_group_metadata_t* group = rd_kafka_consumer_group_metadata(consumer.handle());
+  if (!group) {
+    TxnResult r;
+    r.error = ec(RD_KAFKA_RESP_ERR__STATE);
+    r.message = "the consumer is not a group member";
+    return r;
+  }
+  auto r = txn_result(rd_kafka_send_offsets_to_transaction(rk_.get(), list.get(), group, to_ms(timeout)));
+  rd_kafka_consumer_group_metadata_destroy(group);
+  return r;
+}
+
+TxnResult Producer::commit_transaction(std::chrono::milliseconds timeout) {
+  auto r = txn_result(rd_kafka_commit_transaction(rk_.get(), to_ms(timeout)));
+  // Delivery reports of the committed records were served by the commit: a delivery error among
+  // them fails the transaction, so a stale one must not fail the next flush.
+  if (!r) first_delivery_error_.store(0);
+  return r;
+}
+
+TxnResult Producer::abort_transaction(std::chrono::milliseconds timeout) {
+  auto r = txn_result(rd_kafka_abort_transaction(rk_.get(), to_ms(timeout)));
+  first_delivery_error_.store(0);  // the aborted records' delivery errors no longer matter
+  return r;
 }
 
 std::size_t Producer::in_flight() const noexcept { return static_cast<std::size_t>(rd_kafka_outq_len(rk_.get())); }

@@ -156,6 +156,7 @@ class Consumer : public ClientBase {
 
  private:
   friend struct Callbacks;
+  friend class Producer;  // reads the group metadata for transactional offset commits
   void handle_rebalance(int err, void* partitions);
   void rebalance(int err, void* partitions);
 
@@ -164,6 +165,16 @@ class Consumer : public ClientBase {
   std::string group_id_;
   bool closed_ = false;
   std::exception_ptr callback_error_;
+};
+
+// The outcome of a transactional call, with librdkafka's classification of the error.
+struct TxnResult {
+  std::error_code error;
+  bool retriable = false;  // the same call may be tried again
+  bool abortable = false;  // the transaction must be aborted; the producer stays usable
+  bool fatal = false;      // the producer is unusable (fenced by a newer instance, ...)
+  std::string message;
+  explicit operator bool() const noexcept { return static_cast<bool>(error); }
 };
 
 class Producer : public ClientBase {
@@ -190,11 +201,25 @@ class Producer : public ClientBase {
   // the previous flush, or timed_out.
   std::error_code flush(std::chrono::milliseconds timeout);
   std::size_t in_flight() const noexcept;
+  // Records accepted by send() and send_with_headers() since the producer was created.
+  std::uint64_t sent() const noexcept { return sent_; }
   std::uint64_t delivered() const noexcept { return delivered_.load(std::memory_order_relaxed); }
   // Remembers the offset of each acknowledged record of this topic (per partition).
   void track_offsets(TopicId topic);
   // Offset of the last acknowledged record of a tracked topic's partition, or -1.
   std::int64_t last_acked_offset(TopicId topic, std::int32_t partition) const;
+
+  // Transactions (the configuration sets transactional.id). Outputs sent between begin and
+  // commit, and the input offsets given to send_offsets_to_transaction, become visible to
+  // read_committed consumers atomically at commit, or never.
+  TxnResult init_transactions(std::chrono::milliseconds timeout);
+  TxnResult begin_transaction();
+  // Commits `offsets` of `consumer`'s group as part of the transaction, fenced by the group's
+  // generation (KIP-447): a zombie that lost its partitions cannot commit.
+  TxnResult send_offsets_to_transaction(const std::vector<TopicPartition>& offsets, const Consumer& consumer,
+                                        std::chrono::milliseconds timeout);
+  TxnResult commit_transaction(std::chrono::milliseconds timeout);
+  TxnResult abort_transaction(std::chrono::milliseconds timeout);
 
  private:
   void on_delivery(const rd_kafka_message_s* m) override;
@@ -206,6 +231,7 @@ class Producer : public ClientBase {
   std::unordered_map<std::string, TopicId> topic_ids_;
   std::atomic<int> first_delivery_error_{0};
   std::atomic<std::uint64_t> delivered_{0};
+  std::uint64_t sent_ = 0;
   std::vector<std::vector<std::int64_t>> acked_offsets_;  // [topic id][partition], tracked topics
 };
 

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <random>
 #include <stdexcept>
@@ -172,6 +174,10 @@ class Runner::KafkaChangelogReader final : public ChangelogReader {
         f(m.offset(), m.key(), m.value());
         next = m.offset() + 1;
       }
+      // Under read_committed, aborted records and transaction markers are skipped: the position
+      // can pass `high` without a record at high - 1.
+      const auto pos = consumer_.position(topic_, partition_);
+      if (pos > next) next = pos;
       if (n > 0) {
         restored_.inc(n);
         last_progress = Clock::now();
@@ -210,8 +216,26 @@ Runner::Runner(const Topology& topology, const std::string& stage, RunnerConfig 
   pc.set(kafka::keys::queue_buffering_max_messages, 500000);
   pc.set(kafka::keys::queue_buffering_max_kbytes, 262144);
   pc.set(kafka::keys::acks, "all");
+  if (config_.exactly_once) {
+    // A transactional.id unique to this live replica: zombies are fenced by the consumer
+    // group's generation (KIP-447), so it need not follow partitions around. A replica that died
+    // mid-transaction holds read_committed readers back until the broker aborts its transaction
+    // after transaction.timeout.ms.
+    std::string txn_id = config_.transactional_id;
+    if (txn_id.empty()) {
+      char host[256] = {};
+      if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+      txn_id = group + "-" + host + "-" + std::to_string(getpid());
+    }
+    pc.set_raw("transactional.id", txn_id);
+    pc.set_raw("transaction.timeout.ms", std::to_string(config_.transaction_timeout.count()));
+  }
   for (const auto& [k, v] : config_.kafka.entries()) pc.set_raw(k, v);
   producer_ = std::make_unique<kafka::Producer>(pc);
+  if (config_.exactly_once) {
+    const auto r = producer_->init_transactions(config_.flush_timeout);
+    if (r) throw std::runtime_error("cannot initialise Kafka transactions: " + r.message);
+  }
   collector_ = std::make_unique<Collector>(*producer_, registry, def_.name);
 
   kafka::Config cc = common;
@@ -226,6 +250,9 @@ Runner::Runner(const Topology& topology, const std::string& stage, RunnerConfig 
   cc.set(kafka::keys::queued_max_messages_kbytes, static_cast<std::int64_t>(config_.consumer_buffer_bytes >> 10));
   cc.set(kafka::keys::session_timeout_ms, 10000);
   cc.set(kafka::keys::heartbeat_interval_ms, 1000);
+  // Transactional outputs of an upstream stage count only once committed (in either mode, so
+  // that stages may be switched to exactly-once one at a time).
+  cc.set(kafka::keys::isolation_level, "read_committed");
   for (const auto& [k, v] : config_.kafka.entries()) cc.set_raw(k, v);
 
   // Topics: inputs must exist; internal topics are created where the broker allows it.
@@ -299,6 +326,7 @@ Runner::Runner(const Topology& topology, const std::string& stage, RunnerConfig 
     rc.set(kafka::keys::group_id, group + "-restore");
     rc.set(kafka::keys::fetch_wait_max_ms, 10);
     rc.set(kafka::keys::queued_min_messages, 100000);
+    rc.set(kafka::keys::isolation_level, "read_committed");
     for (const auto& [k, v] : config_.kafka.entries()) rc.set_raw(k, v);
     restore_consumer_ = std::make_unique<kafka::Consumer>(rc, nullptr);
   }
@@ -434,6 +462,10 @@ void Runner::on_partitions_lost(const std::vector<kafka::TopicPartition>& partit
 }
 
 void Runner::run() {
+  if (config_.exactly_once) {
+    if (const auto r = producer_->begin_transaction()) throw std::runtime_error("begin transaction: " + r.message);
+    sent_at_txn_begin_ = producer_->sent();
+  }
   if (auto ec = consumer_->subscribe(def_.source_topics)) throw std::runtime_error("subscribe: " + ec.message());
   spdlog::info("stage {} of {} running (group {})", def_.name, topology_.application_id(),
                topology_.group_id(def_.name));
@@ -467,7 +499,14 @@ void Runner::run() {
   batch_.clear();  // release the last batch's messages before the consumer closes
   commit("shutdown");
   consumer_->close();  // revokes (commits again if needed) and leaves the group
-  if (auto ec = producer_->flush(config_.flush_timeout)) spdlog::error("final flush: {}", ec.message());
+  if (config_.exactly_once) {
+    // Whatever is still in the open transaction (at most heartbeat watermarks) is covered by no
+    // committed offset.
+    if (const auto r = producer_->abort_transaction(config_.flush_timeout))
+      spdlog::warn("aborting the last, empty transaction: {}", r.message);
+  } else if (auto ec = producer_->flush(config_.flush_timeout)) {
+    spdlog::error("final flush: {}", ec.message());
+  }
   ready_.store(false);
 }
 
@@ -556,9 +595,41 @@ void Runner::commit(const char* reason) {
   std::vector<Task*> progressed;
   for (auto& [p, task] : tasks_)
     if (task->has_progress()) progressed.push_back(task.get());
-  if (progressed.empty()) return;
-  if (!def_.internal_sources) publish_watermarks(true);
+  // Under exactly-once, records sent without progress (watermarks, dead letters of skipped
+  // input) are invisible until a transaction commits them.
+  const bool pending_sends = config_.exactly_once && producer_->sent() != sent_at_txn_begin_;
+  if (progressed.empty() && !pending_sends) return;
+  if (!def_.internal_sources && !progressed.empty()) publish_watermarks(true);
   for (auto* t : progressed) t->flush();
+  if (config_.exactly_once) {
+    std::vector<kafka::TopicPartition> offsets;
+    std::vector<OffsetCommit> wanted;
+    for (auto* t : progressed) {
+      wanted.clear();
+      t->committable(wanted);
+      for (auto& c : wanted) {
+        std::int64_t off = c.offset;
+        if (off < 0) off = consumer_->position(def_.source_topics[c.source], t->partition());
+        if (off < 0) continue;
+        offsets.push_back({def_.source_topics[c.source], t->partition(), off, std::move(c.metadata)});
+      }
+    }
+    commit_transaction(offsets, reason);
+    // The transaction committed the offsets atomically with the outputs. Committing them again
+    // directly is redundant on a real broker (one more round trip per commit) but keeps the
+    // mode correct on brokers that accept TxnOffsetCommit without storing it, the dev broker
+    // among them (dev_broker_transactions_test.cpp). It can only repeat what already committed.
+    if (auto ec = consumer_->commit_sync(offsets)) spdlog::warn("offset commit ({}) failed: {}", reason, ec.message());
+    // Local state follows the transaction: RocksDB sees a flush only once it is committed, so
+    // state written by an aborted transaction never reaches the local store.
+    for (auto* t : progressed) {
+      t->commit_local();
+      t->clear_progress();
+    }
+    metrics_->commits->inc();
+    metrics_->commit_seconds->observe(std::chrono::duration<double>(Clock::now() - t0).count());
+    return;
+  }
   // Offsets may be committed only once every output and changelog record they cover is
   // acknowledged; if that fails, the process must not commit and restarts from the last commit.
   if (auto ec = producer_->flush(config_.flush_timeout))
@@ -581,6 +652,40 @@ void Runner::commit(const char* reason) {
   if (auto ec = consumer_->commit_sync(offsets)) spdlog::warn("offset commit ({}) failed: {}", reason, ec.message());
   metrics_->commits->inc();
   metrics_->commit_seconds->observe(std::chrono::duration<double>(Clock::now() - t0).count());
+}
+
+void Runner::commit_transaction(std::vector<kafka::TopicPartition>& offsets, const char* reason) {
+  kafka::TxnResult r;
+  if (auto ec = collector_->take_error()) {
+    // A record that was never enqueued is not in the transaction: committing would lose it.
+    r.error = ec;
+    r.abortable = true;
+    r.message = "an output record was not accepted: " + ec.message();
+  }
+  // librdkafka classifies each failure: a retriable one may repeat the same call.
+  const auto with_retries = [&](const char* what, const auto& call) {
+    for (int attempt = 1;; ++attempt) {
+      r = call();
+      if (!r || !r.retriable || attempt == 5) return;
+      spdlog::warn("{} ({}) attempt {} failed, retrying: {}", what, reason, attempt, r.message);
+    }
+  };
+  if (!r)
+    with_retries("send offsets to transaction",
+                 [&] { return producer_->send_offsets_to_transaction(offsets, *consumer_, config_.flush_timeout); });
+  if (!r) with_retries("commit transaction", [&] { return producer_->commit_transaction(config_.flush_timeout); });
+  if (r) {
+    if (r.abortable) {
+      if (const auto a = producer_->abort_transaction(config_.flush_timeout))
+        spdlog::error("abort transaction: {}", a.message);
+    }
+    // The in-memory state has run ahead of what committed: the process restarts and resumes
+    // from the last committed transaction.
+    throw std::runtime_error(std::string("transaction commit (") + reason + ") failed" +
+                             (r.fatal ? " fatally" : "") + ": " + r.message);
+  }
+  if (const auto b = producer_->begin_transaction()) throw std::runtime_error("begin transaction: " + b.message);
+  sent_at_txn_begin_ = producer_->sent();
 }
 
 void Runner::send_chunks(const char* reason) {

@@ -1,7 +1,8 @@
 #pragma once
 // Runs one sub-topology (a "stage") as a member of its consumer group: poll, process, produce,
 // and every commit interval flush state, wait for the producer, then commit offsets
-// (at-least-once; downstream tasks drop replayed records, so aggregates stay exact).
+// (at-least-once; downstream tasks drop replayed records, so aggregates stay exact), or commit
+// all of that as one Kafka transaction (exactly-once).
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -32,6 +33,11 @@ struct RunnerConfig {
   std::int32_t internal_partitions = 0;  // 0: as many as the stage's input topic
   state::RocksDbOptions rocksdb;
   std::string client_id;
+  // exactly_once: each commit is one Kafka transaction holding the interval's outputs, changelog
+  // writes and input offsets; consumers read committed data only.
+  bool exactly_once = false;
+  std::string transactional_id;  // empty: <group>-<host>-<pid>, unique per live replica
+  std::chrono::milliseconds transaction_timeout{10000};
 };
 
 class Runner final : public kafka::RebalanceListener {
@@ -64,6 +70,7 @@ class Runner final : public kafka::RebalanceListener {
   void punctuate(TimestampMs now_wall);
   void publish_watermarks(bool force);
   void commit(const char* reason);
+  void commit_transaction(std::vector<kafka::TopicPartition>& offsets, const char* reason);
   void send_chunks(const char* reason);
   void update_lag_metrics();
   std::unique_ptr<Task> create_task(std::int32_t partition, std::int64_t& start_offset);
@@ -91,6 +98,7 @@ class Runner final : public kafka::RebalanceListener {
   std::atomic<bool> restoring_{false};  // a restore blocks the loop but is progress, not a hang
   std::chrono::steady_clock::time_point last_publish_{};
   bool watermarks_changed_ = false;
+  std::uint64_t sent_at_txn_begin_ = 0;  // producer sends counted when the open transaction began
 };
 
 }  // namespace sw

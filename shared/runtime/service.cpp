@@ -59,6 +59,10 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
     ("metrics-address", po::value<std::string>()->default_value("0.0.0.0"), "address of the HTTP endpoint")
     ("metrics-port", po::value<unsigned>()->default_value(9464), "port of /metrics, /healthz, /readyz (0: any free port)")
     ("commit-interval", po::value<std::string>()->default_value("500ms"), "how often state is flushed and offsets committed")
+    ("processing-guarantee", po::value<std::string>()->default_value("at_least_once"),
+         "at_least_once, or exactly_once: each commit is one Kafka transaction (outputs, changelog, offsets)")
+    ("transaction-timeout", po::value<std::string>()->default_value("10s"),
+         "exactly_once: how long the broker waits before aborting a dead replica's open transaction")
     ("idle-timeout", po::value<std::string>()->default_value("5s"),
          "a caught-up input partition quiet this long lets event time follow the wall clock")
     ("internal-partitions", po::value<int>()->default_value(0),
@@ -148,6 +152,13 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
     rc.commit_interval = parse_duration(vm["commit-interval"].as<std::string>());
     rc.idle_timeout = parse_duration(vm["idle-timeout"].as<std::string>());
     if (rc.commit_interval.count() <= 0) throw std::invalid_argument("--commit-interval must be positive");
+    const auto guarantee = vm["processing-guarantee"].as<std::string>();
+    if (guarantee != "at_least_once" && guarantee != "exactly_once")
+      throw std::invalid_argument("--processing-guarantee must be at_least_once or exactly_once, not '" + guarantee + "'");
+    rc.exactly_once = guarantee == "exactly_once";
+    rc.transaction_timeout = parse_duration(vm["transaction-timeout"].as<std::string>());
+    if (rc.transaction_timeout < std::chrono::seconds(1))
+      throw std::invalid_argument("--transaction-timeout must be at least 1s");
     rc.internal_partitions = vm["internal-partitions"].as<int>();
     if (rc.internal_partitions < 0) throw std::invalid_argument("--internal-partitions must not be negative");
     rc.max_poll_records = vm["max-poll-records"].as<unsigned>();
