@@ -218,6 +218,57 @@ TEST_P(BadInputStageTest, EveryCorpusRecordIsDeadLetteredAndTheStageKeepsProcess
             static_cast<double>(rows.size()));
 }
 
+// A record over the clients' default message.max.bytes (1,000,000): Kafka accepts it on a topic
+// (the broker's default limit is 1,048,588, and topics may raise it), so a stage can receive it.
+// It is over --max-record-bytes, so it must be dead-lettered like the corpus's 70 KB record.
+//
+// DISABLED: a known bug, not fixed yet. The dead letter carries the original bytes, which are
+// over the stage producer's message.max.bytes, so the send is refused ("Broker: Message size too
+// large"), the stage stops ("an output record was not accepted") before committing, and a
+// restarted stage reads the same record again: a poison pill. Run it with
+// --gtest_also_run_disabled_tests --gtest_filter='*RecordOverTheProducerLimit*'.
+TEST_P(BadInputStageTest, DISABLED_RecordOverTheProducerLimitIsDeadLetteredWithoutStoppingTheStage) {
+  const auto& p = GetParam();
+  DevBroker broker(p.topics);
+  auto& stage = start(p, broker);
+  ASSERT_TRUE(stage.wait_ready(60s));
+  const auto pid = stage.process().pid();
+  constexpr std::size_t kSize = 1'040'000;
+  const std::string huge = std::string(kSize - 2, 'x');
+  {
+    kafka::Config c;
+    c.set(kafka::keys::bootstrap_servers, broker.bootstrap());
+    c.set_raw("message.max.bytes", "4000000");
+    kafka::Producer producer(c);
+    const auto topic = producer.topic(p.input);
+    ASSERT_FALSE(producer.send(topic, 0, "huge", "\"" + huge + "\""));
+    for (const auto& v : p.valid) ASSERT_FALSE(producer.send(topic, 0, v.key, v.value));
+    ASSERT_FALSE(producer.flush(30s));
+  }
+  TopicReader dlq(broker.bootstrap(), p.dlq);
+  const auto& dead = dlq.read_until([](const auto& r) { return !r.empty(); }, 20s, 1000ms);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].key, "huge");
+  EXPECT_EQ(dead[0].headers.count("streamwright.error") ? dead[0].headers.at("streamwright.error") : "",
+            "record too large: " + std::to_string(kSize) + " bytes (limit 65536)");
+  std::set<std::string> expected_keys;
+  for (const auto& v : p.valid) expected_keys.insert(v.repartition_key);
+  TopicReader repartition(broker.bootstrap(), p.repartition);
+  const auto& out = repartition.read_until(
+      [&](const auto& r) {
+        std::set<std::string> keys;
+        for (const auto& d : data_records(r)) keys.insert(d.key);
+        return keys == expected_keys;
+      },
+      30s, 1000ms);
+  std::set<std::string> keys;
+  for (const auto& d : data_records(out)) keys.insert(d.key);
+  EXPECT_EQ(keys, expected_keys);
+  EXPECT_TRUE(stage.process().running());
+  EXPECT_EQ(stage.process().pid(), pid);
+  EXPECT_EQ(stage.metric("streamwright_dead_letter_records_total"), 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Corpus, BadInputStageTest, ::testing::ValuesIn(pipelines()),
                          [](const ::testing::TestParamInfo<Pipeline>& param_info) {
                            std::string name;
