@@ -489,6 +489,7 @@ std::error_code Producer::send(TopicId topic, std::int32_t partition, std::strin
     const auto err = produce_va(rk_.get(), rkt, partition, key, &value, timestamp_ms, topic_opaque(topic), nullptr);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       ++sent_;
+      sent_bytes_ += key.size() + value.size();
       return {};
     }
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) return ec(err);
@@ -508,6 +509,7 @@ std::error_code Producer::send_with_headers(TopicId topic, std::int32_t partitio
     const auto err = produce_va(rk_.get(), rkt, partition, key, value, timestamp_ms, topic_opaque(topic), hdrs);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       ++sent_;
+      sent_bytes_ += key.size() + (value ? value->size() : 0);
       return {};  // librdkafka owns the headers now
     }
     rd_kafka_headers_destroy(hdrs);
@@ -517,6 +519,7 @@ std::error_code Producer::send_with_headers(TopicId topic, std::int32_t partitio
 }
 
 void Producer::on_delivery(const rd_kafka_message_s* m) {
+  reported_bytes_.fetch_add(m->len + m->key_len, std::memory_order_relaxed);
   if (m->err) {
     int expected = 0;
     first_delivery_error_.compare_exchange_strong(expected, static_cast<int>(m->err));

@@ -203,6 +203,11 @@ class Producer : public ClientBase {
   std::size_t in_flight() const noexcept;
   // Records accepted by send() and send_with_headers() since the producer was created.
   std::uint64_t sent() const noexcept { return sent_; }
+  // Key and value bytes accepted but not yet reported delivered (or failed): what the producer
+  // holds in memory. Delivery reports are served by poll_events(), flush() and commits.
+  std::uint64_t unacknowledged_bytes() const noexcept {
+    return sent_bytes_ - reported_bytes_.load(std::memory_order_relaxed);
+  }
   std::uint64_t delivered() const noexcept { return delivered_.load(std::memory_order_relaxed); }
   // Remembers the offset of each acknowledged record of this topic (per partition).
   void track_offsets(TopicId topic);
@@ -232,6 +237,8 @@ class Producer : public ClientBase {
   std::atomic<int> first_delivery_error_{0};
   std::atomic<std::uint64_t> delivered_{0};
   std::uint64_t sent_ = 0;
+  std::uint64_t sent_bytes_ = 0;
+  std::atomic<std::uint64_t> reported_bytes_{0};
   std::vector<std::vector<std::int64_t>> acked_offsets_;  // [topic id][partition], tracked topics
 };
 

@@ -64,6 +64,11 @@ struct Runner::Metrics {
     state_bytes = &r.gauge("streamwright_state_store_bytes", "Approximate bytes in the local state stores", l);
     cached_windows = &r.gauge("streamwright_cached_windows", "Open windows held in memory", l);
     ready = &r.gauge("streamwright_ready", "1 when the stage is assigned, restored and processing", l);
+    backpressure_pauses = &r.counter("streamwright_backpressure_pauses_total",
+                                     "Times the input was paused because unacknowledged output filled the producer budget", l);
+    paused = &r.gauge("streamwright_input_paused", "1 while the input is paused for backpressure", l);
+    producer_bytes = &r.gauge("streamwright_producer_unacknowledged_bytes",
+                              "Output bytes produced but not yet acknowledged by the broker", l);
   }
   metrics::Counter& consumed(const std::string& topic) {
     auto it = consumed_by_topic.find(topic);
@@ -76,9 +81,10 @@ struct Runner::Metrics {
   metrics::Registry& registry;
   std::string stage, group;
   metrics::Counter *dead_lettered, *late_entry, *late_downstream, *deduplicated, *outputs, *store_writes, *commits, *rebalances,
-      *restored;
+      *restored, *backpressure_pauses;
   metrics::Histogram *e2e_latency, *batch_seconds, *commit_seconds;
-  metrics::Gauge *restoring, *assigned, *event_time_lag, *state_keys, *state_bytes, *cached_windows, *ready;
+  metrics::Gauge *restoring, *assigned, *event_time_lag, *state_keys, *state_bytes, *cached_windows, *ready, *paused,
+      *producer_bytes;
   std::map<std::string, metrics::Counter*> consumed_by_topic;
 };
 
@@ -214,7 +220,9 @@ Runner::Runner(const Topology& topology, const std::string& stage, RunnerConfig 
   pc.set(kafka::keys::linger_ms, 5);
   pc.set(kafka::keys::batch_num_messages, 10000);
   pc.set(kafka::keys::queue_buffering_max_messages, 500000);
-  pc.set(kafka::keys::queue_buffering_max_kbytes, 262144);
+  // Twice the pause threshold: sends go on (into the budget's upper half) while the input pauses.
+  pc.set(kafka::keys::queue_buffering_max_kbytes,
+         std::max<std::int64_t>(1024, static_cast<std::int64_t>(config_.producer_buffer_bytes >> 10)));
   pc.set(kafka::keys::acks, "all");
   if (config_.exactly_once) {
     // A transactional.id unique to this live replica: zombies are fenced by the consumer
@@ -248,6 +256,11 @@ Runner::Runner(const Topology& topology, const std::string& stage, RunnerConfig 
   // the message count never binds, the byte budget bounds memory.
   cc.set(kafka::keys::queued_min_messages, 1000000);
   cc.set(kafka::keys::queued_max_messages_kbytes, static_cast<std::int64_t>(config_.consumer_buffer_bytes >> 10));
+  // One fetch response is buffered whole before it is queued: keep it inside the same budget.
+  const auto fetch_bytes = std::clamp<std::int64_t>(static_cast<std::int64_t>(config_.consumer_buffer_bytes / 2),
+                                                    1 << 20, 50 << 20);
+  cc.set_raw("fetch.max.bytes", std::to_string(fetch_bytes));
+  cc.set_raw("receive.message.max.bytes", std::to_string(fetch_bytes + (1 << 20)));
   cc.set(kafka::keys::session_timeout_ms, 10000);
   cc.set(kafka::keys::heartbeat_interval_ms, 1000);
   // Transactional outputs of an upstream stage count only once committed (in either mode, so
@@ -435,6 +448,7 @@ void Runner::on_partitions_assigned(std::vector<kafka::TopicPartition>& partitio
       }
     }
   }
+  if (paused_) repause_ = true;  // new partitions start unpaused
   std::string list;
   for (const auto& tp : partitions) list += tp.topic + "[" + std::to_string(tp.partition) + "] ";
   spdlog::info("stage {}: assigned {}", def_.name, list);
@@ -480,6 +494,8 @@ void Runner::run() {
       for (const auto& t : def_.global_tables) t->before_batch(wall);
       process_batch();
     }
+    producer_->poll_events(0ms);  // delivery reports release the producer's memory
+    apply_backpressure();
     const auto now = Clock::now();
     if (now >= next_punctuate) {
       punctuate(wall_clock_ms());
@@ -711,7 +727,34 @@ void Runner::send_chunks(const char* reason) {
   for (auto* t : ready) t->send_chunk();
 }
 
+void Runner::apply_backpressure() {
+  const auto held = producer_->unacknowledged_bytes();
+  const auto high = config_.producer_buffer_bytes / 2, low = config_.producer_buffer_bytes / 4;
+  if ((!paused_ && held > high) || (paused_ && repause_)) {
+    if (auto ec = consumer_->pause(consumer_->assignment())) {
+      spdlog::warn("stage {}: cannot pause input: {}", def_.name, ec.message());
+      return;
+    }
+    if (!paused_) {
+      metrics_->backpressure_pauses->inc();
+      spdlog::debug("stage {}: {} bytes unacknowledged: input paused", def_.name, held);
+    }
+    paused_ = true;
+    repause_ = false;
+    metrics_->paused->set(1);
+  } else if (paused_ && held < low) {
+    if (auto ec = consumer_->resume(consumer_->assignment())) {
+      spdlog::warn("stage {}: cannot resume input: {}", def_.name, ec.message());
+      return;
+    }
+    paused_ = false;
+    metrics_->paused->set(0);
+    spdlog::debug("stage {}: {} bytes unacknowledged: input resumed", def_.name, held);
+  }
+}
+
 void Runner::update_lag_metrics() {
+  metrics_->producer_bytes->set(static_cast<double>(producer_->unacknowledged_bytes()));
   std::vector<std::pair<std::string, double>> lag, current;
   TimestampMs min_time = kNoTimestamp;
   std::size_t cached = 0;

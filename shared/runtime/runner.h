@@ -30,6 +30,9 @@ struct RunnerConfig {
   std::chrono::milliseconds flush_timeout{60000};
   std::size_t max_poll_records = 10000;
   std::size_t consumer_buffer_bytes = 128ull << 20;  // fetched records held ahead of processing
+  // Records produced but not yet acknowledged. Above half of it the stage pauses its input
+  // partitions (a slow or unavailable broker cannot grow the process); below a quarter it resumes.
+  std::size_t producer_buffer_bytes = 64ull << 20;
   std::int32_t internal_partitions = 0;  // 0: as many as the stage's input topic
   state::RocksDbOptions rocksdb;
   std::string client_id;
@@ -73,6 +76,7 @@ class Runner final : public kafka::RebalanceListener {
   void commit_transaction(std::vector<kafka::TopicPartition>& offsets, const char* reason);
   void send_chunks(const char* reason);
   void update_lag_metrics();
+  void apply_backpressure();
   std::unique_ptr<Task> create_task(std::int32_t partition, std::int64_t& start_offset);
 
   const Topology& topology_;
@@ -98,7 +102,9 @@ class Runner final : public kafka::RebalanceListener {
   std::atomic<bool> restoring_{false};  // a restore blocks the loop but is progress, not a hang
   std::chrono::steady_clock::time_point last_publish_{};
   bool watermarks_changed_ = false;
-  std::uint64_t sent_at_txn_begin_ = 0;  // producer sends counted when the open transaction began
+  std::uint64_t sent_at_txn_begin_ = 0;
+  bool paused_ = false;    // input paused because the producer holds too much
+  bool repause_ = false;   // partitions were assigned while paused  // producer sends counted when the open transaction began
 };
 
 }  // namespace sw

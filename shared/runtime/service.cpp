@@ -70,6 +70,8 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
     ("shutdown-timeout", po::value<std::string>()->default_value("30s"),
          "after SIGTERM, exit anyway if committing and leaving the group takes longer (e.g. broker gone)")
     ("consumer-buffer-mb", po::value<unsigned>()->default_value(128), "fetched records held ahead of processing (MiB)")
+    ("producer-buffer-mb", po::value<unsigned>()->default_value(64),
+         "output held until the broker acknowledges it (MiB); input pauses when half of it is used")
     ("max-poll-records", po::value<unsigned>()->default_value(10000), "records per poll")
     ("rocksdb-cache-mb", po::value<unsigned>()->default_value(64), "RocksDB block cache and memtable budget (MiB)")
     ("log-level", po::value<std::string>()->default_value("info"), "trace, debug, info, warn, error");
@@ -164,6 +166,8 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
     rc.max_poll_records = vm["max-poll-records"].as<unsigned>();
     rc.consumer_buffer_bytes = static_cast<std::size_t>(vm["consumer-buffer-mb"].as<unsigned>()) << 20;
     if (rc.consumer_buffer_bytes < (1u << 20)) throw std::invalid_argument("--consumer-buffer-mb must be at least 1");
+    rc.producer_buffer_bytes = static_cast<std::size_t>(vm["producer-buffer-mb"].as<unsigned>()) << 20;
+    if (rc.producer_buffer_bytes < (1u << 20)) throw std::invalid_argument("--producer-buffer-mb must be at least 1");
     if (parse_duration(vm["shutdown-timeout"].as<std::string>()).count() <= 0)
       throw std::invalid_argument("--shutdown-timeout must be positive");
     if (rc.max_poll_records == 0) throw std::invalid_argument("--max-poll-records must be positive");
