@@ -75,6 +75,10 @@ def main():
             time.sleep(1)
         procs.append(stage("parse", 1))
         time.sleep(25)  # backlog, then idle closes every window
+        for name, proc in (("parse", procs[2]), ("aggregate", agg)):
+            port = proc.metrics_port()
+            text = chaos.http_get(port, "/metrics") if port else ""
+            print(name, [l for l in text.splitlines() if l.startswith("streamwright_late_records_dropped_total")])
         inputs = {t: chaos.read_topic(b, t) for t in ("chat-events", "viewer-events")}
         expected = chaos.telemetra_oracle(inputs, {"window_ms": 10000, "advance_ms": 5000, "grace_ms": 5000,
                                                    "history_windows": 10, "anomaly_threshold": 3.0})["chat-summary"]
