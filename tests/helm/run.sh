@@ -356,6 +356,8 @@ job m9 mutant env-name-typo _helpers.tpl '"${1}_${2}"' '"${1}${2}"' 'STREAMWRIGH
 job m10 mutant keda-number-metadata keda.yaml 'lagThreshold: {{ include "streamwright.optionValue" $st.keda.lagThreshold | quote }}' 'lagThreshold: {{ include "streamwright.optionValue" $st.keda.lagThreshold }}' 'metadata.lagThreshold must be a string' manifests "$SCALED"
 job m11 mutant keda-over-partitions _helpers.tpl 'if gt (int64 $st.keda.maxReplicas) (int64 $st.partitions)' 'if false' 'maxReplicaCount 24 > partitions 12' manifests "$SCALED" --set 'stages[0].keda.maxReplicas=24'
 job m12 mutant lag-exporter-group-format lag-exporter.yaml '{{ printf "%s=%s" $st.group $st.inputTopic | quote }}' '{{ $st.group | quote }}' 'the exporter takes GROUP=TOPIC' manifests "$SCALED"
+job m14 mutant global-guarantee-dropped configmap.yaml 'range $key, $value := .Values.config }}' 'range $key, $value := omit .Values.config "processingGuarantee" }}' 'the process runs at_least_once, not exactly_once' manifests "$SCALED"
+job m15 mutant stage-guarantee-dropped _stage.tpl 'range $key, $value := $st.stageConfig }}' 'range $key, $value := omit $st.stageConfig "processingGuarantee" }}' 'the process runs exactly_once, not at_least_once' manifests "$SCALED"
 job m13 mutant misspelt-field statefulset.yaml 'podManagementPolicy: Parallel' 'podManagementPolicies: Parallel' "'\"?podManagementPolicies\"?' does not exist" fields
 collect_jobs
 

@@ -79,7 +79,7 @@ function envNameForOption(option) {
 const camelToKebab = (s) => s.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
 
 // The topologies the code base has, restated here on purpose (the chart has its own copy in
-// _helpers.tpl): stages, kinds, the topic each stage consumes. topologies/crash_monitor.cpp.
+// _helpers.tpl): stages, kinds, the topic each stage consumes. topologies/*_topology.cpp.
 const TOPOLOGIES = {
   'crash-monitor': {
     main: 'services/crash-monitor/main.cpp',
@@ -465,6 +465,15 @@ function manifests(renderedFile, valuesFile, rulesOut) {
       const grace = w.spec.template.spec.terminationGracePeriodSeconds;
       return grace * 1000 > parseDurationMs(timeout) ? [] : [`grace ${grace}s <= shutdown timeout ${timeout}: SIGKILL before the commit`];
     })());
+    // config.processingGuarantee, overridden by the stage's config, reaches the process (flags win).
+    const guaranteeWanted = s.config?.processingGuarantee ?? v.config?.processingGuarantee ?? options?.get('processing-guarantee') ?? 'at_least_once';
+    check(t(`stage ${s.name}: processing guarantee ${guaranteeWanted}`), (() => {
+      const got = argValue(c.args, '--processing-guarantee') ?? env.STREAMWRIGHT_PROCESSING_GUARANTEE ?? options?.get('processing-guarantee') ?? 'at_least_once';
+      const p = [];
+      if (got !== guaranteeWanted) p.push(`the process runs ${got}, not ${guaranteeWanted}`);
+      if (!['at_least_once', 'exactly_once'].includes(got)) p.push(`${got} is not at_least_once or exactly_once`);
+      return p;
+    })());
     if (options) {
       check(t(`stage ${s.name}: every flag and STREAMWRIGHT_* variable is an option of the ${v.topology} service`), (() => {
         const p = [];
@@ -701,6 +710,19 @@ function fields(workdir, files) {
   finish();
 }
 
+// The sources that define a topology's build() (topologies/<prefix>*.cpp with a
+// `Topology build(` definition): where its stage, repartition and store names are given.
+function buildSource(prefix) {
+  const dir = path.join(REPO, 'topologies');
+  const files = fs.readdirSync(dir).filter((f) => f.startsWith(prefix) && f.endsWith('.cpp')).sort()
+    .filter((f) => /^Topology build\(/m.test(fs.readFileSync(path.join(dir, f), 'utf8')));
+  return {
+    files: files.length ? files.map((f) => `topologies/${f}`).join(', ') : `topologies/${prefix}*.cpp`,
+    src: files.map((f) => read(`topologies/${f}`)).join('\n'),
+    problems: files.length ? [] : [`no topologies/${prefix}*.cpp defines Topology build(`],
+  };
+}
+
 // ---- the schema's crash-monitor options = the C++ options -----------------------------------------
 function optionsCheck() {
   const schema = JSON.parse(fs.readFileSync(path.join(CHART, 'values.schema.json'), 'utf8'));
@@ -711,9 +733,9 @@ function optionsCheck() {
   for (const o of cpp.keys()) if (!listed.has(o) && !managed.has(o)) p.push(`--${o} (C++) is neither in crashMonitorConfig nor set by the chart`);
   for (const o of listed) if (!cpp.has(o)) p.push(`${o} is in crashMonitorConfig but not an option of streamwright-crash-monitor`);
   check(`values.schema.json lists the ${cpp.size} options of streamwright-crash-monitor (C++: service.cpp, crash-monitor/main.cpp)`, p);
-  const src = read('topologies/crash_monitor.cpp');
-  check('the chart\'s crash-monitor stages (parse, aggregate, crashes-by-user) exist in topologies/crash_monitor.cpp',
-    ['"parse"', '"aggregate"', '"crashes-by-user"'].map((s) => (src.includes(s) ? null : `${s} not found`)));
+  const cm = buildSource('crash_monitor');
+  check(`the chart's crash-monitor stages (parse, aggregate, crashes-by-user) exist in ${cm.files}`,
+    cm.problems.concat(['"parse"', '"aggregate"', '"crashes-by-user"'].map((s) => (cm.src.includes(s) ? null : `${s} not found`))));
   check('streamwright-crash-monitor is the executable of crash-monitor (topologies/registry.cpp)',
     registryExecutable('crash-monitor') === 'streamwright-crash-monitor' ? [] : [`registry says ${registryExecutable('crash-monitor')}`]);
   const rfListed = new Set(schema.definitions.renderFarmConfig.propertyNames.enum.map(camelToKebab));
@@ -722,9 +744,9 @@ function optionsCheck() {
   for (const o of rf.keys()) if (!rfListed.has(o) && !managed.has(o)) q.push(`--${o} (C++) is neither in renderFarmConfig nor set by the chart`);
   for (const o of rfListed) if (!rf.has(o)) q.push(`${o} is in renderFarmConfig but not an option of streamwright-render-farm`);
   check(`values.schema.json lists the ${rf.size} options of streamwright-render-farm (C++: service.cpp, render-farm/main.cpp)`, q);
-  const rfSrc = read('topologies/render_farm.cpp');
-  check('the chart\'s render-farm stages (enrich, aggregate, node-aggregate, frames-by-scene, frames-by-node) exist in topologies/render_farm.cpp',
-    ['"enrich"', '"aggregate"', '"node-aggregate"', '"frames-by-scene"', '"frames-by-node"'].map((x) => (rfSrc.includes(x) ? null : `${x} not found`)));
+  const rfb = buildSource('render_farm');
+  check(`the chart's render-farm stages (enrich, aggregate, node-aggregate, frames-by-scene, frames-by-node) exist in ${rfb.files}`,
+    rfb.problems.concat(['"enrich"', '"aggregate"', '"node-aggregate"', '"frames-by-scene"', '"frames-by-node"'].map((x) => (rfb.src.includes(x) ? null : `${x} not found`))));
   check('streamwright-render-farm is the executable of render-farm (topologies/registry.cpp)',
     registryExecutable('render-farm') === 'streamwright-render-farm' ? [] : [`registry says ${registryExecutable('render-farm')}`]);
   const lagOpts = LAG_EXPORTER_OPTIONS();
