@@ -41,6 +41,11 @@ struct Consumed {
   std::function<TimestampMs(const K&, const V&, const InputRecord&)> timestamp;
   std::string dead_letter_topic;          // required: bad records go here with a reason
   std::size_t max_record_bytes = 1 << 20;
+  // A dead letter keeps at most this much of the record's key and value (the rest is cut, and
+  // the header streamwright.original-bytes gives the full size), so that a record too large for
+  // the producer (message.max.bytes, 1 MB by default) is still dead-lettered instead of
+  // stopping the stage on every restart.
+  std::size_t max_dead_letter_bytes = 256 * 1024;
 };
 
 template <class K, class V>
@@ -248,12 +253,19 @@ class ExternalSource final : public SourceNode {
 
  private:
   bool dead_letter(const InputRecord& msg, const std::string& reason) {
-    const std::vector<std::pair<std::string, std::string>> headers{
+    std::vector<std::pair<std::string, std::string>> headers{
         {"streamwright.error", reason},
         {"streamwright.topic", std::string(msg.topic)},
         {"streamwright.partition", std::to_string(msg.partition)},
         {"streamwright.offset", std::to_string(msg.offset)}};
-    ctx_.collector().send_with_headers(dlq_, -1, msg.key, msg.value, headers, msg.timestamp);
+    std::string_view key = msg.key, value = msg.value;
+    const auto limit = consumed_.max_dead_letter_bytes;
+    if (key.size() + value.size() > limit) {
+      headers.emplace_back("streamwright.original-bytes", std::to_string(key.size() + value.size()));
+      key = key.substr(0, std::min(key.size(), limit / 2));
+      value = value.substr(0, limit - key.size());
+    }
+    ctx_.collector().send_with_headers(dlq_, -1, key, value, headers, msg.timestamp);
     if (ctx_.counters().dead_lettered) ctx_.counters().dead_lettered->inc();
     return false;
   }

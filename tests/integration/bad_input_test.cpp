@@ -221,13 +221,10 @@ TEST_P(BadInputStageTest, EveryCorpusRecordIsDeadLetteredAndTheStageKeepsProcess
 // A record over the clients' default message.max.bytes (1,000,000): Kafka accepts it on a topic
 // (the broker's default limit is 1,048,588, and topics may raise it), so a stage can receive it.
 // It is over --max-record-bytes, so it must be dead-lettered like the corpus's 70 KB record.
-//
-// DISABLED: a known bug, not fixed yet. The dead letter carries the original bytes, which are
-// over the stage producer's message.max.bytes, so the send is refused ("Broker: Message size too
-// large"), the stage stops ("an output record was not accepted") before committing, and a
-// restarted stage reads the same record again: a poison pill. Run it with
-// --gtest_also_run_disabled_tests --gtest_filter='*RecordOverTheProducerLimit*'.
-TEST_P(BadInputStageTest, DISABLED_RecordOverTheProducerLimitIsDeadLetteredWithoutStoppingTheStage) {
+// Its dead letter keeps the first 256 KiB, with the full size in streamwright.original-bytes:
+// with the original bytes the send was refused ("Message size too large") and the stage stopped
+// on the same record after every restart.
+TEST_P(BadInputStageTest, RecordOverTheProducerLimitIsDeadLetteredWithoutStoppingTheStage) {
   const auto& p = GetParam();
   DevBroker broker(p.topics);
   auto& stage = start(p, broker);
@@ -249,6 +246,10 @@ TEST_P(BadInputStageTest, DISABLED_RecordOverTheProducerLimitIsDeadLetteredWitho
   const auto& dead = dlq.read_until([](const auto& r) { return !r.empty(); }, 20s, 1000ms);
   ASSERT_EQ(dead.size(), 1u);
   EXPECT_EQ(dead[0].key, "huge");
+  EXPECT_EQ(dead[0].value.size(), 256u * 1024 - 4);
+  EXPECT_EQ(dead[0].value, ("\"" + huge).substr(0, 256 * 1024 - 4));
+  EXPECT_EQ(dead[0].headers.count("streamwright.original-bytes") ? dead[0].headers.at("streamwright.original-bytes") : "",
+            std::to_string(kSize + 4));
   EXPECT_EQ(dead[0].headers.count("streamwright.error") ? dead[0].headers.at("streamwright.error") : "",
             "record too large: " + std::to_string(kSize) + " bytes (limit 65536)");
   std::set<std::string> expected_keys;

@@ -121,7 +121,7 @@ const std::vector<Record>& TopicReader::read_until(const std::function<bool(cons
       const auto m = batch[i];
       if (m.error()) continue;
       Record r{m.partition(), m.offset(), std::string(m.key()), std::string(m.value()), {}};
-      for (const char* h : {"streamwright.error", "streamwright.topic", "streamwright.offset"}) {
+      for (const char* h : {"streamwright.error", "streamwright.topic", "streamwright.offset", "streamwright.original-bytes"}) {
         std::string_view v;
         if (m.header(h, v)) r.headers[h] = std::string(v);
       }
