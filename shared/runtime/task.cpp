@@ -243,7 +243,7 @@ void Task::restore_commit(std::size_t source, std::string_view metadata) {
   bool empty;
   std::int64_t chunk_end;
   if (!decode_commit_metadata(metadata, st, empty, chunk_end)) return;
-  restore_stream_time(source, st, empty);
+  restore_stream_time(source, st);  // "empty" is decided again after a restart
   if (source == 0 && !pre_aggregators_.empty()) chunk_.forced_end = chunk_end;
 }
 
@@ -293,9 +293,11 @@ void Task::advance_event_time() {
   for (auto* s : stateful_) s->on_event_time(t);
 }
 
-void Task::restore_stream_time(std::size_t source, TimestampMs t, bool empty) {
+void Task::restore_stream_time(std::size_t source, TimestampMs t) {
+  // A committed "empty" described the partition then; it is decided again (caught up and idle)
+  // before downstream may ignore the partition.
   sources_[source].stream_time = t;
-  sources_[source].empty = empty && t == kNoTimestamp;
+  sources_[source].empty = false;
 }
 
 bool Task::advance_idle(std::size_t source, TimestampMs now, TimestampMs idle_timeout, bool caught_up) {
@@ -328,8 +330,10 @@ void Task::append_watermarks(std::vector<envelope::WatermarkEntry>& out) const {
       st = chunk_.stream_time_before;
       empty = chunk_.empty_before;
     }
-    if (st == kNoTimestamp && !empty) continue;
-    out.push_back({s.entry_index, partition_, st == kNoTimestamp ? kWatermarkEmpty : st});
+    // Unknown (no record yet, not seen idle since this task started) is published too: after a
+    // restart it takes back an "empty" published before, as records may have reached the
+    // partition meanwhile, behind a backlog of the other partitions.
+    out.push_back({s.entry_index, partition_, st != kNoTimestamp ? st : empty ? kWatermarkEmpty : kWatermarkUnknown});
   }
 }
 

@@ -63,7 +63,7 @@ class Task final : public TaskContext {
   // --- entry tasks
   TimestampMs stream_time(std::size_t source) const { return sources_[source].stream_time; }
   bool source_empty(std::size_t source) const { return sources_[source].empty; }
-  void restore_stream_time(std::size_t source, TimestampMs t, bool empty);
+  void restore_stream_time(std::size_t source, TimestampMs t);
   // Restores what an entry partition's committed metadata says (stream time, open chunk).
   void restore_commit(std::size_t source, std::string_view metadata);
   // Idle advancement: a caught-up source with no record for idle_timeout follows the wall clock.

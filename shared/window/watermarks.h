@@ -30,10 +30,15 @@ class UpstreamWatermarks {
   std::size_t size() const noexcept { return times_.size(); }
 
   // Watermarks only move forward; a replayed older value is ignored. Empty yields to any time.
+  // Unknown replaces only Empty: an upstream task restarted with a partition committed as empty
+  // does not know yet whether records arrived meanwhile, so downstream holds until it does.
   void update(std::size_t partition, TimestampMs t) noexcept {
     if (partition >= times_.size()) return;
     TimestampMs& cur = times_[partition];
-    if (t == kWatermarkUnknown) return;
+    if (t == kWatermarkUnknown) {
+      if (cur == kWatermarkEmpty) cur = kWatermarkUnknown;
+      return;
+    }
     if (cur == kWatermarkUnknown || cur == kWatermarkEmpty) {
       cur = t;
     } else if (t != kWatermarkEmpty && t > cur) {

@@ -137,6 +137,24 @@ TEST_F(CrashMonitorTopology, AggregateRestoresFromTheChangelogAlone) {
             (std::vector<Alert>{{"A", "2026-01-01T10:00:00Z", 3}, {"B", "2026-01-01T10:00:00Z", 3}}));
 }
 
+// Found by the chaos suite: a partition committed as empty ("never carried a record") was
+// still treated as empty after the entry stage restarted, so the other partitions' backlog
+// closed windows before the records that had reached it meanwhile were read, and those were
+// dropped downstream as late. Killed or not, the results must be the same.
+TEST_F(CrashMonitorTopology, APartitionEmptyBeforeACrashHoldsEventTimeBackAfterIt) {
+  for (std::int32_t p = 1; p < 4; ++p) driver_.pipe_input("logs", "z", event("z", "Low", "ok", 0), p);
+  driver_.advance_wall_clock(6000);  // partition 0 is caught up and idle: empty
+  driver_.commit();
+  driver_.crash_and_restart("parse", true);
+  // While parse was down: crashes of A on partition 0 (on time), and the other partitions moved
+  // on; the restarted stage happens to read the others' backlog first.
+  for (std::int32_t p = 1; p < 4; ++p) driver_.pipe_input("logs", "z", event("z", "Low", "ok", 100), p);
+  crashes("A", 0, {1, 2, 3, 4});
+  EXPECT_EQ(driver_.counter("late_downstream"), 0u);
+  touch_all_partitions(200);
+  EXPECT_EQ(alerts(driver_.read_output("crash-alerts")), (std::vector<Alert>{{"A", "2026-01-01T10:00:00Z", 4}}));
+}
+
 TEST_F(CrashMonitorTopology, UncommittedAggregateWorkIsRedoneAfterACrash) {
   touch_all_partitions(0);
   crashes("A", 0, {1, 2});

@@ -78,6 +78,19 @@ TEST(UpstreamWatermarks, UnknownUpdateIsIgnored) {
   EXPECT_EQ(fresh.values()[0], kWatermarkUnknown);
 }
 
+TEST(UpstreamWatermarks, UnknownRevokesEmptyButNoTime) {
+  UpstreamWatermarks w(2);
+  w.update(0, kWatermarkEmpty);
+  w.update(1, 5000);
+  EXPECT_EQ(w.current(), 5000);
+  w.update(0, kWatermarkUnknown);  // the upstream task restarted: partition 0 may have records
+  EXPECT_EQ(w.current(), kNoTimestamp);
+  w.update(0, 1000);
+  EXPECT_EQ(w.current(), 1000);
+  w.update(0, kWatermarkUnknown);  // a time is never taken back
+  EXPECT_EQ(w.current(), 1000);
+}
+
 TEST(UpstreamWatermarks, EmptyPartitionsAreIgnored) {
   UpstreamWatermarks w(3);
   w.update(0, kWatermarkEmpty);
