@@ -1038,9 +1038,11 @@ def report(results, args):
         if res["guarantee"] == "exactly_once" and res["uncommitted_counts"] is not None:
             dups = sum(r["duplicates"] for n, r in res["results"].items() if not n.startswith("postgres"))
             notes.append(f"{res['pipeline']} exactly_once: records read with read_uncommitted "
-                         f"{res['uncommitted_counts']}; duplicates with read_committed: {dups}. "
-                         "If these are equal while duplicates appear, the duplicates are visible from aborted "
-                         "transactions on the dev broker (librdkafka's mock does not filter them).")
+                         f"{res['uncommitted_counts']}; duplicates with read_committed: {dups}. The dev broker "
+                         "(librdkafka 2.0.2's mock) keeps no transaction markers: read_committed also returns "
+                         "records of aborted and open transactions (tests/chaos/devbroker_control_test.py), so "
+                         "any duplicate here may be visible from an aborted transaction on the dev broker; "
+                         "a real Kafka would hide those.")
         if res["unexpected_exits"]:
             notes.append(f"{res['pipeline']} {res['guarantee']}: processes that exited on their own (the supervisor "
                          f"restarted them): {', '.join(res['unexpected_exits'][:10])}")

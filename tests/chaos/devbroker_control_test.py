@@ -47,6 +47,43 @@ def leaders(bootstrap, topic):
     return {int(p): int(l) for p, l in re.findall(r"partition (\d+), leader (-?\d+)", out)}
 
 
+def transactions_probe(d):
+    """librdkafka 2.0.2's mock keeps no transaction markers: read_committed returns the records of
+    aborted and of still-open transactions. If this changes (a newer librdkafka), the chaos suite's
+    exactly-once note and docs/guarantees-chaos.md must change too."""
+    exe = os.path.join(d, "txn_probe")
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "txn_probe.c")
+    if subprocess.run(["cc", "-O1", "-o", exe, src, "-lrdkafka"], capture_output=True).returncode != 0:
+        check(False, "txn_probe.c compiles")
+        return
+    out_path = os.path.join(d, "txn-out")
+    broker = subprocess.Popen([os.path.join(BIN, "streamwright-devbroker"), "--topic", "t:1"],
+                              stdout=open(out_path, "w"), stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            time.sleep(0.1)
+            if open(out_path).read().strip():
+                break
+        bootstrap = open(out_path).read().split()[0]
+        probe = subprocess.Popen([exe, bootstrap], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        check(probe.stdout.readline().strip() == "done", "transactional producer: abort, commit, open")
+        values = {}
+        for level in ("read_committed", "read_uncommitted"):
+            r = subprocess.run(["kcat", "-C", "-b", bootstrap, "-t", "t", "-e", "-q", "-X", "isolation.level=" + level,
+                                "-f", "%s\\n"], capture_output=True, text=True, timeout=30)
+            values[level] = r.stdout.split()
+        probe.stdin.close()
+        probe.wait(10)
+        print(f"     read_committed on the mock: {values['read_committed']}")
+        check(values["read_committed"].count("committed") == 3, "read_committed returns the committed transaction")
+        check(values["read_committed"] == values["read_uncommitted"] and values["read_committed"].count("aborted") == 3
+              and "open" in values["read_committed"],
+              "the mock (librdkafka 2.0.2) does not hide aborted or open transactions from read_committed")
+    finally:
+        broker.send_signal(signal.SIGTERM)
+        broker.wait(10)
+
+
 def main():
     with tempfile.TemporaryDirectory() as d:
         out_path = os.path.join(d, "out")
@@ -106,6 +143,7 @@ def main():
             proc.send_signal(signal.SIGTERM)
             proc.wait(10)
         check(proc.returncode == 0, "SIGTERM stops it cleanly")
+        transactions_probe(d)
         help_text = subprocess.run([os.path.join(BIN, "streamwright-devbroker"), "--help"], capture_output=True,
                                    text=True).stdout
         check("--control-port" in help_text and "/errors/API/ERROR/COUNT" in help_text, "--help documents the interface")
