@@ -5,6 +5,7 @@
 # Usage: bench/render_farm_bench.sh [--events N] [--partitions P] [--internal-partitions Q]
 #                                   [--runs R] [--span DURATION] [--scenes S] [--nodes K]
 #                                   [--zipf X] [--commit-interval D] [--keep-logs]
+#                                   [--summary FILE] [--report FILE]
 #
 # Each run starts a fresh dev broker, pre-fills `render-events` once with N frame events whose
 # event times span --span of history (Zipf-skewed scenes, failures, retries), checks that the
@@ -55,6 +56,8 @@ Options (defaults in brackets):
                            broker keeps 5 MiB of batches per partition, so compressed input fits
                            in fewer partitions
   --keep-logs              keep the logs of every run
+  --summary FILE           also write medians and min/max as KEY<TAB>VALUE lines
+  --report FILE            where to write the Markdown report [bench/results/render-farm-latest.md]
 EOF
 }
 
@@ -66,6 +69,8 @@ log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
 
 ORIGINAL_ARGS=("$@")
 KEEP_WORK=0
+SUMMARY=
+REPORT=
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --events) EVENTS=${2:?--events needs a value}; shift 2 ;;
@@ -79,6 +84,8 @@ while [[ $# -gt 0 ]]; do
     --commit-interval) COMMIT_INTERVAL=${2:?--commit-interval needs a value}; shift 2 ;;
     --compression) COMPRESSION=${2:?--compression needs a value}; shift 2 ;;
     --keep-logs) KEEP_WORK=1; shift ;;
+    --summary) SUMMARY=${2:?--summary needs a value}; shift 2 ;;
+    --report) REPORT=${2:?--report needs a value}; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument '$1'" ;;
   esac
@@ -90,8 +97,8 @@ done
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-BIN=$ROOT/build/bin
-REPORT=$ROOT/bench/results/render-farm-latest.md
+BIN=${SW_BENCH_BIN:-$ROOT/build/bin}  # the suite runs a snapshot of the binaries
+REPORT=${REPORT:-$ROOT/bench/results/render-farm-latest.md}
 command -v curl >/dev/null || die "curl is required"
 
 TARGETS=(streamwright-devbroker streamwright-loadgen streamwright-render-farm streamwright-bench-tool)
@@ -147,11 +154,6 @@ done
 
 CLK_TCK=$(getconf CLK_TCK)
 declare -A R  # R[metric,run]
-
-metric_sum() {  # metric_sum PORT NAME LABEL-FILTER(regex): sum of the matching samples
-  curl -fsS --max-time 5 "http://127.0.0.1:$1/metrics" | grep -E "^$2(\{[^}]*${3:-}[^}]*\})? " |
-    awk '{ s += $NF } END { printf "%.0f", s }'
-}
 
 run_variant() {  # run_variant RUN VARIANT BOOTSTRAP DIR BROKER_PID
   local run=$1 variant=$2 bootstrap=$3 dir=$4 broker_pid=$5 v=$2
@@ -357,4 +359,21 @@ mkdir -p "$(dirname "$REPORT")"
 cp "$WORK/report.md" "$REPORT"
 cat "$WORK/report.md"
 log "report written to ${REPORT#"$ROOT"/}"
+if [[ -n $SUMMARY ]]; then
+  : >"$SUMMARY"
+  for ((run = 1; run <= RUNS; run++)); do
+    for v in "${VARIANTS[@]}"; do
+      R[${v}_ratio,$run]=$(awk -v a="${R[${v}_rate,$run]}" -v b="${R[raw,$run]}" 'BEGIN { printf "%.2f", a / b }')
+    done
+  done
+  for m in raw optimized_rate optimized_ratio optimized_cpu optimized_cpu_enrich optimized_cpu_aggregate optimized_cpu_nodeagg \
+    optimized_rss_enrich optimized_rss_aggregate optimized_rss_nodeagg optimized_rep_bytes optimized_state baseline_rate \
+    baseline_ratio baseline_cpu baseline_rep_bytes baseline_state baseline_rss_enrich; do
+    vals=()
+    for ((run = 1; run <= RUNS; run++)); do vals+=("${R[$m,$run]}"); done
+    summary_put "$SUMMARY" "$m" "$(stats_of "${vals[@]}")"
+  done
+  summary_put "$SUMMARY" identical "$IDENTICAL"
+  summary_put "$SUMMARY" runs "$RUNS"
+fi
 [[ $IDENTICAL == yes ]] || die "baseline and optimized outputs differ"

@@ -10,6 +10,10 @@
 //            with the CPU time (/proc/PID/stat) of the given processes over that interval
 //   scan     reads a whole topic and reports its records and bytes, per partition and the
 //            largest partition's share (skew); optionally writes the sorted values to a file
+//   latency  tails an output topic (and a sample of the input topic's partitions) while a
+//            pipeline runs under load and reports latency percentiles: input append to output
+//            append, matched through the repartition envelope's source partition/offset, or
+//            from the output record's timestamp (the input's, carried through by the stages)
 //
 // Output lines are `key=value` (after a human-readable header for offsets) so the script can
 // read them with grep; diagnostics go to stderr.
@@ -24,6 +28,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cinttypes>
+#include <cmath>
+#include <cstring>
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
@@ -34,6 +40,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -56,6 +63,9 @@ int usage() {
             << "             [--input-topic logs] [--pid NAME=PID ...] [--interval-ms 50] [--timeout-s 120]\n"
             << "             [--parse-stage parse] [--aggregate-stage aggregate] [--also PORT:STAGE:TOPIC ...]\n"
             << "       " << kProgram << " scan --bootstrap-servers B --topic T [--data-prefix R] [--values-out FILE]\n"
+            << "       " << kProgram
+            << " latency --bootstrap-servers B --output-topic T [--input-topic I --sample-partitions K]\n"
+            << "             [--envelope] [--data-prefix D] [--warmup-s W] [--duration-s D] [--cdf-out FILE]\n"
             << "run '" << kProgram << " COMMAND --help' for the options of a command\n";
   return 2;
 }
@@ -443,8 +453,10 @@ int cmd_watch(int argc, char** argv) {
       "Options");
   // clang-format off
   desc.add_options()
-    ("parse-port", po::value<unsigned>()->required(), "metrics port of the parse stage")
-    ("aggregate-port", po::value<unsigned>()->required(), "metrics port of the aggregate stage")
+    ("parse-port", po::value<std::vector<unsigned>>()->required()->composing(),
+         "metrics port of the parse stage (repeatable: replicas, summed)")
+    ("aggregate-port", po::value<std::vector<unsigned>>()->required()->composing(),
+         "metrics port of the aggregate stage (repeatable: replicas, summed)")
     ("expect", po::value<std::uint64_t>()->required(), "records of the input topic")
     ("input-topic", po::value<std::string>()->default_value("logs"), "input topic of parse")
     ("repartition-topic", po::value<std::string>()->required(), "topic from parse to aggregate")
@@ -487,12 +499,18 @@ int cmd_watch(int argc, char** argv) {
       return 2;
     }
   }
-  const auto parse_port = vm["parse-port"].as<unsigned>();
-  const auto aggregate_port = vm["aggregate-port"].as<unsigned>();
-  if (parse_port == 0 || parse_port > 65535 || aggregate_port == 0 || aggregate_port > 65535) {
-    std::cerr << kProgram << " watch: ports must be between 1 and 65535\n";
-    return 2;
-  }
+  const auto parse_ports = vm["parse-port"].as<std::vector<unsigned>>();
+  const auto aggregate_ports = vm["aggregate-port"].as<std::vector<unsigned>>();
+  for (const auto port : parse_ports)
+    if (port == 0 || port > 65535) {
+      std::cerr << kProgram << " watch: ports must be between 1 and 65535\n";
+      return 2;
+    }
+  for (const auto port : aggregate_ports)
+    if (port == 0 || port > 65535) {
+      std::cerr << kProgram << " watch: ports must be between 1 and 65535\n";
+      return 2;
+    }
   const double expect = static_cast<double>(vm["expect"].as<std::uint64_t>());
   const auto input = vm["input-topic"].as<std::string>();
   const auto repartition = vm["repartition-topic"].as<std::string>();
@@ -519,19 +537,27 @@ int cmd_watch(int argc, char** argv) {
     s.self_cpu = cpu_ticks(::getpid());
     s.machine_busy = machine_busy_ticks();
     s.t = Clock::now();
-    if (const auto text = http_get(static_cast<std::uint16_t>(parse_port), "/metrics")) {
-      s.parse_ok = true;
-      s.parse_consumed =
+    // Replicas: every counter is summed over their endpoints; a sample is good when all answered.
+    s.parse_ok = true;
+    s.also_produced.assign(also.size(), 0.0);
+    for (const auto port : parse_ports) {
+      const auto text = http_get(static_cast<std::uint16_t>(port), "/metrics");
+      if (!text) {
+        s.parse_ok = false;
+        continue;
+      }
+      s.parse_consumed +=
           metric(*text, "streamwright_records_consumed_total", {{"stage", parse_stage}, {"topic", input}}).value_or(0);
-      s.parse_produced =
+      s.parse_produced +=
           metric(*text, "streamwright_records_produced_total", {{"stage", parse_stage}, {"topic", repartition}})
               .value_or(0);
-      s.parse_dead_letters = metric(*text, "streamwright_dead_letter_records_total", {{"stage", parse_stage}}).value_or(0);
-      s.parse_batch_seconds =
+      s.parse_dead_letters += metric(*text, "streamwright_dead_letter_records_total", {{"stage", parse_stage}}).value_or(0);
+      s.parse_batch_seconds +=
           metric(*text, "streamwright_batch_processing_seconds_sum", {{"stage", parse_stage}}).value_or(0);
-      for (const auto& a : also)
-        s.also_produced.push_back(
-            metric(*text, "streamwright_records_produced_total", {{"stage", parse_stage}, {"topic", a.topic}}).value_or(0));
+      for (std::size_t i = 0; i < also.size(); ++i)
+        s.also_produced[i] +=
+            metric(*text, "streamwright_records_produced_total", {{"stage", parse_stage}, {"topic", also[i].topic}})
+                .value_or(0);
     }
     for (const auto& a : also) {
       const auto text = http_get(a.port, "/metrics");
@@ -540,15 +566,21 @@ int cmd_watch(int argc, char** argv) {
           text ? metric(*text, "streamwright_records_consumed_total", {{"stage", a.stage}, {"topic", a.topic}}).value_or(0)
                : 0);
     }
-    if (const auto text = http_get(static_cast<std::uint16_t>(aggregate_port), "/metrics")) {
-      s.aggregate_ok = true;
-      s.aggregate_consumed =
+    s.aggregate_ok = true;
+    for (const auto port : aggregate_ports) {
+      const auto text = http_get(static_cast<std::uint16_t>(port), "/metrics");
+      if (!text) {
+        s.aggregate_ok = false;
+        continue;
+      }
+      s.aggregate_consumed +=
           metric(*text, "streamwright_records_consumed_total", {{"stage", aggregate_stage}, {"topic", repartition}})
               .value_or(0);
       // Summed over the per-partition series (partitions whose watermarks the consumer has not
-      // seen yet have none).
-      s.aggregate_lag = metric(*text, "kafka_consumergroup_lag", {{"topic", repartition}});
-      s.aggregate_batch_seconds =
+      // seen yet have none), and over the replicas.
+      if (const auto lag = metric(*text, "kafka_consumergroup_lag", {{"topic", repartition}}))
+        s.aggregate_lag = s.aggregate_lag.value_or(0.0) + *lag;
+      s.aggregate_batch_seconds +=
           metric(*text, "streamwright_batch_processing_seconds_sum", {{"stage", aggregate_stage}}).value_or(0);
     }
     return s;
@@ -667,6 +699,188 @@ int cmd_watch(int argc, char** argv) {
   return 0;
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// latency
+
+std::int64_t wall_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Percentile (0..1) of sorted values, nearest rank.
+double percentile(const std::vector<double>& sorted, double q) {
+  if (sorted.empty()) return 0.0;
+  auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(sorted.size())));
+  rank = std::clamp<std::size_t>(rank, 1, sorted.size());
+  return sorted[rank - 1];
+}
+
+void print_percentiles(const char* prefix, std::vector<double>& v) {
+  std::sort(v.begin(), v.end());
+  std::printf("%s_samples=%zu\n", prefix, v.size());
+  if (v.empty()) return;
+  double sum = 0;
+  for (const auto x : v) sum += x;
+  std::printf("%s_mean_ms=%.3f\n%s_p50_ms=%.3f\n%s_p90_ms=%.3f\n%s_p99_ms=%.3f\n%s_p999_ms=%.3f\n%s_max_ms=%.3f\n",
+              prefix, sum / static_cast<double>(v.size()), prefix, percentile(v, 0.5), prefix, percentile(v, 0.9), prefix,
+              percentile(v, 0.99), prefix, percentile(v, 0.999), prefix, v.back());
+}
+
+int cmd_latency(int argc, char** argv) {
+  po::options_description desc(
+      std::string(kProgram) +
+      " latency: latency of a running pipeline, from its input and output topics\n\n"
+      "Tails the output topic from its end (and, with --input-topic, partitions 0..K-1 of the\n"
+      "input topic) with one group-less consumer and notes when each record becomes visible\n"
+      "(wall clock, microseconds). With --envelope, each output data record names its source\n"
+      "partition and offset (repartition envelope): its latency is its visibility minus that\n"
+      "input record's visibility, both seen by this consumer (append to append; the consumer's\n"
+      "own fetch delay applies to both ends). Every output record also gives visibility minus\n"
+      "its record timestamp (the stages carry the input's timestamp, the producer's CreateTime,\n"
+      "to their outputs): ts_* (includes the input producer's batching, see input_delay_*).\n\n"
+      "Options");
+  // clang-format off
+  desc.add_options()
+    ("bootstrap-servers", po::value<std::string>()->required(), "Kafka bootstrap servers")
+    ("output-topic", po::value<std::string>()->required(), "topic the stage writes")
+    ("input-topic", po::value<std::string>(), "topic the stage reads (for envelope matching)")
+    ("sample-partitions", po::value<int>()->default_value(8), "input partitions tailed (0..K-1)")
+    ("source-topic-index", po::value<int>()->default_value(0), "envelope source topic id of --input-topic")
+    ("envelope", "output records are repartition envelopes (data records start with 'D')")
+    ("data-prefix", po::value<std::string>()->default_value(""), "count only output values starting with this")
+    ("warmup-s", po::value<double>()->default_value(2), "records seen before this are not counted")
+    ("duration-s", po::value<double>()->default_value(10), "measure this long after the warm-up")
+    ("fetch-wait-ms", po::value<int>()->default_value(2), "fetch.wait.max.ms of the tailing consumer")
+    ("poll-ms", po::value<int>()->default_value(1), "batch poll timeout (records are stamped when it returns)")
+    ("isolation-level", po::value<std::string>()->default_value("read_uncommitted"), "read_committed under exactly-once")
+    ("cdf-out", po::value<std::string>(), "write the latency CDF (ms, fraction; up to 1000 points) here");
+  // clang-format on
+  po::variables_map vm;
+  if (auto rc = parse_options(argc, argv, desc, vm)) return *rc;
+  const auto out_topic = vm["output-topic"].as<std::string>();
+  const bool envelope = vm.count("envelope") > 0;
+  const auto prefix = vm["data-prefix"].as<std::string>();
+  const auto src_index = vm["source-topic-index"].as<int>();
+  const auto poll_ms = vm["poll-ms"].as<int>();
+  const bool with_input = vm.count("input-topic") > 0;
+  const auto in_topic = with_input ? vm["input-topic"].as<std::string>() : std::string();
+
+  sw::kafka::Config config;
+  config.set(sw::kafka::keys::bootstrap_servers, vm["bootstrap-servers"].as<std::string>());
+  config.set(sw::kafka::keys::client_id, "streamwright-bench-tool-latency");
+  config.set(sw::kafka::keys::fetch_wait_max_ms, vm["fetch-wait-ms"].as<int>());
+  config.set(sw::kafka::keys::isolation_level, vm["isolation-level"].as<std::string>());
+  sw::kafka::Consumer consumer(config, nullptr);
+  std::vector<sw::kafka::TopicPartition> assignment;
+  std::int32_t out_parts = 0, in_parts = 0;
+  if (auto ec = consumer.partition_count(out_topic, out_parts, 10s)) {
+    std::cerr << kProgram << " latency: topic " << out_topic << ": " << ec.message() << "\n";
+    return 2;
+  }
+  for (std::int32_t p = 0; p < out_parts; ++p) assignment.push_back({out_topic, p, sw::kafka::kOffsetEnd, {}});
+  if (with_input) {
+    if (auto ec = consumer.partition_count(in_topic, in_parts, 10s)) {
+      std::cerr << kProgram << " latency: topic " << in_topic << ": " << ec.message() << "\n";
+      return 2;
+    }
+    in_parts = std::min(in_parts, vm["sample-partitions"].as<int>());
+    for (std::int32_t p = 0; p < in_parts; ++p) assignment.push_back({in_topic, p, sw::kafka::kOffsetEnd, {}});
+  }
+  if (auto ec = consumer.assign(assignment)) {
+    std::cerr << kProgram << " latency: assign: " << ec.message() << "\n";
+    return 2;
+  }
+
+  // Input visibility per (partition, offset), and output observations to match at the end.
+  std::unordered_map<std::uint64_t, std::int64_t> input_seen;
+  struct Out {
+    std::uint64_t source;
+    std::int64_t seen_us;
+  };
+  std::vector<Out> outputs;
+  std::vector<double> ts_lat, input_delay;
+  std::uint64_t out_total = 0, out_counted = 0, foreign = 0, input_total = 0;
+  const auto start = Clock::now();
+  const auto warm = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(vm["warmup-s"].as<double>()));
+  const auto stop = warm + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(vm["duration-s"].as<double>()));
+  sw::kafka::MessageBatch batch(10000);
+  while (Clock::now() < stop) {
+    // A short wait: librdkafka's batch poll holds records until the batch is full or the timeout
+    // ends, and each record is stamped when the poll returns.
+    const auto n = consumer.poll(batch, 10000, std::chrono::milliseconds(poll_ms));
+    const auto now_us = wall_us();
+    const bool counting = Clock::now() >= warm;
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto m = batch[i];
+      if (m.error()) continue;
+      if (with_input && m.topic() == in_topic) {
+        ++input_total;
+        input_seen[(static_cast<std::uint64_t>(m.partition()) << 40) | static_cast<std::uint64_t>(m.offset())] = now_us;
+        if (counting && m.timestamp_ms() > 0)
+          input_delay.push_back(static_cast<double>(now_us - m.timestamp_ms() * 1000) / 1000.0);
+        continue;
+      }
+      ++out_total;
+      const auto v = m.value();
+      if (!prefix.empty() && v.substr(0, prefix.size()) != prefix) continue;
+      if (envelope && (v.empty() || v[0] != 'D')) continue;
+      if (!counting) continue;
+      ++out_counted;
+      if (m.timestamp_ms() > 0) ts_lat.push_back(static_cast<double>(now_us - m.timestamp_ms() * 1000) / 1000.0);
+      if (envelope && with_input && v.size() >= 1 + 2 + 4 + 8) {
+        std::uint16_t topic_id = 0;
+        std::int32_t sp = 0;
+        std::int64_t so = 0;
+        std::memcpy(&topic_id, v.data() + 1, 2);  // little-endian, as shared/common/bytes.h writes it
+        std::memcpy(&sp, v.data() + 3, 4);
+        std::memcpy(&so, v.data() + 7, 8);
+        if (topic_id != src_index) {
+          ++foreign;
+          continue;
+        }
+        if (sp < in_parts)
+          outputs.push_back({(static_cast<std::uint64_t>(sp) << 40) | static_cast<std::uint64_t>(so), now_us});
+      }
+    }
+  }
+  batch.clear();
+  std::vector<double> lat;
+  std::uint64_t unmatched = 0, negative = 0;
+  for (const auto& o : outputs) {
+    const auto it = input_seen.find(o.source);
+    if (it == input_seen.end()) {
+      ++unmatched;
+      continue;
+    }
+    const double ms = static_cast<double>(o.seen_us - it->second) / 1000.0;
+    if (ms < 0) ++negative;
+    lat.push_back(ms);
+  }
+  std::printf("output_records=%llu\noutput_counted=%llu\ninput_sampled=%llu\ninput_partitions_sampled=%d\n",
+              static_cast<unsigned long long>(out_total), static_cast<unsigned long long>(out_counted),
+              static_cast<unsigned long long>(input_total), in_parts);
+  std::printf("unmatched=%llu\nnegative=%llu\nforeign=%llu\n", static_cast<unsigned long long>(unmatched),
+              static_cast<unsigned long long>(negative), static_cast<unsigned long long>(foreign));
+  print_percentiles("match", lat);
+  print_percentiles("ts", ts_lat);
+  print_percentiles("input_delay", input_delay);
+  if (vm.count("cdf-out")) {
+    const auto& v = envelope && with_input ? lat : ts_lat;
+    std::ofstream cdf(vm["cdf-out"].as<std::string>());
+    const std::size_t points = std::min<std::size_t>(v.size(), 1000);
+    for (std::size_t k = 0; k < points; ++k) {
+      const double q = points > 1 ? static_cast<double>(k) / static_cast<double>(points - 1) : 1.0;
+      cdf << percentile(v, std::max(q, 1e-9)) << '\t' << q << '\n';
+    }
+    if (!cdf) {
+      std::cerr << kProgram << " latency: cannot write " << vm["cdf-out"].as<std::string>() << "\n";
+      return 2;
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -680,6 +894,7 @@ int main(int argc, char** argv) {
     if (cmd == "consume") return cmd_consume(argc, argv);
     if (cmd == "watch") return cmd_watch(argc, argv);
     if (cmd == "scan") return cmd_scan(argc, argv);
+    if (cmd == "latency") return cmd_latency(argc, argv);
     if (cmd == "-h" || cmd == "--help" || cmd == "help") {
       usage();
       return 0;

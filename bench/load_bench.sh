@@ -1,0 +1,362 @@
+#!/usr/bin/env bash
+# Live-load benchmark of one pipeline on the embedded dev broker: an offered-load sweep with the
+# load generator, then latency percentiles at 50% and 90% of the highest sustainable rate.
+#
+# Usage: bench/load_bench.sh --pipeline crash-monitor|render-farm|telemetra --out DIR
+#                            [--quick] [--rates R1,R2,...] [--step-s S] [--latency-s S]
+#                            [--guarantees at_least_once[,exactly_once]] [--keep-logs]
+#
+# One dev broker and one replica of every stage run for the whole benchmark (the stages join
+# their groups once). Sweep: for each offered rate (ascending), `streamwright-loadgen --rate R`
+# runs for --step-s seconds; over the middle of the step the entry stage's consumed count gives
+# the processed rate; after the generator stops, the time until every stage has caught up is the
+# drain time. A rate is sustainable when the generator reached it (>= 95%), the entry stage
+# processed >= 95% of the input rate and the pipeline drained within 1 s (lag bounded: less than
+# a second of input behind; input the broker trimmed before it was read, 5 MiB per partition,
+# would never be consumed and fails the step). The
+# sweep stops at the first unsustainable rate and tries the midpoint once.
+#
+# Latency: at 50% and 90% of the highest sustainable input rate, `streamwright-bench-tool latency`
+# tails the entry stage's output (repartition) topic and 8 partitions of the input, and matches
+# every output record to its input record through the envelope's source partition/offset: input
+# visible -> output visible, both seen by the same consumer (append to append, plus the stage's
+# own fetch and produce batching). Aggregates/alerts (early emission) are timed from the record
+# timestamp the stages carry from the triggering input (the generator's CreateTime; the
+# generator's linger.ms is 5 here, and the measured input delay is reported with it).
+#
+# With --guarantees at_least_once,exactly_once (crash monitor), the stages are restarted under
+# exactly-once and the 50% latency run is repeated at the same offered rate.
+#
+# Writes DIR/summary.tsv (key, value), DIR/sweep.tsv and DIR/cdf-*.tsv.
+set -euo pipefail
+
+PIPE=
+OUT=
+QUICK=0
+RATES=
+STEP_S=
+LAT_S=
+GUARANTEES=at_least_once
+KEEP_WORK=0
+PARTITIONS=64
+INTERNAL=8
+LINGER_MS=5
+
+die() {
+  echo "load_bench: error: $*" >&2
+  exit 1
+}
+log() { echo "[load $(date +%H:%M:%S)] $*" >&2; }
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --pipeline) PIPE=${2:?}; shift 2 ;;
+    --out) OUT=${2:?}; shift 2 ;;
+    --quick) QUICK=1; shift ;;
+    --rates) RATES=${2:?}; shift 2 ;;
+    --step-s) STEP_S=${2:?}; shift 2 ;;
+    --latency-s) LAT_S=${2:?}; shift 2 ;;
+    --guarantees) GUARANTEES=${2:?}; shift 2 ;;
+    --keep-logs) KEEP_WORK=1; shift ;;
+    -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown argument '$1'" ;;
+  esac
+done
+[[ -n $PIPE && -n $OUT ]] || die "--pipeline and --out are required"
+if [[ $QUICK -eq 1 ]]; then
+  STEP_S=${STEP_S:-8}
+  LAT_S=${LAT_S:-8}
+else
+  STEP_S=${STEP_S:-15}
+  LAT_S=${LAT_S:-20}
+fi
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=${SW_BENCH_BIN:-$ROOT/build/bin}  # the suite runs a snapshot of the binaries
+BENCH_NAME=load_bench
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+mkdir -p "$OUT"
+: >"$OUT/summary.tsv"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/sw-load-bench.XXXXXX")
+CHILDREN=()
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  stop_all
+  if [[ $rc -ne 0 || $KEEP_WORK -eq 1 ]]; then echo "load_bench: logs kept in $WORK" >&2; else rm -rf "$WORK"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'echo "load_bench: interrupted" >&2; exit 130' INT TERM
+CLK_TCK=$(getconf CLK_TCK)
+
+# --- the pipelines ------------------------------------------------------------------------------
+SVC_ARGS=() LOADGEN=() DOWN=()
+case "$PIPE" in
+  crash-monitor)
+    SVC=$BIN/streamwright-crash-monitor ENTRY=parse DOWN=(aggregate) INPUT=logs APP=crash-monitor
+    REPART=crash-monitor-crashes-by-user-repartition AGG_OUT=crash-alerts
+    SVC_ARGS=(--emit early)
+    LOADGEN=(--mode crash-monitor --users 1000)
+    DEFAULT_RATES=200000,400000,600000,800000,1000000,1200000
+    QUICK_RATES=300000,500000,750000,1000000
+    ;;
+  render-farm)
+    SVC=$BIN/streamwright-render-farm ENTRY=enrich DOWN=(aggregate node-aggregate) INPUT=render-events APP=render-farm
+    REPART=render-farm-frames-by-scene-repartition AGG_OUT=render-metrics
+    "$BIN/streamwright-loadgen" --mode render-farm --write-dimensions "$WORK/dims" >/dev/null
+    SVC_ARGS=(--emit early --scenes "$WORK/dims/scenes.json" --nodes "$WORK/dims/hardware_nodes.jsonl")
+    LOADGEN=(--mode render-farm --kafka-property compression.type=lz4)
+    DEFAULT_RATES=200000,400000,600000,800000,1000000,1200000
+    QUICK_RATES=300000,500000,750000,1000000
+    ;;
+  telemetra)
+    SVC=$BIN/streamwright-telemetra ENTRY=parse DOWN=(aggregate) INPUT=chat-events APP=telemetra
+    REPART=telemetra-events-by-stream-repartition AGG_OUT=
+    LOADGEN=(--mode telemetra --streams 2000)
+    DEFAULT_RATES=100000,200000,300000,400000,500000,600000
+    QUICK_RATES=150000,300000,450000,600000
+    ;;
+  *) die "unknown pipeline '$PIPE'" ;;
+esac
+if [[ -z $RATES ]]; then if [[ $QUICK -eq 1 ]]; then RATES=$QUICK_RATES; else RATES=$DEFAULT_RATES; fi; fi
+IFS=, read -r -a RATE_LIST <<<"$RATES"
+
+BROKER_TOPICS=()
+declare -A SEEN
+add_topics() {  # add_topics ARGS...: the topics of the pipeline under those service arguments
+  local name role
+  while read -r name role; do
+    [[ -n ${SEEN[$name]:-} ]] && continue
+    SEEN[$name]=1
+    if [[ $role == input ]]; then BROKER_TOPICS+=(--topic "$name:$PARTITIONS"); else BROKER_TOPICS+=(--topic "$name:$INTERNAL"); fi
+  done < <("$SVC" --list-topics "${SVC_ARGS[@]}" "$@")
+}
+add_topics
+[[ $GUARANTEES == *exactly_once* ]] && add_topics --application-id "$APP-eos"
+
+# --- processes ----------------------------------------------------------------------------------
+declare -A PORT PID
+start_stages() {  # start_stages GUARANTEE: downstream stages first (assigned), then the entry stage
+  local g=$1 app=$APP stage
+  [[ $g == exactly_once ]] && app=$APP-eos
+  REPART_TOPIC=${REPART/#$APP/$app}
+  for stage in "${DOWN[@]}" "$ENTRY"; do
+    mkdir -p "$WORK/state-$g-$stage"
+    start "$g-$stage" "$WORK" "$SVC" --stage "$stage" --bootstrap-servers "$BOOT" --metrics-address 127.0.0.1 \
+      --metrics-port 0 --internal-partitions "$INTERNAL" --application-id "$app" --processing-guarantee "$g" \
+      --state-dir "$WORK/state-$g-$stage" "${SVC_ARGS[@]}"
+    PID[$stage]=$STARTED_PID
+    PORT[$stage]=$(wait_line "$STARTED_PID" "$WORK" "$g-$stage" '^metrics-port \K[0-9]+' 30)
+    wait_ready "$STARTED_PID" "$WORK" "$g-$stage" "${PORT[$stage]}" 60
+  done
+}
+stop_stages() {
+  local stage
+  for stage in "$ENTRY" "${DOWN[@]}"; do
+    stop_pid "${PID[$stage]}" "$stage" 30
+  done
+}
+consumed() { metric_sum "${PORT[$ENTRY]}" streamwright_records_consumed_total "topic=\"$INPUT\""; }
+caught_up() {  # every downstream stage has consumed (at least) what the entry stage sent it
+  local stage topic prod cons
+  for stage in "${DOWN[@]}"; do
+    for topic in $({ curl -fsS "http://127.0.0.1:${PORT[$stage]}/metrics" || true; } |
+      { grep -oP '^streamwright_records_consumed_total\{[^}]*topic="\K[^"]*-repartition' || true; } | sort -u); do
+      prod=$(metric_sum "${PORT[$ENTRY]}" streamwright_records_produced_total "topic=\"$topic\"")
+      cons=$(metric_sum "${PORT[$stage]}" streamwright_records_consumed_total "topic=\"$topic\"")
+      [[ $cons -ge $prod ]] || return 1
+    done
+  done
+}
+cpu_of() { local s; s=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }; s=${s##*) }; awk '{ print $12 + $13 }' <<<"$s"; }
+machine_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+declare -A CPU0 CPU1
+cpu_snapshot() {  # cpu_snapshot ARRAY
+  local -n a=$1
+  local stage
+  for stage in "$ENTRY" "${DOWN[@]}"; do a[$stage]=$(cpu_of "${PID[$stage]}"); done
+  a[broker]=$(cpu_of "$BROKER_PID")
+  a[machine]=$(machine_busy)
+  a[t]=$EPOCHREALTIME
+}
+cores() {  # cores NAME: cores used by NAME between CPU0 and CPU1
+  awk -v a="${CPU0[$1]}" -v b="${CPU1[$1]}" -v t0="${CPU0[t]}" -v t1="${CPU1[t]}" -v hz="$CLK_TCK" \
+    'BEGIN { printf "%.2f", (b - a) / hz / (t1 - t0) }'
+}
+other_cores() {  # machine minus the benchmark's processes (the load generator's own CPU included as ours: $1)
+  local ours=0 stage
+  for stage in "$ENTRY" "${DOWN[@]}" broker; do ours=$(awk -v a="$ours" -v b="$(cores "$stage")" 'BEGIN { print a + b }'); done
+  awk -v m="$(cores machine)" -v o="$ours" -v g="${1:-0}" 'BEGIN { v = m - o - g; printf "%.2f", v < 0 ? 0 : v }'
+}
+
+log "$PIPE: starting the dev broker"
+start broker "$WORK" "$BIN/streamwright-devbroker" "${BROKER_TOPICS[@]}"
+BROKER_PID=$STARTED_PID
+BOOT=$(wait_line "$BROKER_PID" "$WORK" broker '^\S+:[0-9]+' 15)
+start_stages at_least_once
+SENT_TOTAL=0
+
+# --- sweep --------------------------------------------------------------------------------------
+printf 'offered\tinput\tprocessed\tdrain_s\tsustainable\tgenerator_reached\tentry_cores\tbroker_cores\tloadgen_cores\tother_cores\n' >"$OUT/sweep.tsv"
+MAX=0 MAX_OFFERED=0 FIRST_FAIL=0 LIMIT="not reached (highest offered rate sustained)"
+step() {  # step RATE: sets STEP_OK
+  local r=$1 n=$2
+  local before c0 c1 t0 t1 lg_pid sent input drain ok=1 i lg0 lg1
+  before=$(consumed)
+  start "loadgen-$n" "$WORK" "$BIN/streamwright-loadgen" --bootstrap-servers "$BOOT" --topic "$INPUT" --rate "$r" \
+    --duration "${STEP_S}s" --kafka-property "linger.ms=$LINGER_MS" "${LOADGEN[@]}"
+  lg_pid=$STARTED_PID
+  sleep "$(awk -v s="$STEP_S" 'BEGIN { print s * 0.3 }')"
+  cpu_snapshot CPU0
+  lg0=$(cpu_of "$lg_pid")
+  c0=$(consumed)
+  t0=$EPOCHREALTIME
+  sleep "$(awk -v s="$STEP_S" 'BEGIN { print s * 0.6 }')"
+  c1=$(consumed)
+  t1=$EPOCHREALTIME
+  cpu_snapshot CPU1
+  lg1=$(cpu_of "$lg_pid")
+  wait "$lg_pid" || true
+  local rest=() p
+  for p in "${CHILDREN[@]}"; do [[ $p == "$lg_pid" ]] || rest+=("$p"); done
+  CHILDREN=("${rest[@]+"${rest[@]}"}")
+  local tend=$EPOCHREALTIME
+  sent=$(grep -oP 'sent \K[0-9]+' "$WORK/loadgen-$n.err" | tail -n1)
+  input=$(grep -oP '[0-9.]+(?=/s average)' "$WORK/loadgen-$n.err" | tail -n1)
+  SENT_TOTAL=$((SENT_TOTAL + sent))
+  drain=-1
+  for ((i = 0; i < 200; i++)); do
+    if [[ $(consumed) -ge $SENT_TOTAL ]] && caught_up; then
+      drain=$(awk -v a="$tend" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
+      break
+    fi
+    sleep 0.05
+  done
+  local processed lgc
+  processed=$(awk -v a="$c0" -v b="$c1" -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.0f", (b - a) / (t1 - t0) }')
+  lgc=$(awk -v a="$lg0" -v b="$lg1" -v t0="${CPU0[t]}" -v t1="${CPU1[t]}" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", (b - a) / hz / (t1 - t0) }')
+  GEN_OK=1
+  awk -v r="$r" -v i="$input" 'BEGIN { exit !(i >= 0.95 * r) }' || GEN_OK=0
+  awk -v p="$processed" -v i="$input" 'BEGIN { exit !(p >= 0.95 * i) }' || ok=0
+  awk -v d="$drain" 'BEGIN { exit !(d >= 0 && d <= 1.0) }' || ok=0
+  printf '%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$input" "$processed" "$drain" "$ok" "$GEN_OK" "$(cores "$ENTRY")" \
+    "$(cores broker)" "$lgc" "$(other_cores "$lgc")" >>"$OUT/sweep.tsv"
+  log "$PIPE: offered $r/s: input $input/s, processed $processed/s, drain ${drain}s, sustainable=$ok, generator reached the rate=$GEN_OK (other cores $(other_cores "$lgc"))"
+  STEP_OK=$ok
+  if [[ $ok -eq 1 ]]; then
+    if awk -v a="$input" -v b="$MAX" 'BEGIN { exit !(a > b) }'; then MAX=$(printf '%.0f' "$input"); MAX_OFFERED=$r; fi
+  fi
+  # Let a failed step's backlog drain before anything else runs.
+  [[ $ok -eq 1 ]] || for ((i = 0; i < 300; i++)); do [[ $(consumed) -ge $SENT_TOTAL ]] && break; sleep 0.1; done
+}
+n=0
+LAST_OK=0
+for r in "${RATE_LIST[@]}"; do
+  n=$((n + 1))
+  step "$r" "$n"
+  if [[ $STEP_OK -eq 1 && $GEN_OK -eq 1 ]]; then LAST_OK=$r; continue; fi
+  if [[ $STEP_OK -eq 1 ]]; then
+    # The pipeline kept up but the generator (and the broker, on the same 2 cores) could not
+    # offer more: the limit of this machine, not of the pipeline.
+    LIMIT="the load generator and dev broker (input fell short of the offered rate)"
+  else
+    FIRST_FAIL=$r
+    LIMIT="the pipeline (processed < 95% of the input, or not drained within 1 s)"
+  fi
+  break
+done
+if [[ $FIRST_FAIL -gt 0 ]]; then  # one refinement between the last good rate and the first bad one
+  mid=$(( (LAST_OK + FIRST_FAIL) / 2 ))
+  if [[ $LAST_OK -gt 0 && $mid -gt $LAST_OK ]]; then
+    n=$((n + 1))
+    # A failed step may have left the broker trimming: only go on if the input is intact.
+    step "$mid" "$n" || true
+  fi
+fi
+summary_put "$OUT/summary.tsv" max_rate "$MAX"
+summary_put "$OUT/summary.tsv" max_offered "$MAX_OFFERED"
+summary_put "$OUT/summary.tsv" first_fail "$FIRST_FAIL"
+summary_put "$OUT/summary.tsv" limit "$LIMIT"
+if [[ $MAX -eq 0 ]]; then
+  MAX=${RATE_LIST[0]}
+  log "$PIPE: no rate was sustainable; latency at fractions of the lowest rate $MAX"
+  summary_put "$OUT/summary.tsv" max_rate_note "none sustainable; latency at fractions of ${RATE_LIST[0]}"
+fi
+
+# --- latency ------------------------------------------------------------------------------------
+latency_run() {  # latency_run TAG RATE GUARANTEE
+  local tag=$1 rate=$2 g=$3 iso=read_uncommitted lg stage
+  [[ $g == exactly_once ]] && iso=read_committed
+  log "$PIPE: latency at $rate/s ($tag, $g)"
+  metrics_snapshot "${PORT[$ENTRY]}" "$WORK/$tag-entry-before.prom"
+  metrics_snapshot "${PORT[${DOWN[0]}]}" "$WORK/$tag-down-before.prom"
+  start "lat-entry-$tag" "$WORK" "$BIN/streamwright-bench-tool" latency --bootstrap-servers "$BOOT" \
+    --output-topic "$REPART_TOPIC" --envelope --input-topic "$INPUT" --sample-partitions 8 \
+    --warmup-s 3 --duration-s "$LAT_S" --isolation-level "$iso" --cdf-out "$OUT/cdf-$tag-entry.tsv"
+  local p1=$STARTED_PID p2=
+  if [[ -n $AGG_OUT && $g == at_least_once ]]; then
+    start "lat-agg-$tag" "$WORK" "$BIN/streamwright-bench-tool" latency --bootstrap-servers "$BOOT" \
+      --output-topic "$AGG_OUT" --warmup-s 3 --duration-s "$LAT_S" --isolation-level "$iso" \
+      --cdf-out "$OUT/cdf-$tag-agg.tsv"
+    p2=$STARTED_PID
+  fi
+  sleep 1
+  start "lat-loadgen-$tag" "$WORK" "$BIN/streamwright-loadgen" --bootstrap-servers "$BOOT" --topic "$INPUT" \
+    --rate "$rate" --duration "$((LAT_S + 4))s" --kafka-property "linger.ms=$LINGER_MS" "${LOADGEN[@]}"
+  lg=$STARTED_PID
+  sleep 3
+  cpu_snapshot CPU0
+  wait "$p1" || fail_with_log "$WORK" "lat-entry-$tag" "the latency tool failed"
+  [[ -n $p2 ]] && { wait "$p2" || fail_with_log "$WORK" "lat-agg-$tag" "the latency tool failed"; }
+  cpu_snapshot CPU1
+  metrics_snapshot "${PORT[$ENTRY]}" "$WORK/$tag-entry-after.prom"
+  metrics_snapshot "${PORT[${DOWN[0]}]}" "$WORK/$tag-down-after.prom"
+  wait "$lg" || true
+  local rest=() p
+  for p in "${CHILDREN[@]}"; do [[ $p == "$lg" || $p == "$p1" || $p == "$p2" ]] || rest+=("$p"); done
+  CHILDREN=("${rest[@]+"${rest[@]}"}")
+  SENT_TOTAL=$((SENT_TOTAL + $(grep -oP 'sent \K[0-9]+' "$WORK/lat-loadgen-$tag.err" | tail -n1)))
+  local f=$WORK/lat-entry-$tag.out k
+  summary_put "$OUT/summary.tsv" "$tag.rate" "$rate"
+  for k in match_samples match_p50_ms match_p99_ms match_p999_ms match_max_ms ts_p50_ms ts_p99_ms input_delay_p50_ms input_delay_p99_ms unmatched negative; do
+    summary_put "$OUT/summary.tsv" "$tag.entry.$k" "$(grep -m1 -oP "^$k=\\K.*" "$f" || echo -)"
+  done
+  if [[ -n $p2 ]]; then
+    f=$WORK/lat-agg-$tag.out
+    for k in ts_samples ts_p50_ms ts_p99_ms ts_p999_ms ts_max_ms; do
+      summary_put "$OUT/summary.tsv" "$tag.agg.$k" "$(grep -m1 -oP "^$k=\\K.*" "$f" || echo -)"
+    done
+  fi
+  for stage in "$ENTRY" "${DOWN[@]}" broker; do summary_put "$OUT/summary.tsv" "$tag.cores.$stage" "$(cores "$stage")"; done
+  summary_put "$OUT/summary.tsv" "$tag.cores.other_and_loadgen" "$(other_cores)"
+  local h
+  h=$(hist_delta streamwright_commit_seconds "$WORK/$tag-entry-before.prom" "$WORK/$tag-entry-after.prom")
+  summary_put "$OUT/summary.tsv" "$tag.commit_entry" "$h"
+  h=$(hist_delta streamwright_commit_seconds "$WORK/$tag-down-before.prom" "$WORK/$tag-down-after.prom")
+  summary_put "$OUT/summary.tsv" "$tag.commit_down" "$h"
+  log "$PIPE: $tag: entry p50 $(grep -oP '^match_p50_ms=\K.*' "$WORK/lat-entry-$tag.out") ms, p99 $(grep -oP '^match_p99_ms=\K.*' "$WORK/lat-entry-$tag.out") ms"
+  # drain before the next run
+  local i
+  for ((i = 0; i < 300; i++)); do [[ $(consumed) -ge $SENT_TOTAL ]] && break; sleep 0.1; done
+}
+latency_run half "$((MAX / 2))" at_least_once
+latency_run ninety "$((MAX * 9 / 10))" at_least_once
+for stage in "$ENTRY" "${DOWN[@]}"; do summary_put "$OUT/summary.tsv" "rss_kb.$stage" "$(vmhwm_kb "${PID[$stage]}")"; done
+summary_put "$OUT/summary.tsv" rss_kb.broker "$(vmhwm_kb "$BROKER_PID")"
+
+if [[ $GUARANTEES == *exactly_once* ]]; then
+  stop_stages
+  log "$PIPE: restarting the stages under exactly-once"
+  start_stages exactly_once
+  SENT_TOTAL=$(consumed)  # a new group: it starts from the committed (none: earliest) offsets
+  for ((i = 0; i < 600; i++)); do
+    c=$(consumed)
+    [[ $c -gt 0 ]] && [[ $(metric_sum "${PORT[$ENTRY]}" kafka_consumergroup_lag "topic=\"$INPUT\"") -eq 0 ]] && break
+    sleep 0.1
+  done
+  SENT_TOTAL=$(consumed)
+  latency_run eos_half "$((MAX / 2))" exactly_once
+fi
+stop_stages
+log "$PIPE: done (max sustainable $MAX/s)"

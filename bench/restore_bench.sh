@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Restore benchmark: the crash monitor's aggregate stage holding state for K distinct keys
+# (user windows) is killed with SIGKILL; a replacement replica restores the state from the
+# changelog topic. Measures the changelog restore rate (records/s) and the recovery time.
+#
+# Usage: bench/restore_bench.sh [--keys K] [--runs R] [--out DIR] [--keep-logs]
+#
+# Each run starts a fresh dev broker and pre-fills `logs` with K crash events of K distinct users
+# (a JSON-lines file replayed by streamwright-loadgen; event times now, 1-hour windows with 1 hour
+# of grace so that every window stays open), runs parse and aggregate until the aggregate has
+# consumed everything and committed (its changelog then holds one record per key), kills the
+# aggregate with SIGKILL and starts a replacement on an empty state directory (the worst case: a
+# replica on another machine). From its log: the restore of every changelog partition
+# ("restored ... N records ... S s") gives records and seconds; restore rate = records / seconds.
+# Recovery time = SIGKILL to the replacement's /readyz answering 200 (includes the group's
+# rebalance and the restore). A second replacement, after another SIGKILL, reuses the killed
+# replica's state directory (restore from the local checkpoint).
+#
+# Writes DIR/summary.tsv (key, value: "median min max").
+set -euo pipefail
+
+KEYS=1000000
+RUNS=1
+OUT=
+KEEP_WORK=0
+INTERNAL=32
+die() {
+  echo "restore_bench: error: $*" >&2
+  exit 1
+}
+log() { echo "[restore $(date +%H:%M:%S)] $*" >&2; }
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --keys) KEYS=${2:?}; shift 2 ;;
+    --runs) RUNS=${2:?}; shift 2 ;;
+    --out) OUT=${2:?}; shift 2 ;;
+    --keep-logs) KEEP_WORK=1; shift ;;
+    -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown argument '$1'" ;;
+  esac
+done
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=${SW_BENCH_BIN:-$ROOT/build/bin}  # the suite runs a snapshot of the binaries
+OUT=${OUT:-$ROOT/bench/results/restore}
+BENCH_NAME=restore_bench
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+mkdir -p "$OUT"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/sw-restore-bench.XXXXXX")
+CHILDREN=()
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  stop_all
+  if [[ $rc -ne 0 || $KEEP_WORK -eq 1 ]]; then echo "restore_bench: logs kept in $WORK" >&2; else rm -rf "$WORK"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'echo "restore_bench: interrupted" >&2; exit 130' INT TERM
+
+# K distinct users, one crash event each. 128 input partitions: the dev broker keeps 5 MiB each.
+log "writing $KEYS events of distinct users"
+NOW=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
+awk -v n="$KEYS" -v ts="$NOW" 'BEGIN { for (i = 0; i < n; i++)
+  printf "{\"timestamp\":\"%s\",\"user_id\":\"u-%07d\",\"severity\":\"High\",\"content\":\"worker crash in module m\"}\n", ts, i }' \
+  >"$WORK/events.jsonl"
+SVC_ARGS=(--window-size 1h --grace 1h)
+TOPICS=()
+while read -r name role; do
+  if [[ $role == input ]]; then TOPICS+=(--topic "$name:128"); else TOPICS+=(--topic "$name:$INTERNAL"); fi
+done < <("$BIN/streamwright-crash-monitor" --list-topics "${SVC_ARGS[@]}")
+CHANGELOG=$("$BIN/streamwright-crash-monitor" --list-topics | awk '$2 == "changelog" { print $1 }')
+REPART=$("$BIN/streamwright-crash-monitor" --list-topics | awk '$2 == "repartition" { print $1 }')
+declare -A R
+
+# restore_stats FILE: "records seconds" summed over the restore lines of a log
+restore_stats() {
+  grep -oP 'restored \S+ \[[0-9]+\]: \K[0-9]+ records.*, [0-9.]+s$' "$1" |
+    awk '{ r += $1; s = $NF; sub(/s$/, "", s); t += s } END { printf "%d %.3f\n", r, t }'
+}
+
+run_once() {
+  local run=$1 dir=$WORK/run$1
+  mkdir -p "$dir"
+  start broker "$dir" "$BIN/streamwright-devbroker" "${TOPICS[@]}"
+  local broker_pid=$STARTED_PID boot
+  boot=$(wait_line "$broker_pid" "$dir" broker '^\S+:[0-9]+' 15)
+  log "run $run/$RUNS: pre-filling logs"
+  run_fg "$dir" loadgen "$BIN/streamwright-loadgen" --bootstrap-servers "$boot" --topic logs --rate 0 \
+    --replay "$WORK/events.jsonl" --quiet || fail_with_log "$dir" loadgen "the load generator failed"
+  run_fg "$dir" offsets "$BIN/streamwright-bench-tool" offsets --bootstrap-servers "$boot" --topic logs ||
+    die "the broker dropped input"
+  local common=(--bootstrap-servers "$boot" --metrics-address 127.0.0.1 --metrics-port 0 --internal-partitions "$INTERNAL"
+    "${SVC_ARGS[@]}")
+  start agg1 "$dir" "$BIN/streamwright-crash-monitor" --stage aggregate "${common[@]}" --state-dir "$dir/state-a1"
+  local a1=$STARTED_PID p1 port_a1 port_p
+  port_a1=$(wait_line "$a1" "$dir" agg1 '^metrics-port \K[0-9]+' 30)
+  wait_ready "$a1" "$dir" agg1 "$port_a1" 60
+  start parse "$dir" "$BIN/streamwright-crash-monitor" --stage parse "${common[@]}" --state-dir "$dir/state-p"
+  p1=$STARTED_PID
+  port_p=$(wait_line "$p1" "$dir" parse '^metrics-port \K[0-9]+' 30)
+  log "run $run/$RUNS: building state of $KEYS keys"
+  run_fg "$dir" watch "$BIN/streamwright-bench-tool" watch --parse-port "$port_p" --aggregate-port "$port_a1" \
+    --expect "$KEYS" --repartition-topic "$REPART" --interval-ms 50 --timeout-s 300 ||
+    fail_with_log "$dir" watch "the pipeline did not process the input"
+  # Until the aggregate's changelog output stops growing (every dirty window flushed).
+  local last=-1 cur i
+  for ((i = 0; i < 200; i++)); do
+    cur=$(metric_sum "$port_a1" streamwright_records_produced_total "topic=\"$CHANGELOG\"")
+    [[ $cur -eq $last && $cur -gt 0 ]] && break
+    last=$cur
+    sleep 0.5
+  done
+  R[changelog_written,$run]=$cur
+  R[rss_state,$run]=$(vmhwm_kb "$a1")
+  log "run $run/$RUNS: changelog holds $cur records; SIGKILL the aggregate"
+
+  recover() {  # recover NAME STATE_DIR: SIGKILL the current aggregate, start NAME, time it
+    local name=$1 state=$2 t0 port pid
+    kill -KILL "$CUR_PID"
+    wait "$CUR_PID" 2>/dev/null || true
+    t0=$EPOCHREALTIME
+    start "$name" "$dir" "$BIN/streamwright-crash-monitor" --stage aggregate "${common[@]}" --state-dir "$state"
+    pid=$STARTED_PID
+    port=$(wait_line "$pid" "$dir" "$name" '^metrics-port \K[0-9]+' 30)
+    wait_ready "$pid" "$dir" "$name" "$port" 300
+    RECOVERY_S=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
+    RESTORED_METRIC=$(metric_sum "$port" streamwright_restored_records_total)
+    CUR_PID=$pid
+  }
+  CUR_PID=$a1
+  recover agg2 "$dir/state-a2"
+  read -r rec secs < <(restore_stats "$dir/agg2.err")
+  R[restored,$run]=$rec
+  R[restored_metric,$run]=$RESTORED_METRIC
+  R[restore_s,$run]=$secs
+  R[restore_rate,$run]=$(awk -v r="$rec" -v s="$secs" 'BEGIN { printf "%.0f", (s > 0 ? r / s : 0) }')
+  R[recovery_s,$run]=$RECOVERY_S
+  R[rss_restored,$run]=$(vmhwm_kb "$CUR_PID")
+  log "run $run/$RUNS: empty state: restored $rec records in ${secs}s; ready ${RECOVERY_S}s after SIGKILL"
+  # The same replica's directory again (after a SIGKILL): restore from the local checkpoint.
+  recover agg3 "$dir/state-a2"
+  read -r rec secs < <(restore_stats "$dir/agg3.err")
+  R[ckpt_restored,$run]=$rec
+  R[ckpt_recovery_s,$run]=$RECOVERY_S
+  log "run $run/$RUNS: local checkpoint: restored $rec records in ${secs}s; ready ${RECOVERY_S}s after SIGKILL"
+  stop_all
+}
+for ((run = 1; run <= RUNS; run++)); do run_once "$run"; done
+
+: >"$OUT/summary.tsv"
+for m in changelog_written restored restored_metric restore_s restore_rate recovery_s ckpt_restored ckpt_recovery_s \
+  rss_state rss_restored; do
+  vals=()
+  for ((run = 1; run <= RUNS; run++)); do vals+=("${R[$m,$run]}"); done
+  summary_put "$OUT/summary.tsv" "$m" "$(stats_of "${vals[@]}")"
+done
+summary_put "$OUT/summary.tsv" keys "$KEYS"
+summary_put "$OUT/summary.tsv" runs "$RUNS"
+cat "$OUT/summary.tsv"
