@@ -459,7 +459,9 @@ void Runner::on_partitions_assigned(std::vector<kafka::TopicPartition>& partitio
 
 void Runner::on_partitions_revoked(const std::vector<kafka::TopicPartition>& partitions) {
   metrics_->rebalances->inc();
-  commit("revoke");
+  // After a failure the tasks may be ahead of what is durable (or the transaction broken):
+  // their partitions go back uncommitted, to be replayed from the last commit.
+  if (!failed_) commit("revoke");
   for (const auto& tp : partitions) tasks_.erase(tp.partition);
   std::string list;
   for (const auto& tp : partitions) list += tp.topic + "[" + std::to_string(tp.partition) + "] ";
@@ -476,6 +478,15 @@ void Runner::on_partitions_lost(const std::vector<kafka::TopicPartition>& partit
 }
 
 void Runner::run() {
+  try {
+    run_loop();
+  } catch (...) {
+    failed_ = true;
+    throw;
+  }
+}
+
+void Runner::run_loop() {
   if (config_.exactly_once) {
     if (const auto r = producer_->begin_transaction()) throw std::runtime_error("begin transaction: " + r.message);
     sent_at_txn_begin_ = producer_->sent();

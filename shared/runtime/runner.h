@@ -69,6 +69,7 @@ class Runner final : public kafka::RebalanceListener {
   class KafkaChangelogReader;
   struct Metrics;
 
+  void run_loop();
   void process_batch();
   void punctuate(TimestampMs now_wall);
   void publish_watermarks(bool force);
@@ -104,6 +105,7 @@ class Runner final : public kafka::RebalanceListener {
   bool watermarks_changed_ = false;
   std::uint64_t sent_at_txn_begin_ = 0;
   bool paused_ = false;    // input paused because the producer holds too much
+  bool failed_ = false;    // run() failed: leave without committing anything more
   bool repause_ = false;   // partitions were assigned while paused  // producer sends counted when the open transaction began
 };
 

@@ -251,11 +251,12 @@ struct KillCase {
   std::string stage;       // which stage is killed with SIGKILL mid-stream
   bool keep_local_state;   // false: the replica comes back without its RocksDB directory
   bool exactly_once = false;
+  bool abort_transaction = false;  // instead of SIGKILL: the broker fails a transaction
 };
 
 void PrintTo(const KillCase& c, std::ostream* os) {
   *os << c.stage << (c.keep_local_state ? " with local state" : " without local state")
-      << (c.exactly_once ? ", exactly once" : "");
+      << (c.exactly_once ? ", exactly once" : "") << (c.abort_transaction ? ", transaction aborted" : "");
 }
 
 class CrashMonitorKillTest : public CrashMonitorTest, public ::testing::WithParamInterface<KillCase> {};
@@ -263,7 +264,7 @@ class CrashMonitorKillTest : public CrashMonitorTest, public ::testing::WithPara
 // The aggregate restores from its checkpoint and the changelog tail, or from the changelog
 // alone; a killed parse stage replays from its last commit and the aggregate drops the replays.
 TEST_P(CrashMonitorKillTest, StageKilledMidStreamAlertsStayExact) {
-  const auto [kill_stage, keep_local_state, exactly_once] = GetParam();
+  const auto [kill_stage, keep_local_state, exactly_once, abort_transaction] = GetParam();
   const std::vector<std::string> window_args{
       "--window-size", "2s", "--grace", "3s", "--processing-guarantee", exactly_once ? "exactly_once" : "at_least_once"};
   auto& parse = start("parse", "p1", window_args);
@@ -304,7 +305,30 @@ TEST_P(CrashMonitorKillTest, StageKilledMidStreamAlertsStayExact) {
   std::this_thread::sleep_for(4s);
   ASSERT_GT(aggregate->metric("streamwright_records_consumed_total"), 0);
   Service* parse_now = &parse;
-  if (kill_stage == "aggregate") {
+  if (abort_transaction) {
+    // The next AddPartitionsToTxn fails with an error that makes the transaction abortable:
+    // whichever stage sent it aborts and stops (its in-memory state ran ahead of what
+    // committed); restarted like a supervisor would, it resumes from its last transaction.
+    broker_->control("/errors/AddPartitionsToTxn/TOPIC_AUTHORIZATION_FAILED/1");
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (parse.process().running() && aggregate->process().running() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(50ms);
+    const bool parse_stopped = !parse.process().running();
+    Service& stopped = parse_stopped ? parse : *aggregate;
+    if (stopped.process().running()) {
+      ADD_FAILURE() << "no stage stopped on the aborted transaction";
+      producer.join();
+      return;
+    }
+    EXPECT_NE(stopped.process().wait(5s).value_or(0), 0);
+    std::ifstream log(stopped.log());
+    const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find("transaction commit"), std::string::npos);
+    if (parse_stopped)
+      parse_now = &start("parse", "p1", window_args);
+    else
+      aggregate = &start("aggregate", "a1", window_args);
+  } else if (kill_stage == "aggregate") {
     aggregate->kill9();
     std::this_thread::sleep_for(2s);
     aggregate = &start("aggregate", keep_local_state ? "a1" : "a1-fresh", window_args);
@@ -357,10 +381,11 @@ TEST_P(CrashMonitorKillTest, StageKilledMidStreamAlertsStayExact) {
 INSTANTIATE_TEST_SUITE_P(Kill, CrashMonitorKillTest,
                          ::testing::Values(KillCase{"aggregate", true}, KillCase{"aggregate", false},
                                            KillCase{"parse", true}, KillCase{"aggregate", false, true},
-                                           KillCase{"parse", true, true}),
+                                           KillCase{"parse", true, true}, KillCase{"either", true, true, true}),
                          [](const ::testing::TestParamInfo<KillCase>& p) {
                            return p.param.stage + (p.param.keep_local_state ? "_local_state_kept" : "_local_state_lost") +
-                                  (p.param.exactly_once ? "_exactly_once" : "");
+                                  (p.param.exactly_once ? "_exactly_once" : "") +
+                                  (p.param.abort_transaction ? "_transaction_aborted" : "");
                          });
 
 }  // namespace

@@ -37,12 +37,22 @@ TempDir::~TempDir() {
 }
 
 DevBroker::DevBroker(const std::vector<std::string>& topics) {
-  std::vector<std::string> args;
+  std::vector<std::string> args{"--control-port", "0"};
   for (const auto& t : topics) args.insert(args.end(), {"--topic", t});
   proc_ = std::make_unique<ChildProcess>(bin_dir() + "/streamwright-devbroker", args, ChildProcess::Options{});
   auto line = proc_->read_line(20s);
   if (!line) throw std::runtime_error("dev broker did not start");
   bootstrap_ = *line;
+  auto control = proc_->read_line(20s);
+  if (!control || control->rfind("control-port ", 0) != 0) throw std::runtime_error("dev broker: no control port");
+  control_port_ = static_cast<std::uint16_t>(std::stoi(control->substr(13)));
+}
+
+std::string DevBroker::control(const std::string& path) const {
+  int status = 0;
+  auto body = http_get(control_port_, path, &status);
+  if (status != 200) throw std::runtime_error("dev broker control " + path + ": " + std::to_string(status) + " " + body);
+  return body;
 }
 
 Service::Service(const std::string& program, std::vector<std::string> args, const std::filesystem::path& log)

@@ -33,10 +33,14 @@ class DevBroker {
  public:
   explicit DevBroker(const std::vector<std::string>& topics);  // "name:partitions"
   const std::string& bootstrap() const { return bootstrap_; }
+  // A request to the dev broker's fault-injection interface, e.g. "/broker/1/down"; throws
+  // unless it answers 200. Returns the body.
+  std::string control(const std::string& path) const;
 
  private:
   std::unique_ptr<ChildProcess> proc_;
   std::string bootstrap_;
+  std::uint16_t control_port_ = 0;
 };
 
 class Service {
