@@ -90,13 +90,25 @@ def main():
             print("wrong", ex["key"], {k: (e[k], o.get(k)) for k in e if e[k] != o.get(k)})
         if res["expected"] == 0:
             return 2
-        print(f"work directory: {work}")
-        return 0 if res["lost"] == 0 and res["wrong"] == 0 else 1
+        ok = res["lost"] == 0 and res["wrong"] == 0
+        print("correct" if ok else f"REPRODUCED; work directory: {work}")
+        return 0 if ok else 1
     finally:
         for p in procs:
             p.kill9()
         broker.stop()
 
 
+def run():
+    work_dirs_before = set(os.listdir(tempfile.gettempdir()))
+    rc = main()
+    if rc == 0:
+        import shutil
+        for d in set(os.listdir(tempfile.gettempdir())) - work_dirs_before:
+            if d.startswith("sw-repro-empty-"):
+                shutil.rmtree(os.path.join(tempfile.gettempdir(), d), ignore_errors=True)
+    return rc
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())
