@@ -219,7 +219,8 @@ run_once() {
   if ! run_fg "$dir" watch "$BIN/streamwright-bench-tool" watch "${watch_args[@]}" \
     --expect "$EVENTS" --input-topic "$INPUT_TOPIC" \
     --repartition-topic "$REPARTITION_TOPIC" \
-    --pid "broker=$broker_pid" --interval-ms "$INTERVAL_MS" --timeout-s 90 --trace "$dir/trace.tsv"; then
+    --pid "broker=$broker_pid" --interval-ms "$INTERVAL_MS" --timeout-s 90 --trace "$dir/trace.tsv" \
+    --lag-tolerance "$INTERNAL"; then
     cat "$dir/watch.err" >&2
     tail -n 5 "$dir"/parse*.err "$dir"/aggregate*.err >&2 || true
     die "the pipeline did not process all $EVENTS events (run $run)"
@@ -377,7 +378,8 @@ fi
     "the aggregate has consumed at least as many records of the repartition topic as parse sent there." \
     "The aggregate's lag (\`kafka_consumergroup_lag\` summed over the topic's partitions) is recomputed" \
     "only once a second, so it is not used for timing (a stale value would add up to 1 s); after the end," \
-    "the script waits for a refresh and requires it to be 0. The aggregate's count includes parse's" \
+    "the script waits for a refresh and requires it to be at most $INTERNAL (parse's watermark heartbeats, one per" \
+    "repartition partition and second, may be in flight). The aggregate's count includes parse's" \
     "watermark records (about a hundred per run), so the end can be early by the delivery of that many" \
     "records (milliseconds). Both ends are bounded outward by one sampling interval, so rates are slight" \
     "underestimates (at most 2 x $INTERVAL_MS ms per interval)."

@@ -101,7 +101,7 @@ run_once() {
   port_p=$(wait_line "$p1" "$dir" parse '^metrics-port \K[0-9]+' 30)
   log "run $run/$RUNS: building state of $KEYS keys"
   run_fg "$dir" watch "$BIN/streamwright-bench-tool" watch --parse-port "$port_p" --aggregate-port "$port_a1" \
-    --expect "$KEYS" --repartition-topic "$REPART" --interval-ms 50 --timeout-s 300 ||
+    --expect "$KEYS" --repartition-topic "$REPART" --interval-ms 50 --timeout-s 300 --lag-tolerance "$INTERNAL" ||
     fail_with_log "$dir" watch "the pipeline did not process the input"
   # Until the aggregate's changelog output stops growing (every dirty window flushed).
   local last=-1 cur i

@@ -466,6 +466,9 @@ int cmd_watch(int argc, char** argv) {
     ("trace", po::value<std::string>(), "write every sample to this file (tab-separated)")
     ("parse-stage", po::value<std::string>()->default_value("parse"), "stage label of the entry stage")
     ("aggregate-stage", po::value<std::string>()->default_value("aggregate"), "stage label of the downstream stage")
+    ("lag-tolerance", po::value<unsigned>()->default_value(0),
+         "records of lag accepted at the check after the end (the entry stage's watermark heartbeats, one per\n"
+         "repartition partition and second, can be in flight then)")
     ("also", po::value<std::vector<std::string>>()->composing(),
          "PORT:STAGE:TOPIC of a further downstream stage that must also have caught up (repeatable)");
   // clang-format on
@@ -665,7 +668,8 @@ int cmd_watch(int argc, char** argv) {
   // The lag gauge is recomputed once a second: confirm it on a value computed after the end.
   std::this_thread::sleep_for(1300ms);
   const Sample check = take();
-  const bool lag_confirmed = check.aggregate_ok && check.aggregate_lag && *check.aggregate_lag == 0;
+  const double lag_tolerance = vm["lag-tolerance"].as<unsigned>();
+  const bool lag_confirmed = check.aggregate_ok && check.aggregate_lag && *check.aggregate_lag <= lag_tolerance;
 
   auto out = [](const char* key, double v) { std::printf("%s=%.6f\n", key, v); };
   std::printf("complete=1\nsamples=%zu\n", samples);
