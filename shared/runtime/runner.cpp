@@ -628,44 +628,9 @@ void Runner::commit(const char* reason) {
   if (progressed.empty() && !pending_sends) return;
   if (!def_.internal_sources && !progressed.empty()) publish_watermarks(true);
   for (auto* t : progressed) t->flush();
-  if (config_.exactly_once) {
-    std::vector<kafka::TopicPartition> offsets;
-    std::vector<OffsetCommit> wanted;
-    for (auto* t : progressed) {
-      wanted.clear();
-      t->committable(wanted);
-      for (auto& c : wanted) {
-        std::int64_t off = c.offset;
-        if (off < 0) off = consumer_->position(def_.source_topics[c.source], t->partition());
-        if (off < 0) continue;
-        offsets.push_back({def_.source_topics[c.source], t->partition(), off, std::move(c.metadata)});
-      }
-    }
-    commit_transaction(offsets, reason);
-    // The transaction committed the offsets atomically with the outputs. Committing them again
-    // directly is redundant on a real broker (one more round trip per commit) but keeps the
-    // mode correct on brokers that accept TxnOffsetCommit without storing it, the dev broker
-    // among them (dev_broker_transactions_test.cpp). It can only repeat what already committed.
-    if (auto ec = consumer_->commit_sync(offsets)) spdlog::warn("offset commit ({}) failed: {}", reason, ec.message());
-    // Local state follows the transaction: RocksDB sees a flush only once it is committed, so
-    // state written by an aborted transaction never reaches the local store.
-    for (auto* t : progressed) {
-      t->commit_local();
-      t->clear_progress();
-    }
-    metrics_->commits->inc();
-    metrics_->commit_seconds->observe(std::chrono::duration<double>(Clock::now() - t0).count());
-    return;
-  }
-  // Offsets may be committed only once every output and changelog record they cover is
-  // acknowledged; if that fails, the process must not commit and restarts from the last commit.
-  if (auto ec = producer_->flush(config_.flush_timeout))
-    throw std::runtime_error(std::string("cannot deliver outputs (") + reason + "): " + ec.message());
-  if (auto ec = collector_->take_error()) throw std::runtime_error("an output record was not accepted: " + ec.message());
   std::vector<kafka::TopicPartition> offsets;
   std::vector<OffsetCommit> wanted;
   for (auto* t : progressed) {
-    t->commit_local();
     wanted.clear();
     t->committable(wanted);
     for (auto& c : wanted) {
@@ -674,8 +639,28 @@ void Runner::commit(const char* reason) {
       if (off < 0) continue;
       offsets.push_back({def_.source_topics[c.source], t->partition(), off, std::move(c.metadata)});
     }
+  }
+  if (config_.exactly_once) {
+    commit_transaction(offsets, reason);
+  } else {
+    // Offsets may be committed only once every output and changelog record they cover is
+    // acknowledged; if that fails, the process must not commit and restarts from the last commit.
+    if (auto ec = producer_->flush(config_.flush_timeout))
+      throw std::runtime_error(std::string("cannot deliver outputs (") + reason + "): " + ec.message());
+    if (auto ec = collector_->take_error())
+      throw std::runtime_error("an output record was not accepted: " + ec.message());
+  }
+  // Local state follows what is durable: RocksDB sees a flush only once its changelog records
+  // are acknowledged or, under exactly-once, their transaction committed, so state written by
+  // an aborted transaction never reaches the local store.
+  for (auto* t : progressed) {
+    t->commit_local();
     t->clear_progress();
   }
+  // Under exactly-once the transaction committed the offsets atomically with the outputs;
+  // committing them again directly is redundant on a real broker (one more round trip per
+  // commit) but keeps the mode correct on brokers that accept TxnOffsetCommit without storing
+  // it, the dev broker among them (dev_broker_transactions_test.cpp).
   if (auto ec = consumer_->commit_sync(offsets)) spdlog::warn("offset commit ({}) failed: {}", reason, ec.message());
   metrics_->commits->inc();
   metrics_->commit_seconds->observe(std::chrono::duration<double>(Clock::now() - t0).count());
