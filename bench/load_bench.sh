@@ -5,10 +5,12 @@
 # Usage: bench/load_bench.sh --pipeline crash-monitor|render-farm|telemetra --out DIR
 #                            [--quick] [--rates R1,R2,...] [--step-s S] [--latency-s S]
 #                            [--guarantees at_least_once[,exactly_once]] [--keep-logs]
+#                            [--service-arg ARG ...] (extra argument for every stage, for experiments)
 #
 # One dev broker and one replica of every stage run for the whole benchmark (the stages join
 # their groups once). Sweep: for each offered rate (ascending), `streamwright-loadgen --rate R`
-# runs for --step-s seconds; over the middle of the step the entry stage's consumed count gives
+# (its default batching, linger.ms=50, as a high-volume producer) runs for --step-s seconds;
+# over the middle of the step the entry stage's consumed count gives
 # the processed rate; after the generator stops, the time until every stage has caught up is the
 # drain time. A rate is sustainable when the generator reached it (>= 95%), the entry stage
 # processed >= 95% of the input rate and the pipeline drained within 1 s (lag bounded: less than
@@ -20,9 +22,10 @@
 # tails the entry stage's output (repartition) topic and 8 partitions of the input, and matches
 # every output record to its input record through the envelope's source partition/offset: input
 # visible -> output visible, both seen by the same consumer (append to append, plus the stage's
-# own fetch and produce batching). Aggregates/alerts (early emission) are timed from the record
-# timestamp the stages carry from the triggering input (the generator's CreateTime; the
-# generator's linger.ms is 5 here, and the measured input delay is reported with it).
+# own fetch and produce batching). Alerts/aggregates (early emission) carry the key and record
+# timestamp of their trigger on the repartition topic: matched on those, they are timed from the
+# trigger's repartition record (stage2_*) and, through its envelope, from the input record
+# (e2e_*: input append to alert append).
 #
 # With --guarantees at_least_once,exactly_once (crash monitor), the stages are restarted under
 # exactly-once and the 50% latency run is repeated at the same offered rate.
@@ -38,6 +41,7 @@ STEP_S=
 LAT_S=
 GUARANTEES=at_least_once
 KEEP_WORK=0
+EXTRA_ARGS=()
 PARTITIONS=64
 INTERNAL=8
 LINGER_MS=5
@@ -57,6 +61,7 @@ while [[ $# -gt 0 ]]; do
     --latency-s) LAT_S=${2:?}; shift 2 ;;
     --guarantees) GUARANTEES=${2:?}; shift 2 ;;
     --keep-logs) KEEP_WORK=1; shift ;;
+    --service-arg) EXTRA_ARGS+=("${2:?}"); shift 2 ;;
     -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1'" ;;
   esac
@@ -145,7 +150,7 @@ start_stages() {  # start_stages GUARANTEE: downstream stages first (assigned), 
     mkdir -p "$WORK/state-$g-$stage"
     start "$g-$stage" "$WORK" "$SVC" --stage "$stage" --bootstrap-servers "$BOOT" --metrics-address 127.0.0.1 \
       --metrics-port 0 --internal-partitions "$INTERNAL" --application-id "$app" --processing-guarantee "$g" \
-      --state-dir "$WORK/state-$g-$stage" "${SVC_ARGS[@]}"
+      --state-dir "$WORK/state-$g-$stage" "${SVC_ARGS[@]}" "${EXTRA_ARGS[@]+"${EXTRA_ARGS[@]}"}"
     PID[$stage]=$STARTED_PID
     PORT[$stage]=$(wait_line "$STARTED_PID" "$WORK" "$g-$stage" '^metrics-port \K[0-9]+' 30)
     wait_ready "$STARTED_PID" "$WORK" "$g-$stage" "${PORT[$stage]}" 60
@@ -205,7 +210,7 @@ step() {  # step RATE: sets STEP_OK
   local before c0 c1 t0 t1 lg_pid sent input drain ok=1 i lg0 lg1
   before=$(consumed)
   start "loadgen-$n" "$WORK" "$BIN/streamwright-loadgen" --bootstrap-servers "$BOOT" --topic "$INPUT" --rate "$r" \
-    --duration "${STEP_S}s" --kafka-property "linger.ms=$LINGER_MS" "${LOADGEN[@]}"
+    --duration "${STEP_S}s" "${LOADGEN[@]}"
   lg_pid=$STARTED_PID
   sleep "$(awk -v s="$STEP_S" 'BEGIN { print s * 0.3 }')"
   cpu_snapshot CPU0
@@ -291,16 +296,13 @@ latency_run() {  # latency_run TAG RATE GUARANTEE
   log "$PIPE: latency at $rate/s ($tag, $g)"
   metrics_snapshot "${PORT[$ENTRY]}" "$WORK/$tag-entry-before.prom"
   metrics_snapshot "${PORT[${DOWN[0]}]}" "$WORK/$tag-down-before.prom"
+  local match=()
+  [[ -n $AGG_OUT ]] && match=(--match-topic "$AGG_OUT" --match-cdf-out "$OUT/cdf-$tag-agg.tsv")
   start "lat-entry-$tag" "$WORK" "$BIN/streamwright-bench-tool" latency --bootstrap-servers "$BOOT" \
     --output-topic "$REPART_TOPIC" --envelope --input-topic "$INPUT" --sample-partitions 8 \
-    --warmup-s 3 --duration-s "$LAT_S" --isolation-level "$iso" --cdf-out "$OUT/cdf-$tag-entry.tsv"
+    --warmup-s 3 --duration-s "$LAT_S" --isolation-level "$iso" --cdf-out "$OUT/cdf-$tag-entry.tsv" \
+    "${match[@]+"${match[@]}"}"
   local p1=$STARTED_PID p2=
-  if [[ -n $AGG_OUT && $g == at_least_once ]]; then
-    start "lat-agg-$tag" "$WORK" "$BIN/streamwright-bench-tool" latency --bootstrap-servers "$BOOT" \
-      --output-topic "$AGG_OUT" --warmup-s 3 --duration-s "$LAT_S" --isolation-level "$iso" \
-      --cdf-out "$OUT/cdf-$tag-agg.tsv"
-    p2=$STARTED_PID
-  fi
   sleep 1
   start "lat-loadgen-$tag" "$WORK" "$BIN/streamwright-loadgen" --bootstrap-servers "$BOOT" --topic "$INPUT" \
     --rate "$rate" --duration "$((LAT_S + 4))s" --kafka-property "linger.ms=$LINGER_MS" "${LOADGEN[@]}"
@@ -308,7 +310,6 @@ latency_run() {  # latency_run TAG RATE GUARANTEE
   sleep 3
   cpu_snapshot CPU0
   wait "$p1" || fail_with_log "$WORK" "lat-entry-$tag" "the latency tool failed"
-  [[ -n $p2 ]] && { wait "$p2" || fail_with_log "$WORK" "lat-agg-$tag" "the latency tool failed"; }
   cpu_snapshot CPU1
   metrics_snapshot "${PORT[$ENTRY]}" "$WORK/$tag-entry-after.prom"
   metrics_snapshot "${PORT[${DOWN[0]}]}" "$WORK/$tag-down-after.prom"
@@ -317,14 +318,15 @@ latency_run() {  # latency_run TAG RATE GUARANTEE
   for p in "${CHILDREN[@]}"; do [[ $p == "$lg" || $p == "$p1" || $p == "$p2" ]] || rest+=("$p"); done
   CHILDREN=("${rest[@]+"${rest[@]}"}")
   SENT_TOTAL=$((SENT_TOTAL + $(grep -oP 'sent \K[0-9]+' "$WORK/lat-loadgen-$tag.err" | tail -n1)))
+  summary_put "$OUT/summary.tsv" "$tag.input_rate" "$(grep -oP '[0-9.]+(?=/s average)' "$WORK/lat-loadgen-$tag.err" | tail -n1)"
   local f=$WORK/lat-entry-$tag.out k
   summary_put "$OUT/summary.tsv" "$tag.rate" "$rate"
   for k in match_samples match_p50_ms match_p99_ms match_p999_ms match_max_ms ts_p50_ms ts_p99_ms input_delay_p50_ms input_delay_p99_ms unmatched negative; do
     summary_put "$OUT/summary.tsv" "$tag.entry.$k" "$(grep -m1 -oP "^$k=\\K.*" "$f" || echo -)"
   done
-  if [[ -n $p2 ]]; then
-    f=$WORK/lat-agg-$tag.out
-    for k in ts_samples ts_p50_ms ts_p99_ms ts_p999_ms ts_max_ms; do
+  if [[ -n $AGG_OUT ]]; then
+    for k in match_topic_records match_topic_unmatched stage2_samples stage2_p50_ms stage2_p99_ms stage2_p999_ms \
+      e2e_samples e2e_p50_ms e2e_p99_ms e2e_p999_ms e2e_max_ms; do
       summary_put "$OUT/summary.tsv" "$tag.agg.$k" "$(grep -m1 -oP "^$k=\\K.*" "$f" || echo -)"
     done
   fi

@@ -3,7 +3,7 @@
 # (user windows) is killed with SIGKILL; a replacement replica restores the state from the
 # changelog topic. Measures the changelog restore rate (records/s) and the recovery time.
 #
-# Usage: bench/restore_bench.sh [--keys K] [--runs R] [--out DIR] [--keep-logs]
+# Usage: bench/restore_bench.sh [--keys K] [--runs R] [--out DIR] [--keep-logs] [--perf FILE]
 #
 # Each run starts a fresh dev broker and pre-fills `logs` with K crash events of K distinct users
 # (a JSON-lines file replayed by streamwright-loadgen; event times now, 1-hour windows with 1 hour
@@ -16,6 +16,9 @@
 # rebalance and the restore). A second replacement, after another SIGKILL, reuses the killed
 # replica's state directory (restore from the local checkpoint).
 #
+# --perf FILE: `perf record -g` of the empty-state replacement from its start until it is ready
+# (the restore), written to FILE (run 1).
+#
 # Writes DIR/summary.tsv (key, value: "median min max").
 set -euo pipefail
 
@@ -23,6 +26,7 @@ KEYS=1000000
 RUNS=1
 OUT=
 KEEP_WORK=0
+PERF_OUT=
 INTERNAL=32
 die() {
   echo "restore_bench: error: $*" >&2
@@ -35,6 +39,7 @@ while [[ $# -gt 0 ]]; do
     --runs) RUNS=${2:?}; shift 2 ;;
     --out) OUT=${2:?}; shift 2 ;;
     --keep-logs) KEEP_WORK=1; shift ;;
+    --perf) PERF_OUT=${2:?}; shift 2 ;;
     -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1'" ;;
   esac
@@ -122,8 +127,14 @@ run_once() {
     t0=$EPOCHREALTIME
     start "$name" "$dir" "$BIN/streamwright-crash-monitor" --stage aggregate "${common[@]}" --state-dir "$state"
     pid=$STARTED_PID
+    local perf_pid=
+    if [[ -n $PERF_OUT && $name == agg2 && $run -eq 1 ]]; then
+      perf record -g -F 499 -o "$PERF_OUT" -p "$pid" >"$dir/perf.out" 2>&1 &
+      perf_pid=$!
+    fi
     port=$(wait_line "$pid" "$dir" "$name" '^metrics-port \K[0-9]+' 30)
     wait_ready "$pid" "$dir" "$name" "$port" 300
+    if [[ -n $perf_pid ]]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
     RECOVERY_S=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
     RESTORED_METRIC=$(metric_sum "$port" streamwright_restored_records_total)
     CUR_PID=$pid

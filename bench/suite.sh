@@ -2,7 +2,7 @@
 # The benchmark suite: every pipeline measured the same way, on one machine, in one command.
 #
 # Usage: bench/suite.sh [--quick] [--runs R] [--pipelines crash-monitor,render-farm,telemetra]
-#                       [--no-restore] [--keep-logs]
+#                       [--no-restore] [--keep-logs] [--report-only]
 #
 # For each pipeline, reusing the per-pipeline scripts:
 #   - pre-filled throughput and its ratio to the raw consume rate of the same topic in the same
@@ -19,13 +19,15 @@
 # Repeated runs (--runs R) report the median and the spread (min-max). --quick: 1 run, 500 k
 # pre-filled events, shorter sweep steps (about 10 minutes on 2 cores). Results:
 # bench/results/suite-latest.md, bench/results/suite-latest/*.tsv and PNG plots
-# (gnuplot: scripts/install-deps.sh installs gnuplot-nox).
+# (gnuplot: scripts/install-deps.sh installs gnuplot-nox). --report-only redraws the report and
+# plots from the last results (same options).
 set -euo pipefail
 
 QUICK=0
 RUNS=
 PIPELINES=crash-monitor,render-farm,telemetra
 RESTORE=1
+REPORT_ONLY=0
 KEEP=()
 ORIGINAL_ARGS=("$@")
 die() {
@@ -40,6 +42,7 @@ while [[ $# -gt 0 ]]; do
     --pipelines) PIPELINES=${2:?}; shift 2 ;;
     --no-restore) RESTORE=0; shift ;;
     --keep-logs) KEEP=(--keep-logs); shift ;;
+    --report-only) REPORT_ONLY=1; shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1'" ;;
   esac
@@ -57,9 +60,9 @@ command -v curl >/dev/null || die "curl is required"
 BENCH_NAME=suite
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
-RES=$ROOT/bench/results/suite-latest
-REPORT=$ROOT/bench/results/suite-latest.md
-rm -rf "$RES"
+RES=${SW_SUITE_RESULTS:-$ROOT/bench/results/suite-latest}
+REPORT=$RES.md
+[[ $REPORT_ONLY -eq 1 ]] || rm -rf "$RES"
 mkdir -p "$RES"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/sw-suite.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
@@ -94,6 +97,11 @@ bench() {  # bench NAME COMMAND...: one heavy run under the machine-wide benchma
 }
 
 # --- measurements -------------------------------------------------------------------------------
+if [[ $REPORT_ONLY -eq 1 ]]; then
+  T_START=$(sed -n 's/^start\t//p' "$RES/times.tsv" 2>/dev/null || echo "$EPOCHREALTIME")
+  T_END=$(sed -n 's/^end\t//p' "$RES/times.tsv" 2>/dev/null || echo "$EPOCHREALTIME")
+  CHAOS_SEEN=$(sed -n 's/^chaos\t//p' "$RES/times.tsv" 2>/dev/null || echo unknown)
+else
 if has crash-monitor; then
   bench cm-prefill bash bench/crash_monitor_bench.sh --events "$EVENTS" --runs "$RUNS" "${KEEP[@]}" \
     --summary "$RES/cm-prefill.tsv" --report "$RES/crash-monitor-prefill.md"
@@ -125,6 +133,8 @@ if [[ $RESTORE -eq 1 ]]; then
   bench restore bash bench/restore_bench.sh --keys 1000000 --runs "$RRUNS" --out "$RES/restore" "${KEEP[@]}"
 fi
 T_END=$EPOCHREALTIME
+printf 'start\t%s\nend\t%s\nchaos\t%s\n' "$T_START" "$T_END" "$CHAOS_SEEN" >"$RES/times.tsv"
+fi
 
 # --- reading the results ------------------------------------------------------------------------
 sv() {  # sv FILE KEY: the value of KEY in a summary file ("median min max" or a single value)
@@ -264,7 +274,7 @@ MiB() { fmt_spread "$1" 1024 %.0f; }
     v=$(lv "$p" half.entry.match_p99_ms)
     echo "| $(name_of "$p"): stateless stage p99 <= 20 ms at half the max rate | $(fmt_spread "$v" 1 %.1f) ms | $(verdict "${v%% *}" "<=" 20) |"
   done
-  v=$(lv crash-monitor half.agg.ts_p99_ms)
+  v=$(lv crash-monitor half.agg.e2e_p99_ms)
   has crash-monitor && echo "| crash monitor: early alert p99 <= 50 ms at half the max rate | $(fmt_spread "$v" 1 %.1f) ms | $(verdict "${v%% *}" "<=" 50) |"
   # RSS: the largest service (stage) process seen anywhere in the suite.
   maxrss=0 where=""
@@ -321,14 +331,16 @@ MiB() { fmt_spread "$1" 1024 %.0f; }
   echo
   echo "## Offered-load sweep: highest sustainable rate"
   echo
-  echo "\`streamwright-loadgen --rate R\` (linger.ms=5) while the stages run; a rate is sustained when the entry stage" \
+  echo "\`streamwright-loadgen --rate R\` (its default batching, linger.ms=50) while the stages run; a rate is sustained when the entry stage" \
     "processes at least 95% of the input rate over the middle of the step and every stage has caught up within 1 s" \
     "after the generator stops (lag bounded)."
   echo
   echo "| pipeline | highest sustainable input rate (M events/s) | first unsustained offered rate | what limited it |"
   echo "| --- | ---: | ---: | --- |"
   for p in "${PIPES[@]}"; do
-    echo "| $(name_of "$p") | $(fmt_spread "$(lv "$p" max_rate)" 1e6 %.3f) | $(sv "$RES/load-$p-1/summary.tsv" first_fail) | $(sv "$RES/load-$p-1/summary.tsv" limit) |"
+    ff=$(sv "$RES/load-$p-1/summary.tsv" first_fail)
+    [[ $ff == 0 ]] && ff=-
+    echo "| $(name_of "$p") | $(fmt_spread "$(lv "$p" max_rate)" 1e6 %.3f) | $ff | $(sv "$RES/load-$p-1/summary.tsv" limit) |"
   done
   for p in "${PIPES[@]}"; do
     [[ -f $RES/load-$p-1/sweep.tsv ]] || continue
@@ -342,8 +354,8 @@ MiB() { fmt_spread "$1" 1024 %.0f; }
   echo
   echo "## Latency (ms): input append to output append"
   echo
-  echo "| pipeline | load | rate (events/s) | stateless stage p50 | p99 | p99.9 | samples | alerts/aggregates p50 | p99 | p99.9 | generator CreateTime to input visible p50 / p99 | CPU cores: entry stage / downstream / broker | commit s (entry stage): mean, p99 bucket |"
-  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |"
+  echo "| pipeline | load | offered rate (achieved) /s | stateless stage p50 | p99 | p99.9 | samples | alerts/aggregates from input append: p50 | p99 | p99.9 | aggregate stage alone (from its input append): p50 / p99 (samples, unmatched) | generator CreateTime to input visible p50 / p99 | CPU cores: entry stage / downstream / broker | commit s (entry stage): mean, p99 bucket |"
+  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | --- |"
   for p in "${PIPES[@]}"; do
     for tag in half ninety eos_half; do
       [[ $(lv "$p" "$tag.rate") == - ]] && continue
@@ -355,7 +367,7 @@ MiB() { fmt_spread "$1" 1024 %.0f; }
       down=$(sv "$f" "$tag.cores.aggregate")
       cm=$(sv "$f" "$tag.commit_entry")
       read -r _ cmean cp99 <<<"$cm"
-      echo "| $(name_of "$p") | $label | $(lvf "$p" "$tag.rate" 1 %.0f) | $(lvf "$p" "$tag.entry.match_p50_ms") | $(lvf "$p" "$tag.entry.match_p99_ms") | $(lvf "$p" "$tag.entry.match_p999_ms") | $(lvf "$p" "$tag.entry.match_samples" 1 %.0f) | $(lvf "$p" "$tag.agg.ts_p50_ms") | $(lvf "$p" "$tag.agg.ts_p99_ms") | $(lvf "$p" "$tag.agg.ts_p999_ms") | $(lvf "$p" "$tag.entry.input_delay_p50_ms") / $(lvf "$p" "$tag.entry.input_delay_p99_ms") | $ent / $down / $(sv "$f" "$tag.cores.broker") | $(awk -v m="${cmean:-0}" 'BEGIN { printf "%.3f", m }'), <= ${cp99:--} |"
+      echo "| $(name_of "$p") | $label | $(lvf "$p" "$tag.rate" 1 %.0f) (input $(lvf "$p" "$tag.input_rate" 1 %.0f)) | $(lvf "$p" "$tag.entry.match_p50_ms") | $(lvf "$p" "$tag.entry.match_p99_ms") | $(lvf "$p" "$tag.entry.match_p999_ms") | $(lvf "$p" "$tag.entry.match_samples" 1 %.0f) | $(lvf "$p" "$tag.agg.e2e_p50_ms") | $(lvf "$p" "$tag.agg.e2e_p99_ms") | $(lvf "$p" "$tag.agg.e2e_p999_ms") | $(lvf "$p" "$tag.agg.stage2_p50_ms") / $(lvf "$p" "$tag.agg.stage2_p99_ms") ($(lvf "$p" "$tag.agg.stage2_samples" 1 %.0f), $(lvf "$p" "$tag.agg.match_topic_unmatched" 1 %.0f) unmatched) | $(lvf "$p" "$tag.entry.input_delay_p50_ms") / $(lvf "$p" "$tag.entry.input_delay_p99_ms") | $ent / $down / $(sv "$f" "$tag.cores.broker") | $(awk -v m="${cmean:-0}" 'BEGIN { printf "%.3f", m }'), <= ${cp99:--} |"
     done
   done
   echo
@@ -365,11 +377,16 @@ MiB() { fmt_spread "$1" 1024 %.0f; }
     "its source partition and offset (the envelope, shared/topology/envelope.h), so the stateless stage's latency" \
     "is output visible minus input visible, record by record, both seen by the same consumer: append to append," \
     "with the stage's fetch, processing, produce batching and commits inside. Alerts and aggregates carry the" \
-    "triggering input's record timestamp (the generator's CreateTime), so their latency is output visible minus" \
-    "that timestamp: it also contains the generator's own batching (linger.ms=5) and the input's delivery, shown" \
-    "in the \"CreateTime to input visible\" column. The render farm's enrich stage pre-aggregates (one partial per" \
-    "scene/node and window per commit interval), so its \"stateless\" figure is the time from the chunk's last input" \
-    "record to the partial; Telemetra emits on window close only (no early emission), so it has no aggregate row." \
+    "trigger's key and record timestamp (the stages carry the input's timestamp through), so each alert is matched" \
+    "on (key, timestamp) to its trigger on the repartition topic: the aggregate stage alone is alert visible minus" \
+    "trigger visible, and the whole path is alert visible minus the input record's visibility (through the" \
+    "trigger's envelope; only triggers from the 8 sampled input partitions). Unmatched alerts are those whose" \
+    "trigger was seen before the warm-up ended (or, for the render farm, outputs that carry no trigger" \
+    "timestamp). The \"CreateTime to input visible\" column is the load generator's own queueing and batching" \
+    "(linger.ms=5 in the latency runs), not part of any figure. The render farm's enrich stage pre-aggregates" \
+    "(one partial per scene/node and window per commit interval), so its \"stateless\" figure is the time from" \
+    "the chunk's last input record to the partial; Telemetra emits on window close only (no early emission), so" \
+    "it has no aggregate figures." \
     "Under exactly-once the tail reads read_committed, but the dev broker does not hold back uncommitted" \
     "transactional records (tests/integration/dev_broker_transactions_test.cpp): the exactly-once row is append to" \
     "append, not append to visible-after-commit; against a real broker add up to the commit interval plus the" \
@@ -421,7 +438,7 @@ MiB() { fmt_spread "$1" 1024 %.0f; }
     echo
     echo "## Plots"
     echo
-    for png in "${PLOTS[@]}"; do echo "![${png%.png}](suite-latest/$png)"; echo; done
+    for png in "${PLOTS[@]}"; do echo "![${png%.png}]($(basename "$RES")/$png)"; echo; done
   fi
 } >"$REPORT"
 cat "$REPORT"

@@ -758,7 +758,12 @@ int cmd_latency(int argc, char** argv) {
     ("fetch-wait-ms", po::value<int>()->default_value(2), "fetch.wait.max.ms of the tailing consumer")
     ("poll-ms", po::value<int>()->default_value(1), "batch poll timeout (records are stamped when it returns)")
     ("isolation-level", po::value<std::string>()->default_value("read_uncommitted"), "read_committed under exactly-once")
-    ("cdf-out", po::value<std::string>(), "write the latency CDF (ms, fraction; up to 1000 points) here");
+    ("cdf-out", po::value<std::string>(), "write the latency CDF (ms, fraction; up to 1000 points) here")
+    ("match-topic", po::value<std::string>(),
+         "a downstream stage's output (alerts, aggregates) whose records carry the key and record timestamp\n"
+         "of their trigger on --output-topic: matched on (key, timestamp) to time that stage (stage2_*) and,\n"
+         "through the trigger's envelope, the whole path from input append (e2e_*)")
+    ("match-cdf-out", po::value<std::string>(), "write the e2e_* latency CDF here");
   // clang-format on
   po::variables_map vm;
   if (auto rc = parse_options(argc, argv, desc, vm)) return *rc;
@@ -783,6 +788,16 @@ int cmd_latency(int argc, char** argv) {
     return 2;
   }
   for (std::int32_t p = 0; p < out_parts; ++p) assignment.push_back({out_topic, p, sw::kafka::kOffsetEnd, {}});
+  const bool with_match = vm.count("match-topic") > 0;
+  const auto match_topic = with_match ? vm["match-topic"].as<std::string>() : std::string();
+  if (with_match) {
+    std::int32_t parts = 0;
+    if (auto ec = consumer.partition_count(match_topic, parts, 10s)) {
+      std::cerr << kProgram << " latency: topic " << match_topic << ": " << ec.message() << "\n";
+      return 2;
+    }
+    for (std::int32_t p = 0; p < parts; ++p) assignment.push_back({match_topic, p, sw::kafka::kOffsetEnd, {}});
+  }
   if (with_input) {
     if (auto ec = consumer.partition_count(in_topic, in_parts, 10s)) {
       std::cerr << kProgram << " latency: topic " << in_topic << ": " << ec.message() << "\n";
@@ -803,6 +818,24 @@ int cmd_latency(int argc, char** argv) {
     std::int64_t seen_us;
   };
   std::vector<Out> outputs;
+  // Trigger records on the output topic by key and timestamp: when visible and their source.
+  struct Trigger {
+    std::int64_t seen_us;
+    std::uint64_t source;  // (partition << 40 | offset) of the input record, or UINT64_MAX
+  };
+  std::unordered_map<std::string, Trigger> triggers;
+  struct Downstream {
+    std::string id;
+    std::int64_t seen_us;
+  };
+  std::vector<Downstream> downstream;
+  std::uint64_t match_total = 0;
+  auto trigger_id = [](std::string_view key, std::int64_t ts) {
+    std::string id(key);
+    id += '\0';
+    id += std::to_string(ts);
+    return id;
+  };
   std::vector<double> ts_lat, input_delay;
   std::uint64_t out_total = 0, out_counted = 0, foreign = 0, input_total = 0;
   const auto start = Clock::now();
@@ -825,6 +858,11 @@ int cmd_latency(int argc, char** argv) {
           input_delay.push_back(static_cast<double>(now_us - m.timestamp_ms() * 1000) / 1000.0);
         continue;
       }
+      if (with_match && m.topic() == match_topic) {
+        ++match_total;
+        if (counting && m.timestamp_ms() > 0) downstream.push_back({trigger_id(m.key(), m.timestamp_ms()), now_us});
+        continue;
+      }
       ++out_total;
       const auto v = m.value();
       if (!prefix.empty() && v.substr(0, prefix.size()) != prefix) continue;
@@ -843,8 +881,9 @@ int cmd_latency(int argc, char** argv) {
           ++foreign;
           continue;
         }
-        if (sp < in_parts)
-          outputs.push_back({(static_cast<std::uint64_t>(sp) << 40) | static_cast<std::uint64_t>(so), now_us});
+        const auto source = (static_cast<std::uint64_t>(sp) << 40) | static_cast<std::uint64_t>(so);
+        if (sp < in_parts) outputs.push_back({source, now_us});
+        if (with_match) triggers[trigger_id(m.key(), m.timestamp_ms())] = {now_us, sp < in_parts ? source : UINT64_MAX};
       }
     }
   }
@@ -867,6 +906,34 @@ int cmd_latency(int argc, char** argv) {
   std::printf("unmatched=%llu\nnegative=%llu\nforeign=%llu\n", static_cast<unsigned long long>(unmatched),
               static_cast<unsigned long long>(negative), static_cast<unsigned long long>(foreign));
   print_percentiles("match", lat);
+  if (with_match) {
+    // Downstream records seen before their trigger's warm-up cut are not in the map: unmatched.
+    std::vector<double> stage2, e2e;
+    std::uint64_t match_unmatched = 0;
+    for (const auto& d : downstream) {
+      const auto t = triggers.find(d.id);
+      if (t == triggers.end()) {
+        ++match_unmatched;
+        continue;
+      }
+      stage2.push_back(static_cast<double>(d.seen_us - t->second.seen_us) / 1000.0);
+      if (t->second.source == UINT64_MAX) continue;
+      const auto in = input_seen.find(t->second.source);
+      if (in != input_seen.end()) e2e.push_back(static_cast<double>(d.seen_us - in->second) / 1000.0);
+    }
+    std::printf("match_topic_records=%llu\nmatch_topic_unmatched=%llu\n", static_cast<unsigned long long>(match_total),
+                static_cast<unsigned long long>(match_unmatched));
+    print_percentiles("stage2", stage2);
+    print_percentiles("e2e", e2e);
+    if (vm.count("match-cdf-out")) {
+      std::ofstream cdf(vm["match-cdf-out"].as<std::string>());
+      const std::size_t points = std::min<std::size_t>(e2e.size(), 1000);
+      for (std::size_t k = 0; k < points; ++k) {
+        const double q = points > 1 ? static_cast<double>(k) / static_cast<double>(points - 1) : 1.0;
+        cdf << percentile(e2e, std::max(q, 1e-9)) << '\t' << q << '\n';
+      }
+    }
+  }
   print_percentiles("ts", ts_lat);
   print_percentiles("input_delay", input_delay);
   if (vm.count("cdf-out")) {
