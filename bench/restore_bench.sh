@@ -4,6 +4,7 @@
 # changelog topic. Measures the changelog restore rate (records/s) and the recovery time.
 #
 # Usage: bench/restore_bench.sh [--keys K] [--runs R] [--out DIR] [--keep-logs] [--perf FILE]
+#                               [--internal-partitions Q]   (changelog partitions [32])
 #
 # Each run starts a fresh dev broker and pre-fills `logs` with K crash events of K distinct users
 # (a JSON-lines file replayed by streamwright-loadgen; event times now, 1-hour windows with 1 hour
@@ -40,6 +41,7 @@ while [[ $# -gt 0 ]]; do
     --out) OUT=${2:?}; shift 2 ;;
     --keep-logs) KEEP_WORK=1; shift ;;
     --perf) PERF_OUT=${2:?}; shift 2 ;;
+    --internal-partitions) INTERNAL=${2:?}; shift 2 ;;
     -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1'" ;;
   esac
@@ -136,6 +138,10 @@ run_once() {
     wait_ready "$pid" "$dir" "$name" "$port" 300
     if [[ -n $perf_pid ]]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
     RECOVERY_S=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
+    local st
+    st=$(cat "/proc/$pid/stat")
+    st=${st##*) }
+    RECOVERY_CPU_S=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($12 + $13) / hz }' <<<"$st")
     RESTORED_METRIC=$(metric_sum "$port" streamwright_restored_records_total)
     CUR_PID=$pid
   }
@@ -147,6 +153,7 @@ run_once() {
   R[restore_s,$run]=$secs
   R[restore_rate,$run]=$(awk -v r="$rec" -v s="$secs" 'BEGIN { printf "%.0f", (s > 0 ? r / s : 0) }')
   R[recovery_s,$run]=$RECOVERY_S
+  R[recovery_cpu_s,$run]=$RECOVERY_CPU_S
   R[rss_restored,$run]=$(vmhwm_kb "$CUR_PID")
   log "run $run/$RUNS: empty state: restored $rec records in ${secs}s; ready ${RECOVERY_S}s after SIGKILL"
   # The same replica's directory again (after a SIGKILL): restore from the local checkpoint.
@@ -160,12 +167,13 @@ run_once() {
 for ((run = 1; run <= RUNS; run++)); do run_once "$run"; done
 
 : >"$OUT/summary.tsv"
-for m in changelog_written restored restored_metric restore_s restore_rate recovery_s ckpt_restored ckpt_recovery_s \
+for m in changelog_written restored restored_metric restore_s restore_rate recovery_s recovery_cpu_s ckpt_restored ckpt_recovery_s \
   rss_state rss_restored; do
   vals=()
   for ((run = 1; run <= RUNS; run++)); do vals+=("${R[$m,$run]}"); done
   summary_put "$OUT/summary.tsv" "$m" "$(stats_of "${vals[@]}")"
 done
 summary_put "$OUT/summary.tsv" keys "$KEYS"
+summary_put "$OUT/summary.tsv" changelog_partitions "$INTERNAL"
 summary_put "$OUT/summary.tsv" runs "$RUNS"
 cat "$OUT/summary.tsv"
