@@ -141,7 +141,10 @@ bool DDSketch::deserialize(std::string_view in, DDSketch& out) {
   s.zero_count_ = r.get_varint();
   const auto buckets = r.get_varint();
   s.offset_ = r.get<std::int32_t>();
-  if (!r.ok() || buckets > kMaxBuckets) return false;
+  // Indexes stay where a finite positive double can put them (about +-36,000 at alpha 0.01; the
+  // bound leaves room for any alpha a sketch accepts), so offset + k never overflows an int.
+  constexpr std::int32_t kIndexBound = 1 << 24;
+  if (!r.ok() || buckets > kMaxBuckets || s.offset_ < -kIndexBound || s.offset_ > kIndexBound) return false;
   std::uint64_t total = s.zero_count_;
   std::size_t k = 0;
   for (std::uint64_t b = 0; b < buckets; ++b) {

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <vector>
 
+#include "common/bytes.h"
 #include "sketch/ddsketch.h"
 
 namespace sw::sketch {
@@ -95,6 +97,33 @@ TEST(DDSketch, SerializesAndRejectsDamagedBytes) {
   std::string wrong_count = bytes;
   wrong_count[8] ^= 1;  // the total no longer matches the buckets
   EXPECT_FALSE(DDSketch::deserialize(wrong_count, back));
+}
+
+// Found by fuzz_render_aggregates: a stored sketch whose bucket offset is near INT32_MAX was
+// accepted, and merging it overflowed the bucket index (undefined behaviour).
+TEST(DDSketch, RejectsBucketIndexesNoValueCanHave) {
+  for (const std::int32_t offset : {std::numeric_limits<std::int32_t>::max() - 10, -(1 << 30), (1 << 24) + 1}) {
+    std::string bytes;
+    bytes::put<double>(bytes, 0.01);
+    bytes::put_varint(bytes, 1);  // count
+    bytes::put<double>(bytes, 1.0);
+    bytes::put<double>(bytes, 1.0);
+    bytes::put<double>(bytes, 1.0);
+    bytes::put_varint(bytes, 0);  // zeros
+    bytes::put_varint(bytes, 1);  // buckets
+    bytes::put<std::int32_t>(bytes, offset);
+    bytes::put_varint(bytes, 0);  // delta
+    bytes::put_varint(bytes, 1);  // count
+    DDSketch back;
+    EXPECT_FALSE(DDSketch::deserialize(bytes, back)) << offset;
+  }
+  DDSketch s;
+  s.add(1e300);
+  s.add(1e-300);
+  std::string bytes;
+  s.serialize(bytes);
+  DDSketch back;
+  EXPECT_TRUE(DDSketch::deserialize(bytes, back));  // extreme real values stay inside the bound
 }
 
 }  // namespace
