@@ -249,7 +249,7 @@ fi
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [[ -n $(git -C "$ROOT" status --porcelain -- bench shared services topologies 2>/dev/null) ]]; then COMMIT="$COMMIT (with uncommitted changes)"; fi
 COMMAND="bash bench/suite.sh"
-[[ ${#ORIGINAL_ARGS[@]} -gt 0 ]] && COMMAND+=$(printf ' %q' "${ORIGINAL_ARGS[@]}")
+for arg in "${ORIGINAL_ARGS[@]+"${ORIGINAL_ARGS[@]}"}"; do [[ $arg == --report-only ]] || COMMAND+=$(printf ' %q' "$arg"); done
 MINUTES=$(awk -v a="$T_START" -v b="$T_END" 'BEGIN { printf "%.1f", (b - a) / 60 }')
 M3() { fmt_spread "$1" 1e6 %.3f; }
 MiB() { fmt_spread "$1" 1024 %.0f; }
