@@ -248,9 +248,14 @@ Serde<Frame> frame_serde() {
           },
           [](std::string_view in, Frame& f, std::string& error) {
             bytes::Reader r(in);
-            f.render_us = static_cast<std::int64_t>(r.get_varint());
-            f.gpu_ppm = static_cast<std::int64_t>(r.get_varint());
-            f.budget_us = static_cast<std::int64_t>(r.get_varint()) - 1;
+            // Stored values are non-negative and far below 2^62; anything larger is a damaged
+            // record (and would overflow the arithmetic below).
+            constexpr std::uint64_t kLimit = std::uint64_t{1} << 62;
+            const auto render_us = r.get_varint(), gpu_ppm = r.get_varint(), budget = r.get_varint();
+            if (render_us >= kLimit || gpu_ppm >= kLimit || budget >= kLimit) return error = "bad frame record", false;
+            f.render_us = static_cast<std::int64_t>(render_us);
+            f.gpu_ppm = static_cast<std::int64_t>(gpu_ppm);
+            f.budget_us = static_cast<std::int64_t>(budget) - 1;
             const auto flags = r.get<std::uint8_t>();
             f.status = static_cast<FrameStatus>(flags & 0x7f);
             f.scene_joined = (flags & 0x80) != 0;

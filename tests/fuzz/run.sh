@@ -14,6 +14,8 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 build="${SW_FUZZ_BUILD_DIR:-$root/build-fuzz}"
 seconds="${SW_FUZZ_SECONDS:-20}"
+# A fixed seed keeps the CI run repeatable; SW_FUZZ_SEED=0 lets libFuzzer pick one (exploration).
+seed="${SW_FUZZ_SEED:-1}"
 jobs="${SW_FUZZ_JOBS:-2}"
 max_len="${SW_FUZZ_MAX_LEN:-8192}"
 lock="${SW_BUILD_LOCK-/tmp/sw-build.lock}"
@@ -54,7 +56,7 @@ run_one() {
   if [ -d "$root/tests/fuzz/corpus/$t" ]; then cp -r "$root/tests/fuzz/corpus/$t/." "$corpus/"; fi
   # The repo corpus is read through the copy only; new inputs land in $work and are dropped.
   if UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
-    "$build/$t" "$corpus" -max_total_time="$seconds" -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 \
+    "$build/$t" "$corpus" -max_total_time="$seconds" -seed="$seed" -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$build/artifacts/$t-" >"$log" 2>&1; then
     local runs secs
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
