@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
@@ -54,7 +55,9 @@ class CrashMonitorTest : public ::testing::Test {
   Service& start(const std::string& stage, const std::string& instance, std::vector<std::string> extra = {}) {
     std::vector<std::string> args{"--stage", stage, "--bootstrap-servers", broker_->bootstrap(), "--metrics-port", "0",
                                   "--state-dir", (dir_.path() / ("state-" + instance)).string(), "--idle-timeout",
-                                  "1s", "--commit-interval", "200ms"};
+                                  "1s"};
+    if (std::find(extra.begin(), extra.end(), "--commit-interval") == extra.end())
+      args.insert(args.end(), {"--commit-interval", "200ms"});
     args.insert(args.end(), extra.begin(), extra.end());
     services_.push_back(std::make_unique<Service>("streamwright-crash-monitor", args,
                                                   dir_.path() / (stage + "-" + instance + ".log")));
@@ -267,7 +270,12 @@ TEST_P(CrashMonitorKillTest, StageKilledMidStreamAlertsStayExact) {
   const auto [kill_stage, keep_local_state, exactly_once, abort_transaction] = GetParam();
   const std::vector<std::string> window_args{
       "--window-size", "2s", "--grace", "3s", "--processing-guarantee", exactly_once ? "exactly_once" : "at_least_once"};
-  auto& parse = start("parse", "p1", window_args);
+  // A killed parse stage must have work past its last commit for the test to mean anything: it
+  // commits every 3 s and is killed half-way between two commits (see below), not at a fixed time
+  // that can fall in phase with its commits.
+  std::vector<std::string> parse_args = window_args;
+  if (kill_stage == "parse") parse_args.insert(parse_args.end(), {"--commit-interval", "3s"});
+  auto& parse = start("parse", "p1", parse_args);
   auto* aggregate = &start("aggregate", "a1", window_args);
   ASSERT_TRUE(parse.wait_ready(60s));
   ASSERT_TRUE(aggregate->wait_ready(60s));
@@ -333,9 +341,14 @@ TEST_P(CrashMonitorKillTest, StageKilledMidStreamAlertsStayExact) {
     std::this_thread::sleep_for(2s);
     aggregate = &start("aggregate", keep_local_state ? "a1" : "a1-fresh", window_args);
   } else {
+    const auto commits = parse.metric("streamwright_commits_total");
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (parse.metric("streamwright_commits_total") == commits && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(20ms);
+    std::this_thread::sleep_for(1500ms);
     parse.kill9();
     std::this_thread::sleep_for(2s);
-    parse_now = &start("parse", "p2", window_args);
+    parse_now = &start("parse", "p2", parse_args);
   }
   producer.join();
 
