@@ -662,6 +662,7 @@ void Runner::commit(const char* reason) {
   // commit) but keeps the mode correct on brokers that accept TxnOffsetCommit without storing
   // it, the dev broker among them (dev_broker_transactions_test.cpp).
   if (auto ec = consumer_->commit_sync(offsets)) spdlog::warn("offset commit ({}) failed: {}", reason, ec.message());
+
   metrics_->commits->inc();
   metrics_->commit_seconds->observe(std::chrono::duration<double>(Clock::now() - t0).count());
 }

@@ -36,6 +36,7 @@ class DevBroker {
   // A request to the dev broker's fault-injection interface, e.g. "/broker/1/down"; throws
   // unless it answers 200. Returns the body.
   std::string control(const std::string& path) const;
+  pid_t pid() const { return proc_->pid(); }
 
  private:
   std::unique_ptr<ChildProcess> proc_;
