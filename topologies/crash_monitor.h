@@ -26,6 +26,8 @@ struct Config {
   std::vector<std::string> severities{"High", "Critical"};
   EmitStrategy emit = EmitStrategy::on_window_close;
   std::size_t max_record_bytes = 64 * 1024;
+  // Open windows kept in memory per task; beyond it, the aggregate reads through to RocksDB.
+  std::size_t max_cached_windows = 1'000'000;
 };
 
 // A validated log event. The views point into the parser's buffers: valid while it is processed.

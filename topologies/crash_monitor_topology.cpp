@@ -35,7 +35,11 @@ Topology build(const Config& c, const std::string& application_id) {
       .group_by<std::string>([](const std::string& user, const Unit&) { return user; },
                              Grouped<std::string, Unit>{"crashes-by-user", "aggregate", serdes::string(), serdes::unit()})
       .window_by(windows, c.emit)
-      .count(Materialized<std::string, std::int64_t>{"crash-counts", serdes::string(), serdes::int64()})
+      .count([&] {
+        Materialized<std::string, std::int64_t> m{"crash-counts", serdes::string(), serdes::int64()};
+        m.max_cached_windows = c.max_cached_windows;
+        return m;
+      }())
       .to_stream()
       .filter([threshold](const Windowed<std::string>&, const std::int64_t& n) { return n > threshold; },
               "over-threshold")

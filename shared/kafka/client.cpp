@@ -489,8 +489,11 @@ rd_kafka_resp_err_t produce_va(rd_kafka_t* rk, rd_kafka_topic_t* rkt, std::int32
   return code;
 }
 
-void* topic_opaque(Producer::TopicId topic) {
-  return reinterpret_cast<void*>(static_cast<std::uintptr_t>(topic) + 1);
+// A record's opaque: its topic id + 1, and the parity of the epoch it was sent in.
+constexpr unsigned kEpochBit = 40;
+void* record_opaque(Producer::TopicId topic, unsigned epoch) {
+  return reinterpret_cast<void*>((static_cast<std::uintptr_t>(topic) + 1) |
+                                 (static_cast<std::uintptr_t>(epoch) << kEpochBit));
 }
 }  // namespace
 
@@ -498,8 +501,10 @@ std::error_code Producer::send(TopicId topic, std::int32_t partition, std::strin
                                std::int64_t timestamp_ms) {
   rd_kafka_topic_t* rkt = topics_[topic].rkt.get();
   for (;;) {
-    const auto err = produce_va(rk_.get(), rkt, partition, key, &value, timestamp_ms, topic_opaque(topic), nullptr);
+    const auto err =
+        produce_va(rk_.get(), rkt, partition, key, &value, timestamp_ms, record_opaque(topic, epoch_), nullptr);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      unreported_[epoch_].fetch_add(1, std::memory_order_relaxed);
       ++sent_;
       sent_bytes_ += key.size() + value.size();
       return {};
@@ -518,8 +523,9 @@ std::error_code Producer::send_with_headers(TopicId topic, std::int32_t partitio
     rd_kafka_headers_t* hdrs = rd_kafka_headers_new(headers.size());
     for (const auto& [k, v] : headers)
       rd_kafka_header_add(hdrs, k.data(), static_cast<ssize_t>(k.size()), v.data(), static_cast<ssize_t>(v.size()));
-    const auto err = produce_va(rk_.get(), rkt, partition, key, value, timestamp_ms, topic_opaque(topic), hdrs);
+    const auto err = produce_va(rk_.get(), rkt, partition, key, value, timestamp_ms, record_opaque(topic, epoch_), hdrs);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      unreported_[epoch_].fetch_add(1, std::memory_order_relaxed);
       ++sent_;
       sent_bytes_ += key.size() + (value ? value->size() : 0);
       return {};  // librdkafka owns the headers now
@@ -532,6 +538,9 @@ std::error_code Producer::send_with_headers(TopicId topic, std::int32_t partitio
 
 void Producer::on_delivery(const rd_kafka_message_s* m) {
   reported_bytes_.fetch_add(m->len + m->key_len, std::memory_order_relaxed);
+  const auto opaque = reinterpret_cast<std::uintptr_t>(m->_private);
+  const unsigned epoch = static_cast<unsigned>(opaque >> kEpochBit) & 1u;
+  const auto id = opaque & ((std::uintptr_t{1} << kEpochBit) - 1);
   if (m->err) {
     int expected = 0;
     first_delivery_error_.compare_exchange_strong(expected, static_cast<int>(m->err));
@@ -539,9 +548,9 @@ void Producer::on_delivery(const rd_kafka_message_s* m) {
                   rd_kafka_err2str(m->err));
   } else {
     delivered_.fetch_add(1, std::memory_order_relaxed);
-    const auto id = reinterpret_cast<std::uintptr_t>(m->_private);
-    if (id > 0 && id - 1 < acked_offsets_.size()) {
-      auto& offsets = acked_offsets_[id - 1];
+    auto& tracked = acked_offsets_[epoch];
+    if (id > 0 && id - 1 < tracked.size()) {
+      auto& offsets = tracked[id - 1];
       if (!offsets.empty()) {
         const auto p = static_cast<std::size_t>(m->partition);
         if (p >= offsets.size()) offsets.resize(p + 1, -1);
@@ -549,16 +558,41 @@ void Producer::on_delivery(const rd_kafka_message_s* m) {
       }
     }
   }
+  // Last: a record counts as reported once its offset is recorded.
+  unreported_[epoch].fetch_sub(1, std::memory_order_release);
+}
+
+void Producer::seal() {
+  const unsigned next = epoch_ ^ 1u;
+  // The next epoch reuses the parity of the previously sealed one: its records must all be
+  // reported first, or they would count as the new epoch's.
+  while (unreported_[next].load(std::memory_order_acquire) != 0) rd_kafka_poll(rk_.get(), 1);
+  // Offsets recorded under that parity belong to older epochs, all below the new records' ones
+  // (offsets grow per partition), so they need no reset.
+  sealed_ = epoch_;
+  epoch_ = next;
+}
+
+bool Producer::sealed_acknowledged() const noexcept {
+  return unreported_[sealed_].load(std::memory_order_acquire) == 0;
+}
+
+std::error_code Producer::take_delivery_error() {
+  const int err = first_delivery_error_.exchange(0);
+  return err ? make_kafka_error(err) : std::error_code{};
 }
 
 void Producer::track_offsets(TopicId topic) {
-  if (acked_offsets_.size() <= topic) acked_offsets_.resize(topic + 1);
-  if (acked_offsets_[topic].empty()) acked_offsets_[topic].assign(1, -1);
+  for (auto& tracked : acked_offsets_) {
+    if (tracked.size() <= topic) tracked.resize(topic + 1);
+    if (tracked[topic].empty()) tracked[topic].assign(1, -1);
+  }
 }
 
 std::int64_t Producer::last_acked_offset(TopicId topic, std::int32_t partition) const {
-  if (topic >= acked_offsets_.size()) return -1;
-  const auto& offsets = acked_offsets_[topic];
+  const auto& tracked = acked_offsets_[sealed_];
+  if (topic >= tracked.size()) return -1;
+  const auto& offsets = tracked[topic];
   const auto p = static_cast<std::size_t>(partition);
   return p < offsets.size() ? offsets[p] : -1;
 }

@@ -2,6 +2,7 @@
 // RAII Kafka clients over librdkafka. Only this module includes rdkafka.h; the types below use
 // forward-declared handles. Constructors throw KafkaError (start-up); hot-path calls return
 // std::error_code.
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -209,9 +210,18 @@ class Producer : public ClientBase {
     return sent_bytes_ - reported_bytes_.load(std::memory_order_relaxed);
   }
   std::uint64_t delivered() const noexcept { return delivered_.load(std::memory_order_relaxed); }
+  // Epochs, for commits that do not stop the world: seal() closes the current epoch (every
+  // record sent so far) and opens the next; sealed_acknowledged() says when each record of the
+  // sealed epoch has been reported (delivered or failed). A new epoch may be sealed only once
+  // the previous sealed one is acknowledged (one commit in flight); seal() waits for it if not.
+  void seal();
+  bool sealed_acknowledged() const noexcept;
+  // The first delivery error since the previous call (or flush()), if any.
+  std::error_code take_delivery_error();
   // Remembers the offset of each acknowledged record of this topic (per partition).
   void track_offsets(TopicId topic);
-  // Offset of the last acknowledged record of a tracked topic's partition, or -1.
+  // Offset of the last acknowledged record of a tracked topic's partition among the records of
+  // the sealed epoch (sent before the last seal()), or -1.
   std::int64_t last_acked_offset(TopicId topic, std::int32_t partition) const;
 
   // Transactions (the configuration sets transactional.id). Outputs sent between begin and
@@ -239,7 +249,11 @@ class Producer : public ClientBase {
   std::uint64_t sent_ = 0;
   std::uint64_t sent_bytes_ = 0;
   std::atomic<std::uint64_t> reported_bytes_{0};
-  std::vector<std::vector<std::int64_t>> acked_offsets_;  // [topic id][partition], tracked topics
+  // [epoch parity][topic id][partition], tracked topics only.
+  std::array<std::vector<std::vector<std::int64_t>>, 2> acked_offsets_;
+  std::array<std::atomic<std::int64_t>, 2> unreported_{};  // records not yet reported, per epoch parity
+  unsigned epoch_ = 0;                                      // parity of the open epoch
+  unsigned sealed_ = 1;                                     // parity of the last sealed epoch
 };
 
 // librdkafka's version string, for --version output.

@@ -461,7 +461,7 @@ void Runner::on_partitions_revoked(const std::vector<kafka::TopicPartition>& par
   metrics_->rebalances->inc();
   // After a failure the tasks may be ahead of what is durable (or the transaction broken):
   // their partitions go back uncommitted, to be replayed from the last commit.
-  if (!failed_) commit("revoke");
+  if (!failed_) commit("revoke", true);
   for (const auto& tp : partitions) tasks_.erase(tp.partition);
   std::string list;
   for (const auto& tp : partitions) list += tp.topic + "[" + std::to_string(tp.partition) + "] ";
@@ -473,7 +473,15 @@ void Runner::on_partitions_lost(const std::vector<kafka::TopicPartition>& partit
   metrics_->rebalances->inc();
   spdlog::warn("stage {}: {} partitions lost without commit; their uncommitted work will be replayed",
                def_.name, partitions.size());
-  for (const auto& tp : partitions) tasks_.erase(tp.partition);
+  for (const auto& tp : partitions) {
+    tasks_.erase(tp.partition);
+    if (pending_commit_) {
+      // Another member owns them now: the commit in flight must not write their offsets.
+      auto& pc = *pending_commit_;
+      std::erase_if(pc.offsets, [&](const kafka::TopicPartition& o) { return o.partition == tp.partition; });
+      std::erase(pc.partitions, tp.partition);
+    }
+  }
   metrics_->assigned->set(static_cast<double>(tasks_.size()));
 }
 
@@ -506,14 +514,15 @@ void Runner::run_loop() {
       process_batch();
     }
     producer_->poll_events(0ms);  // delivery reports release the producer's memory
+    if (pending_commit_) complete_commit(false);
     apply_backpressure();
     const auto now = Clock::now();
     if (now >= next_punctuate) {
       punctuate(wall_clock_ms());
       next_punctuate = now + config_.punctuate_interval;
     }
-    if (now >= next_commit) {
-      commit("interval");
+    if (now >= next_commit && !pending_commit_) {
+      commit("interval", false);
       next_commit = now + config_.commit_interval;
     }
     if (now >= next_metrics) {
@@ -524,7 +533,7 @@ void Runner::run_loop() {
   }
   spdlog::info("stage {}: stopping: committing and leaving the group", def_.name);
   batch_.clear();  // release the last batch's messages before the consumer closes
-  commit("shutdown");
+  commit("shutdown", true);
   consumer_->close();  // revokes (commits again if needed) and leaves the group
   if (config_.exactly_once) {
     // Whatever is still in the open transaction (at most heartbeat watermarks) is covered by no
@@ -616,7 +625,9 @@ void Runner::publish_watermarks(bool force) {
   }
 }
 
-void Runner::commit(const char* reason) {
+void Runner::commit(const char* reason, bool wait) {
+  // One commit in flight: its flush must reach RocksDB before the next one is sealed.
+  if (pending_commit_ && !complete_commit(wait)) return;
   const auto t0 = Clock::now();
   if (!def_.internal_sources) send_chunks(reason);
   std::vector<Task*> progressed;
@@ -640,31 +651,61 @@ void Runner::commit(const char* reason) {
       offsets.push_back({def_.source_topics[c.source], t->partition(), off, std::move(c.metadata)});
     }
   }
-  if (config_.exactly_once) {
-    commit_transaction(offsets, reason);
-  } else {
-    // Offsets may be committed only once every output and changelog record they cover is
-    // acknowledged; if that fails, the process must not commit and restarts from the last commit.
-    if (auto ec = producer_->flush(config_.flush_timeout))
-      throw std::runtime_error(std::string("cannot deliver outputs (") + reason + "): " + ec.message());
+  // A record that was never enqueued is in no epoch: committing past it would lose it.
+  if (!config_.exactly_once) {
     if (auto ec = collector_->take_error())
       throw std::runtime_error("an output record was not accepted: " + ec.message());
   }
+  // Everything sent so far (outputs, changelog records and markers, watermarks) is what the
+  // offsets cover; later records belong to the next commit.
+  producer_->seal();
+  PendingCommit pending{std::move(offsets), {}, reason, t0};
+  for (auto* t : progressed) {
+    pending.partitions.push_back(t->partition());
+    t->clear_progress();
+  }
+  pending_commit_ = std::move(pending);
+  if (config_.exactly_once) {
+    commit_transaction(pending_commit_->offsets, reason);
+    wait = true;  // the transaction committed: every record of it is acknowledged
+  }
+  complete_commit(wait);
+}
+
+bool Runner::complete_commit(bool wait) {
+  auto& pending = *pending_commit_;
+  if (!producer_->sealed_acknowledged()) {
+    const auto deadline = pending.started + config_.flush_timeout;
+    if (wait) {
+      while (!producer_->sealed_acknowledged() && Clock::now() < deadline) producer_->poll_events(10ms);
+    }
+    if (!producer_->sealed_acknowledged()) {
+      if (Clock::now() < deadline) return false;
+      throw std::runtime_error(std::string("cannot deliver outputs (") + pending.reason +
+                               "): not acknowledged within the flush timeout");
+    }
+  }
+  // Offsets may be committed only once every output and changelog record they cover is
+  // acknowledged; if one failed, the process must not commit and restarts from the last commit.
+  if (auto ec = producer_->take_delivery_error())
+    throw std::runtime_error(std::string("cannot deliver outputs (") + pending.reason + "): " + ec.message());
   // Local state follows what is durable: RocksDB sees a flush only once its changelog records
   // are acknowledged or, under exactly-once, their transaction committed, so state written by
   // an aborted transaction never reaches the local store.
-  for (auto* t : progressed) {
-    t->commit_local();
-    t->clear_progress();
+  for (const auto p : pending.partitions) {
+    auto it = tasks_.find(p);
+    if (it != tasks_.end()) it->second->commit_local();
   }
   // Under exactly-once the transaction committed the offsets atomically with the outputs;
   // committing them again directly is redundant on a real broker (one more round trip per
   // commit) but keeps the mode correct on brokers that accept TxnOffsetCommit without storing
   // it, the dev broker among them (dev_broker_transactions_test.cpp).
-  if (auto ec = consumer_->commit_sync(offsets)) spdlog::warn("offset commit ({}) failed: {}", reason, ec.message());
-
+  if (auto ec = consumer_->commit_sync(pending.offsets))
+    spdlog::warn("offset commit ({}) failed: {}", pending.reason, ec.message());
   metrics_->commits->inc();
-  metrics_->commit_seconds->observe(std::chrono::duration<double>(Clock::now() - t0).count());
+  metrics_->commit_seconds->observe(std::chrono::duration<double>(Clock::now() - pending.started).count());
+  pending_commit_.reset();
+  return true;
 }
 
 void Runner::commit_transaction(std::vector<kafka::TopicPartition>& offsets, const char* reason) {

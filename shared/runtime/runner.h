@@ -1,13 +1,15 @@
 #pragma once
 // Runs one sub-topology (a "stage") as a member of its consumer group: poll, process, produce,
-// and every commit interval flush state, wait for the producer, then commit offsets
-// (at-least-once; downstream tasks drop replayed records, so aggregates stay exact), or commit
-// all of that as one Kafka transaction (exactly-once).
+// and every commit interval flush state, then commit offsets once the producer has acknowledged
+// everything they cover, without stopping processing meanwhile (at-least-once; downstream tasks
+// drop replayed records, so aggregates stay exact), or commit all of that as one Kafka
+// transaction (exactly-once).
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -73,7 +75,14 @@ class Runner final : public kafka::RebalanceListener {
   void process_batch();
   void punctuate(TimestampMs now_wall);
   void publish_watermarks(bool force);
-  void commit(const char* reason);
+  // Flushes state and starts a commit of the offsets it covers. At-least-once: the commit
+  // completes (local state written, offsets committed) once the producer has acknowledged every
+  // record sent before it, while processing goes on; `wait` completes it before returning.
+  // Exactly-once: one transaction, always completed before returning.
+  void commit(const char* reason, bool wait);
+  // Completes the commit in flight if its records are acknowledged (or, with `wait`, once they
+  // are); false if it is still waiting.
+  bool complete_commit(bool wait);
   void commit_transaction(std::vector<kafka::TopicPartition>& offsets, const char* reason);
   void send_chunks(const char* reason);
   void update_lag_metrics();
@@ -104,6 +113,13 @@ class Runner final : public kafka::RebalanceListener {
   std::chrono::steady_clock::time_point last_publish_{};
   bool watermarks_changed_ = false;
   std::uint64_t sent_at_txn_begin_ = 0;
+  struct PendingCommit {
+    std::vector<kafka::TopicPartition> offsets;
+    std::vector<std::int32_t> partitions;  // tasks whose flush it covers
+    const char* reason = "";
+    std::chrono::steady_clock::time_point started;
+  };
+  std::optional<PendingCommit> pending_commit_;  // at most one commit in flight
   bool paused_ = false;    // input paused because the producer holds too much
   bool failed_ = false;    // run() failed: leave without committing anything more
   bool repause_ = false;   // partitions were assigned while paused  // producer sends counted when the open transaction began

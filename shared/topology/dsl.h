@@ -562,8 +562,13 @@ class WindowedAggregateProcessor final : public Processor<K, V>, public Windowed
   void commit_local() override {
     store_->commit();
     if (evict_after_commit_) {
-      // Everything is clean and durable now: drop the cache; reads go to RocksDB from here on.
-      cache_.clear();
+      // Clean entries are durable in RocksDB now: drop them; reads go to RocksDB from here on.
+      // Entries updated since the flush (the runtime goes on processing while a commit waits
+      // for its acknowledgements) are newer than RocksDB and stay.
+      for (auto it = cache_.begin(); it != cache_.end();) {
+        if (it->second.dirty) ++it;
+        else it = cache_.erase(it);
+      }
       complete_ = false;
       evict_after_commit_ = false;
     }
@@ -633,6 +638,12 @@ class WindowedAggregateProcessor final : public Processor<K, V>, public Windowed
       if (!mat_.key_serde.deserialize(wk.key, key, error_) || !mat_.value_serde.deserialize(bytes, value, error_))
         return;
       if (cache_.find(CacheKeyView{Traits::view(key), wk.start}) != cache_.end()) return;
+      if (extra_retention_ == 0 && wk.end <= closed_bound_) {
+        // Closed and emitted already; its delete is staged but not yet committed to RocksDB.
+        // (Staged again: deleting twice is harmless, emitting twice is not.)
+        store_->remove(wk);
+        return;
+      }
       const bool emitted = extra_retention_ > 0 && wk.end <= closed_bound_;
       if (emitted && wk.end + extra_retention_ > bound) return;  // retained, not yet expired
       auto it = cache_.emplace(CacheKey{std::move(key), wk.start}, Entry{std::move(value), wk.end, false, true, emitted}).first;

@@ -6,10 +6,12 @@
 // Writes arrive in batches (the aggregation cache flushes dirty windows). The change-logging
 // layer sends each write to `<app>-<store>-changelog` (same partition as the task) and ends a
 // flush with a marker carrying the task's position; the RocksDB layer stages the writes and
-// applies them only when commit() is called, after the producer has acknowledged everything.
+// applies a flush only when commit() is called, after the producer has acknowledged every
+// record of that flush (records sent after it may still be in flight).
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -47,15 +49,22 @@ class RocksDbWindowStore final : public WindowStore {
   }
   void put(const state::WindowKey& key, std::string_view value) override { batch_.put(partition_, key, value); }
   void remove(const state::WindowKey& key) override { batch_.remove(partition_, key); }
-  void flush(std::string_view task_meta) override { batch_.put_meta(partition_, task_meta); }
-  void commit() override { db_.write(batch_); }
+  // Seals the flush's writes; they wait for commit() while the next flush's writes collect
+  // (the runtime keeps processing while a commit waits for its acknowledgements).
+  void flush(std::string_view task_meta) override {
+    if (sealed_.count() != 0) throw std::logic_error("state store flushed again before its previous flush was committed");
+    batch_.put_meta(partition_, task_meta);
+    std::swap(batch_, sealed_);
+  }
+  void commit() override { db_.write(sealed_); }
   // The changelog offset the local state now covers.
   void checkpoint(std::int64_t changelog_offset) { db_.set_checkpoint(partition_, changelog_offset); }
 
  private:
   state::RocksDbStore& db_;
   std::int32_t partition_;
-  state::RocksDbStore::Batch batch_;
+  state::RocksDbStore::Batch batch_;   // writes since the last flush
+  state::RocksDbStore::Batch sealed_;  // the last flush, until commit() makes it durable locally
 };
 
 class ChangeLoggingWindowStore final : public WindowStore {

@@ -61,6 +61,38 @@ TEST_F(CrashMonitorTopology, AlertsOnceWhenTheWindowClosesWithTheFinalCount) {
   EXPECT_TRUE(driver_.read_output("crash-alerts").empty());  // no second alert
 }
 
+// Beyond max_cached_windows the aggregate evicts its cache after a commit and reads windows back
+// from RocksDB. A window closed from there is deleted in the next flush; until that is
+// committed, RocksDB still holds it, and closing windows again must not emit it a second time.
+TEST(CrashMonitorEviction, AWindowClosedFromTheStoreIsEmittedOnceBeforeItsDeleteIsCommitted) {
+  crash_monitor::Config config;
+  config.max_cached_windows = 0;  // every task evicts its cache at each commit
+  const Topology topology = crash_monitor::build(config);
+  TopologyTestDriver driver{topology, {}};
+  const auto touch_all_partitions = [&](int second) {
+    for (std::int32_t p = 0; p < 4; ++p) driver.pipe_input("logs", "z", event("z", "Low", "ok", second), p);
+  };
+  const std::vector<std::string> users{"A", "B", "C", "D", "E", "F", "G", "H"};
+  touch_all_partitions(0);
+  for (const auto& user : users)
+    for (int s : {1, 2, 3}) driver.pipe_input("logs", user, event(user, "High", "app crash", s), 0);
+  driver.commit();  // the cache is evicted: the windows live in RocksDB only
+  for (const auto& user : users)
+    for (int s : {11, 12, 13}) driver.pipe_input("logs", user, event(user, "High", "app crash", s), 0);
+  touch_all_partitions(45);  // closes [10:00:00, 10:00:10) from the store
+  touch_all_partitions(55);  // closes [10:00:10, 10:00:20); no commit since, the deletes are still staged
+  std::vector<Alert> expected;
+  for (const auto& user : users) {
+    expected.emplace_back(user, "2026-01-01T10:00:00Z", 3);
+    expected.emplace_back(user, "2026-01-01T10:00:10Z", 3);
+  }
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(alerts(driver.read_output("crash-alerts")), expected);
+  driver.commit();
+  touch_all_partitions(100);
+  EXPECT_TRUE(driver.read_output("crash-alerts").empty());
+}
+
 TEST_F(CrashMonitorTopology, ThresholdIsStrictlyGreaterThan) {
   touch_all_partitions(0);
   crashes("B", 1, {1, 2});
