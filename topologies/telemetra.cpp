@@ -340,8 +340,8 @@ Serde<WindowState> window_state_serde() {
             put_pod(out, s.sentiment_sum);
             put_pod(out, s.positive_count);
             put_pod(out, s.negative_count);
-            put_pod(out, static_cast<std::uint32_t>(s.chatter_log.size()));
-            for (const auto& u : s.chatter_log) put_str(out, u);
+            put_pod(out, static_cast<std::uint32_t>(s.chatters.size()));
+            for (std::size_t i = 0; i < s.chatters.size(); ++i) put_str(out, s.chatters[i]);
             put_pod(out, static_cast<std::uint32_t>(s.emotes.size()));
             for (const auto& [e, n] : s.emotes) {
               put_str(out, e);
@@ -375,16 +375,47 @@ Serde<WindowState> window_state_serde() {
           }};
 }
 
-bool WindowState::add_chatter(std::string_view user) {
-  if (chatters.find(user) != chatters.end()) return false;
-  chatters.insert(std::string_view(chatter_log.emplace_back(user)));
+std::size_t DistinctStrings::find_slot(std::string_view s, std::size_t hash) const {
+  const std::size_t mask = slots_.size() - 1;
+  for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+    const std::uint32_t v = slots_[i];
+    if (v == 0 || (*this)[v - 1] == s) return i;
+  }
+}
+
+bool DistinctStrings::contains(std::string_view s) const {
+  if (slots_.empty()) return false;
+  return slots_[find_slot(s, std::hash<std::string_view>{}(s))] != 0;
+}
+
+bool DistinctStrings::insert(std::string_view s) {
+  if ((ends_.size() + 1) * 2 > slots_.size()) grow();
+  const std::size_t slot = find_slot(s, std::hash<std::string_view>{}(s));
+  if (slots_[slot] != 0) return false;
+  if (chars_.size() + s.size() > UINT32_MAX || ends_.size() >= UINT32_MAX - 1)
+    throw std::length_error("too many distinct strings in one window");
+  chars_.append(s);
+  ends_.push_back(static_cast<std::uint32_t>(chars_.size()));
+  slots_[slot] = static_cast<std::uint32_t>(ends_.size());
   return true;
 }
+
+void DistinctStrings::grow() {
+  slots_.assign(std::max<std::size_t>(16, slots_.size() * 2), 0);
+  const std::size_t mask = slots_.size() - 1;
+  for (std::size_t n = 0; n < ends_.size(); ++n) {
+    std::size_t i = std::hash<std::string_view>{}((*this)[n]) & mask;
+    while (slots_[i] != 0) i = (i + 1) & mask;
+    slots_[i] = static_cast<std::uint32_t>(n + 1);
+  }
+}
+
+bool WindowState::add_chatter(std::string_view user) { return chatters.insert(user); }
 
 namespace {
 void put_users(std::string& out, const WindowState& s, std::size_t from, std::size_t to) {
   put_pod(out, static_cast<std::uint32_t>(to - from));
-  for (std::size_t i = from; i < to; ++i) put_str(out, s.chatter_log[i]);
+  for (std::size_t i = from; i < to; ++i) put_str(out, s.chatters[i]);
 }
 bool get_users(std::string_view in, std::size_t& pos, WindowState& s) {
   std::uint32_t n = 0;
@@ -402,7 +433,7 @@ ValueParts<WindowState> window_state_parts(std::size_t chunk) {
   if (chunk == 0) throw std::invalid_argument("chatter chunk must be positive");
   ValueParts<WindowState> parts;
   parts.changed = [chunk](WindowState& s, std::vector<std::pair<std::uint32_t, std::string>>& out) {
-    const auto full = static_cast<std::uint32_t>(s.chatter_log.size() / chunk);
+    const auto full = static_cast<std::uint32_t>(s.chatters.size() / chunk);
     for (std::uint32_t k = s.chunks_written + 1; k <= full; ++k) {
       std::string bytes;
       put_users(bytes, s, (k - 1) * chunk, k * chunk);
@@ -421,14 +452,14 @@ ValueParts<WindowState> window_state_parts(std::size_t chunk) {
     }
     put_pod(head, s.viewer_sum);
     put_pod(head, s.viewer_events);
-    put_users(head, s, static_cast<std::size_t>(full) * chunk, s.chatter_log.size());
+    put_users(head, s, static_cast<std::size_t>(full) * chunk, s.chatters.size());
     out.emplace_back(kWindowHeadPart, std::move(head));
   };
   parts.load = [chunk](std::uint32_t index, std::string_view in, WindowState& s) {
     std::size_t pos = 0;
     if (index != kWindowHeadPart) {
       // Chunks load in order, before the head; a gap means a chunk is missing.
-      if (index != s.chunks_written + 1 || s.chatter_log.size() != static_cast<std::size_t>(s.chunks_written) * chunk)
+      if (index != s.chunks_written + 1 || s.chatters.size() != static_cast<std::size_t>(s.chunks_written) * chunk)
         return false;
       if (!get_users(in, pos, s) || pos != in.size()) return false;
       s.chunks_written = index;
@@ -448,7 +479,7 @@ ValueParts<WindowState> window_state_parts(std::size_t chunk) {
            pos == in.size();
   };
   parts.stored = [chunk](const WindowState& s, std::vector<std::uint32_t>& out) {
-    const auto full = static_cast<std::uint32_t>(s.chatter_log.size() / chunk);
+    const auto full = static_cast<std::uint32_t>(s.chatters.size() / chunk);
     for (std::uint32_t k = 1; k <= full; ++k) out.push_back(k);
     out.push_back(kWindowHeadPart);
   };

@@ -108,8 +108,32 @@ struct StringHash {
   std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
 };
 
-// Open window state: the chat part and the viewer part of one stream and window. Move-only: the
-// chatter set holds views into the chatter log (a deque, so elements never move).
+// Distinct strings in order of arrival, held compactly: one character arena, an end offset per
+// string and an open-addressing index of positions (about 20 bytes plus the characters per
+// string). Every hopping window of a busy stream holds each of its chatters, so the earlier
+// deque<string> plus unordered_set of views (about 90 bytes per chatter and window) was most of
+// the aggregate's memory.
+class DistinctStrings {
+ public:
+  // False if `s` is already present.
+  bool insert(std::string_view s);
+  bool contains(std::string_view s) const;
+  std::size_t size() const noexcept { return ends_.size(); }
+  std::string_view operator[](std::size_t i) const noexcept {
+    const std::uint32_t begin = i == 0 ? 0 : ends_[i - 1];
+    return std::string_view(chars_).substr(begin, ends_[i] - begin);
+  }
+
+ private:
+  std::size_t find_slot(std::string_view s, std::size_t hash) const;
+  void grow();
+  std::string chars_;
+  std::vector<std::uint32_t> ends_;
+  std::vector<std::uint32_t> slots_;  // 0: empty, else index + 1; a power of two, at most half full
+};
+
+// Open window state: the chat part and the viewer part of one stream and window. Move-only (it
+// is large; copies would be accidental).
 struct WindowState {
   WindowState() = default;
   WindowState(WindowState&&) = default;
@@ -118,14 +142,13 @@ struct WindowState {
   WindowState& operator=(const WindowState&) = delete;
 
   bool add_chatter(std::string_view user);
-  std::int64_t unique_chatters() const { return static_cast<std::int64_t>(chatter_log.size()); }
+  std::int64_t unique_chatters() const { return static_cast<std::int64_t>(chatters.size()); }
 
   std::int64_t chat_count = 0;
   double sentiment_sum = 0;
   std::int64_t positive_count = 0;
   std::int64_t negative_count = 0;
-  std::deque<std::string> chatter_log;  // distinct chatters in order of arrival
-  std::unordered_set<std::string_view, StringHash, std::equal_to<>> chatters;  // views into chatter_log
+  DistinctStrings chatters;  // distinct chatters in order of arrival
   std::unordered_map<std::string, std::int64_t, StringHash, std::equal_to<>> emotes;
   std::int64_t viewer_sum = 0;
   std::int64_t viewer_events = 0;

@@ -209,6 +209,27 @@ TEST(TelemetraLexicon, MatchesWholeWordsInAnyCase) {
 
 // The window state in parts: a commit writes the head and only the chunks that filled up since the
 // previous one, and loading the parts gives back the same state.
+// The compact chatter set against std::set, through several growths, with empty and long strings.
+TEST(TelemetraDistinctStrings, KeepsFirstArrivalOrderAndRejectsRepeats) {
+  telemetra::DistinctStrings d;
+  std::vector<std::string> order;
+  std::set<std::string> seen;
+  std::uint64_t x = 12345;
+  for (int i = 0; i < 20000; ++i) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    std::string s = "user-" + std::to_string((x >> 33) % 5000);
+    if (i % 997 == 0) s.clear();
+    if (i % 1999 == 0) s.assign(300, static_cast<char>('a' + i % 26));
+    const bool fresh = seen.insert(s).second;
+    EXPECT_EQ(d.insert(s), fresh) << s;
+    if (fresh) order.push_back(s);
+    EXPECT_TRUE(d.contains(s));
+  }
+  ASSERT_EQ(d.size(), order.size());
+  for (std::size_t i = 0; i < order.size(); ++i) EXPECT_EQ(d[i], order[i]);
+  EXPECT_FALSE(d.contains("user-x"));
+}
+
 TEST(TelemetraWindowParts, WritesOnlyNewChunksAndLoadsBackTheSameState) {
   const auto parts = telemetra::window_state_parts(2);
   telemetra::WindowState s;
@@ -237,8 +258,9 @@ TEST(TelemetraWindowParts, WritesOnlyNewChunksAndLoadsBackTheSameState) {
   telemetra::WindowState loaded;
   for (const auto& [i, b] : store) ASSERT_TRUE(parts.load(i, b, loaded)) << i;  // map order = index order
   EXPECT_EQ(loaded.unique_chatters(), 6);
-  EXPECT_EQ(std::vector<std::string>(loaded.chatter_log.begin(), loaded.chatter_log.end()),
-            (std::vector<std::string>{"a", "b", "c", "d", "e", "f"}));
+  std::vector<std::string> chatters;
+  for (std::size_t i = 0; i < loaded.chatters.size(); ++i) chatters.emplace_back(loaded.chatters[i]);
+  EXPECT_EQ(chatters, (std::vector<std::string>{"a", "b", "c", "d", "e", "f"}));
   EXPECT_EQ(loaded.chat_count, 5);
   EXPECT_DOUBLE_EQ(loaded.sentiment_sum, 1.5);
   EXPECT_EQ(loaded.emotes.at("Kappa"), 3);
