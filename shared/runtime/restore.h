@@ -65,7 +65,7 @@ struct RestoreResult {
 struct RestoreOptions {
   // Records of complete flushes held (key and value bytes) before they are sorted and written
   // to RocksDB in one batch.
-  std::size_t batch_bytes = 16u << 20;
+  std::size_t batch_bytes = 8u << 20;
 };
 
 // Restores the given partitions together; one result per partition, in the same order.

@@ -370,11 +370,12 @@ Runner::Runner(const Topology& topology, const std::string& stage, RunnerConfig 
     // writes a batch to RocksDB (then up to a second until a broker thread looks again). The
     // message count never binds; a quarter of the main consumer's byte budget bounds memory
     // (librdkafka's per-message overhead is several times a changelog record's size).
+    const auto restore_bytes = std::max<std::int64_t>(4 << 20, static_cast<std::int64_t>(config_.consumer_buffer_bytes / 8));
+    const auto restore_fetch_bytes = std::clamp<std::int64_t>(restore_bytes / 2, 1 << 20, 50 << 20);
     rc.set(kafka::keys::queued_min_messages, 1000000);
-    rc.set(kafka::keys::queued_max_messages_kbytes,
-           std::max<std::int64_t>(4096, static_cast<std::int64_t>(config_.consumer_buffer_bytes >> 12)));
-    rc.set_raw("fetch.max.bytes", std::to_string(fetch_bytes));
-    rc.set_raw("receive.message.max.bytes", std::to_string(fetch_bytes + (1 << 20)));
+    rc.set(kafka::keys::queued_max_messages_kbytes, restore_bytes >> 10);
+    rc.set_raw("fetch.max.bytes", std::to_string(restore_fetch_bytes));
+    rc.set_raw("receive.message.max.bytes", std::to_string(restore_fetch_bytes + (1 << 20)));
     rc.set(kafka::keys::isolation_level, "read_committed");
     for (const auto& [k, v] : config_.kafka.entries()) rc.set_raw(k, v);
     restore_consumer_ = std::make_unique<kafka::Consumer>(rc, nullptr);
