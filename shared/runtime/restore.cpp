@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <exception>
 #include <stdexcept>
+#include <thread>
+#include <utility>
 #include <map>
 #include <vector>
 
@@ -37,25 +40,57 @@ struct PartitionRestore {
   std::string_view value(const Rec& r) const { return std::string_view(arena.data() + r.val_off, r.val_len); }
 };
 
+// Complete records of one partition, handed to the writer.
+struct Chunk {
+  std::int32_t partition = 0;
+  std::string arena;
+  std::vector<Rec> recs;
+  bool write_meta = false;
+  std::string meta;
+  std::string_view key(const Rec& r) const { return std::string_view(arena.data() + r.key_off, r.key_len); }
+  std::string_view value(const Rec& r) const { return std::string_view(arena.data() + r.val_off, r.val_len); }
+};
+
+// Moves the partition's complete records (and its position, if newer) out; keeps the bytes of
+// the flush still in progress.
+Chunk take_complete(PartitionRestore& p, std::int32_t partition) {
+  Chunk c;
+  c.partition = partition;
+  c.recs.swap(p.complete);
+  c.arena.swap(p.arena);
+  p.arena.clear();
+  for (auto& r : p.pending) {
+    const auto k = c.key(r), v = c.value(r);
+    r.key_off = p.arena.size();
+    p.arena.append(k);
+    r.val_off = p.arena.size();
+    p.arena.append(v);
+  }
+  c.write_meta = p.meta_dirty;
+  if (p.meta_dirty) c.meta = p.result.meta;
+  p.meta_dirty = false;
+  return c;
+}
+
 // Sorts a partition's complete records by key (then arrival) and adds the last write of each key
 // to the batch. Sorted input makes RocksDB's memtable inserts mostly sequential (its skip list
 // resumes the search from the previous insert), about 3x cheaper than random order.
-void add_sorted(PartitionRestore& p, std::int32_t partition, state::RocksDbStore::Batch& batch) {
-  auto& recs = p.complete;
+void add_sorted(Chunk& c, state::RocksDbStore::Batch& batch) {
+  auto& recs = c.recs;
   if (!recs.empty()) {
     // The keys' common prefix (window bounds of one window size often agree) is skipped; the
     // next 8 bytes decide most comparisons without touching the arena.
-    const auto first = p.key(recs.front());
+    const auto first = c.key(recs.front());
     std::size_t common = first.size();
     for (const auto& r : recs) {
-      const auto k = p.key(r);
+      const auto k = c.key(r);
       std::size_t n = std::min(common, k.size()), i = 0;
       while (i < n && k[i] == first[i]) ++i;
       common = i;
       if (common == 0) break;
     }
     for (auto& r : recs) {
-      const auto k = p.key(r);
+      const auto k = c.key(r);
       std::uint64_t v = 0;
       for (std::size_t i = 0; i < 8; ++i)
         v = (v << 8) | (common + i < k.size() ? static_cast<unsigned char>(k[common + i]) : 0u);
@@ -63,35 +98,60 @@ void add_sorted(PartitionRestore& p, std::int32_t partition, state::RocksDbStore
     }
     std::sort(recs.begin(), recs.end(), [&](const Rec& a, const Rec& b) {
       if (a.prefix != b.prefix) return a.prefix < b.prefix;
-      const int c = p.key(a).substr(common).compare(p.key(b).substr(common));
-      if (c != 0) return c < 0;
+      const int cmp = c.key(a).substr(common).compare(c.key(b).substr(common));
+      if (cmp != 0) return cmp < 0;
       return a.seq < b.seq;
     });
     for (std::size_t i = 0; i < recs.size(); ++i) {
       const auto& r = recs[i];
-      if (i + 1 < recs.size() && recs[i + 1].prefix == r.prefix && p.key(recs[i + 1]) == p.key(r)) continue;
-      batch.put_raw_changelog(partition, p.key(r), r.deleted, p.value(r));
+      if (i + 1 < recs.size() && recs[i + 1].prefix == r.prefix && c.key(recs[i + 1]) == c.key(r)) continue;
+      batch.put_raw_changelog(c.partition, c.key(r), r.deleted, c.value(r));
     }
   }
   // The position goes with the data it describes.
-  if (p.meta_dirty) batch.put_meta(partition, p.result.meta);
-  p.meta_dirty = false;
-  recs.clear();
-  // Keep only the bytes of the flush still in progress.
-  if (p.pending.empty()) {
-    p.arena.clear();
-  } else {
-    std::string arena;
-    for (auto& r : p.pending) {
-      const auto k = p.key(r), v = p.value(r);
-      r.key_off = arena.size();
-      arena.append(k);
-      r.val_off = arena.size();
-      arena.append(v);
-    }
-    p.arena.swap(arena);
-  }
+  if (c.write_meta) batch.put_meta(c.partition, c.meta);
 }
+
+// Sorts and writes batches on a second thread while the changelog is read: the reading thread
+// keeps draining the consumer (whose fetching stalls once its read-ahead is full), and the two
+// halves of the work share the machine's cores. One batch at a time.
+class BatchWriter {
+ public:
+  explicit BatchWriter(state::RocksDbStore& store) : store_(store) {}
+  ~BatchWriter() {
+    if (thread_.joinable()) thread_.join();
+  }
+  BatchWriter(const BatchWriter&) = delete;
+  BatchWriter& operator=(const BatchWriter&) = delete;
+
+  void submit(std::vector<Chunk> chunks) {
+    wait();
+    thread_ = std::thread([this, chunks = std::move(chunks)]() mutable {
+      try {
+        state::RocksDbStore::Batch batch;
+        for (auto& c : chunks) add_sorted(c, batch);
+        if (batch.count() > 0) {
+          store_.write_unlogged(batch);
+          written_ = true;
+        }
+      } catch (...) {
+        error_ = std::current_exception();
+      }
+    });
+  }
+  // Waits for the batch in progress; rethrows its failure.
+  void wait() {
+    if (thread_.joinable()) thread_.join();
+    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+  }
+  bool written() const noexcept { return written_; }
+
+ private:
+  state::RocksDbStore& store_;
+  std::thread thread_;
+  std::exception_ptr error_;
+  bool written_ = false;
+};
 
 class SingleSource final : public ChangelogSource {
  public:
@@ -142,15 +202,13 @@ std::vector<RestoreResult> restore_partitions(state::RocksDbStore& store, const 
     if (*checkpoint < high) ranges.push_back({partition, *checkpoint, high});
   }
 
-  state::RocksDbStore::Batch batch;
+  BatchWriter writer(store);
   std::size_t complete_bytes = 0;
-  bool written = false;
   const auto write_complete = [&] {
-    for (auto& [partition, p] : parts) add_sorted(p, partition, batch);
-    if (batch.count() > 0) {
-      store.write_unlogged(batch);
-      written = true;
-    }
+    std::vector<Chunk> chunks;
+    for (auto& [partition, p] : parts)
+      if (!p.complete.empty() || p.meta_dirty) chunks.push_back(take_complete(p, partition));
+    if (!chunks.empty()) writer.submit(std::move(chunks));
     complete_bytes = 0;
   };
 
@@ -210,9 +268,10 @@ std::vector<RestoreResult> restore_partitions(state::RocksDbStore& store, const 
     if (!ok) throw std::runtime_error("changelog read failed");
   }
   write_complete();
+  writer.wait();
   // Written without the write-ahead log: durable only once flushed, which must precede the
   // checkpoints that cover it.
-  if (written) store.flush();
+  if (writer.written()) store.flush();
 
   std::vector<std::pair<std::int32_t, std::int64_t>> checkpoints;
   for (auto& [partition, p] : parts) {
