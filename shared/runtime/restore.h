@@ -5,8 +5,9 @@
 //
 // Several partitions are restored together (one read of all their changelog partitions). The
 // records of complete flushes are gathered across flushes and partitions, sorted and written to
-// RocksDB in large batches without the write-ahead log; the memtables are flushed to disk before
-// the checkpoints are written, so a checkpoint never covers records that are not durable. A crash
+// RocksDB in large batches without the write-ahead log (on a second thread, while the reading
+// goes on); the memtables are flushed to disk before the checkpoints are written, so a
+// checkpoint never covers records that are not durable. A crash
 // in the middle leaves the checkpoints where they were (none after a wipe), and the next restore
 // re-applies the changelog from there: applying complete flushes again is idempotent.
 #include <chrono>
