@@ -11,8 +11,9 @@
 # of grace so that every window stays open), runs parse and aggregate until the aggregate has
 # consumed everything and committed (its changelog then holds one record per key), kills the
 # aggregate with SIGKILL and starts a replacement on an empty state directory (the worst case: a
-# replica on another machine). From its log: the restore of every changelog partition
-# ("restored ... N records ... S s") gives records and seconds; restore rate = records / seconds.
+# replica on another machine). From its log: the restore of the changelog partitions (one line
+# per store and pass, "restored ... (P partitions): N records ... S s", S the wall time of the
+# pass) gives records and seconds; restore rate = records / seconds.
 # Recovery time = SIGKILL to the replacement's /readyz answering 200 (includes the group's
 # rebalance and the restore). A second replacement, after another SIGKILL, reuses the killed
 # replica's state directory (restore from the local checkpoint).
@@ -80,9 +81,12 @@ CHANGELOG=$("$BIN/streamwright-crash-monitor" --list-topics | awk '$2 == "change
 REPART=$("$BIN/streamwright-crash-monitor" --list-topics | awk '$2 == "repartition" { print $1 }')
 declare -A R
 
-# restore_stats FILE: "records seconds" summed over the restore lines of a log
+# restore_stats FILE: "records seconds" summed over the restore lines of a log: one line per
+# store and restore pass ("restored TOPIC (N partitions): R records, D discarded, S s", wall time
+# of the pass), or, from binaries that restored partition after partition, one per partition.
 restore_stats() {
-  grep -oP 'restored \S+ \[[0-9]+\]: \K[0-9]+ records.*, [0-9.]+s$' "$1" |
+  { grep -oP 'restored \S+ \([0-9]+ partitions\): \K[0-9]+ records.*, [0-9.]+s$' "$1" ||
+    grep -oP 'restored \S+ \[[0-9]+\]: \K[0-9]+ records.*, [0-9.]+s$' "$1"; } |
     awk '{ r += $1; s = $NF; sub(/s$/, "", s); t += s } END { printf "%d %.3f\n", r, t }'
 }
 

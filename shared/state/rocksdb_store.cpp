@@ -146,6 +146,22 @@ void RocksDbStore::write(Batch& batch) {
   batch.clear();
 }
 
+void RocksDbStore::write_unlogged(Batch& batch) {
+  if (batch.count() == 0) return;
+  rocksdb::WriteOptions wo;
+  wo.disableWAL = true;
+  const auto s = db_->Write(wo, batch.wb_.get());
+  if (!s.ok()) throw std::runtime_error("state store " + name_ + " write failed: " + s.ToString());
+  batch.clear();
+}
+
+void RocksDbStore::flush() {
+  rocksdb::FlushOptions fo;
+  fo.wait = true;
+  const auto s = db_->Flush(fo);
+  if (!s.ok()) throw std::runtime_error("state store " + name_ + " flush failed: " + s.ToString());
+}
+
 void RocksDbStore::scan_until(std::int32_t partition, TimestampMs end_bound,
                               const std::function<void(const WindowKey&, std::string_view)>& f) const {
   std::string lower, upper;
@@ -199,6 +215,13 @@ std::optional<std::int64_t> RocksDbStore::checkpoint(std::int32_t partition) con
 void RocksDbStore::set_checkpoint(std::int32_t partition, std::int64_t offset) {
   std::lock_guard lock(checkpoint_mu_);
   checkpoints_[partition] = offset;
+  save_checkpoints();
+}
+
+void RocksDbStore::set_checkpoints(const std::vector<std::pair<std::int32_t, std::int64_t>>& offsets) {
+  if (offsets.empty()) return;
+  std::lock_guard lock(checkpoint_mu_);
+  for (const auto& [p, off] : offsets) checkpoints_[p] = off;
   save_checkpoints();
 }
 

@@ -11,6 +11,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/time.h"
 
@@ -91,6 +93,10 @@ class RocksDbStore {
   bool get(std::int32_t partition, const WindowKey& k, std::string& value) const;
   bool get_meta(std::int32_t partition, std::string& meta) const;
   void write(Batch& batch);  // WAL on, no fsync: survives a process kill
+  // Without the write-ahead log (bulk loads: restores). Lost on a process kill until flush().
+  void write_unlogged(Batch& batch);
+  // Writes the memtables to disk and waits: everything written so far survives a process kill.
+  void flush();
   // Calls f for every window of the partition with end <= end_bound, in end order.
   void scan_until(std::int32_t partition, TimestampMs end_bound,
                   const std::function<void(const WindowKey&, std::string_view value)>& f) const;
@@ -101,6 +107,8 @@ class RocksDbStore {
   // Changelog offset up to which (exclusive) this partition's local state is complete.
   std::optional<std::int64_t> checkpoint(std::int32_t partition) const;
   void set_checkpoint(std::int32_t partition, std::int64_t offset);
+  // Several partitions at once (one write of the checkpoint file).
+  void set_checkpoints(const std::vector<std::pair<std::int32_t, std::int64_t>>& offsets);
   void clear_checkpoint(std::int32_t partition);
 
  private:
