@@ -21,9 +21,6 @@ namespace {
 std::int64_t steady_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
 }
-// What the restore in on_partitions_assigned found for each new partition (one result per store),
-// for create_task on the same thread.
-thread_local const std::map<std::int32_t, std::vector<RestoreResult>>* restored_tasks = nullptr;
 std::uint32_t new_generation(std::uint32_t previous) {
   static thread_local std::mt19937 rng{std::random_device{}()};
   std::uint32_t g;
@@ -405,15 +402,13 @@ bool Runner::alive() const noexcept {
          steady_ms() - last_loop_ms_.load(std::memory_order_relaxed) < 60000;
 }
 
-std::unique_ptr<Task> Runner::create_task(std::int32_t partition, std::int64_t& start_offset) {
+std::unique_ptr<Task> Runner::create_task(std::int32_t partition, const std::vector<RestoreResult>& restored,
+                                          std::int64_t& start_offset) {
   TaskMeta meta;
   start_offset = kafka::kOffsetInvalid;
   std::uint32_t previous_generation = 0;
   bool restored_meta = false;
-  // on_partitions_assigned restored the partition (with every other new one) just before.
-  if (!restored_tasks || !restored_tasks->count(partition))
-    throw std::logic_error("task " + std::to_string(partition) + " created without a restore");
-  for (const auto& result : restored_tasks->at(partition)) {
+  for (const auto& result : restored) {
     if (result.has_meta && TaskMeta::decode(result.meta, meta)) {
       restored_meta = true;
       previous_generation = result.generation;
@@ -476,15 +471,11 @@ void Runner::on_partitions_assigned(std::vector<kafka::TopicPartition>& partitio
                    records, discarded, secs);
     }
   }
-  struct Handoff {
-    explicit Handoff(const std::map<std::int32_t, std::vector<RestoreResult>>& r) { restored_tasks = &r; }
-    ~Handoff() { restored_tasks = nullptr; }
-  } handoff(restored);
   for (auto& tp : partitions) {
     auto it = tasks_.find(tp.partition);
     if (it == tasks_.end()) {
       std::int64_t start = kafka::kOffsetInvalid;
-      tasks_[tp.partition] = create_task(tp.partition, start);
+      tasks_[tp.partition] = create_task(tp.partition, restored[tp.partition], start);
       created.push_back(tp.partition);
       if (start >= 0) tp.offset = start;
     }

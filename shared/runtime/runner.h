@@ -15,6 +15,7 @@
 
 #include "kafka/client.h"
 #include "metrics/metrics.h"
+#include "runtime/restore.h"
 #include "runtime/task.h"
 #include "state/rocksdb_store.h"
 #include "topology/topology.h"
@@ -87,7 +88,9 @@ class Runner final : public kafka::RebalanceListener {
   void send_chunks(const char* reason);
   void update_lag_metrics();
   void apply_backpressure();
-  std::unique_ptr<Task> create_task(std::int32_t partition, std::int64_t& start_offset);
+  // `restored`: what the restore of the partition's stores found (one result per store).
+  std::unique_ptr<Task> create_task(std::int32_t partition, const std::vector<RestoreResult>& restored,
+                                    std::int64_t& start_offset);
 
   const Topology& topology_;
   const SubTopologyDef& def_;
