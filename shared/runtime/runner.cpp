@@ -51,7 +51,7 @@ struct Runner::Metrics {
     batch_seconds = &r.histogram("streamwright_batch_processing_seconds", "Time to process one polled batch", l,
                                  metrics::latency_buckets());
     commit_seconds = &r.histogram("streamwright_commit_seconds",
-                                  "Time to flush state and outputs and commit offsets", l,
+                                  "From a commit's start (state flushed, producer epoch sealed) to its offset commit; at-least-once processing goes on meanwhile", l,
                                   metrics::latency_buckets());
     commits = &r.counter("streamwright_commits_total", "Offset commits", l);
     rebalances = &r.counter("streamwright_rebalances_total", "Partition assignments and revocations", l);
