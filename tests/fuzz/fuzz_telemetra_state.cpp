@@ -31,7 +31,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       static const auto serde = window_state_serde();
       WindowState s;
       if (!serde.deserialize(in, s, error)) return 0;
-      FUZZ_CHECK(s.chatters.size() == s.chatter_log.size());
+      // Every stored chatter is found again, and each only once.
+      for (std::size_t i = 0; i < s.chatters.size(); ++i) {
+        FUZZ_CHECK(s.chatters.contains(s.chatters[i]));
+        FUZZ_CHECK(!s.chatters.insert(s.chatters[i]));
+      }
       serde.serialize(s, once);
       WindowState again;
       FUZZ_CHECK(serde.deserialize(once, again, error));
