@@ -138,19 +138,20 @@ bool RocksDbStore::get_meta(std::int32_t partition, std::string& meta) const {
 }
 
 void RocksDbStore::write(Batch& batch) {
-  if (batch.count() == 0) return;
   rocksdb::WriteOptions wo;
   wo.sync = false;
-  const auto s = db_->Write(wo, batch.wb_.get());
-  if (!s.ok()) throw std::runtime_error("state store " + name_ + " write failed: " + s.ToString());
-  batch.clear();
+  write_with(batch, wo);
 }
 
 void RocksDbStore::write_unlogged(Batch& batch) {
-  if (batch.count() == 0) return;
   rocksdb::WriteOptions wo;
   wo.disableWAL = true;
-  const auto s = db_->Write(wo, batch.wb_.get());
+  write_with(batch, wo);
+}
+
+void RocksDbStore::write_with(Batch& batch, const rocksdb::WriteOptions& options) {
+  if (batch.count() == 0) return;
+  const auto s = db_->Write(options, batch.wb_.get());
   if (!s.ok()) throw std::runtime_error("state store " + name_ + " write failed: " + s.ToString());
   batch.clear();
 }

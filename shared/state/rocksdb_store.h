@@ -19,6 +19,7 @@
 namespace rocksdb {
 class DB;
 class WriteBatch;
+struct WriteOptions;
 class Cache;
 class WriteBufferManager;
 }  // namespace rocksdb
@@ -113,6 +114,7 @@ class RocksDbStore {
 
  private:
   void save_checkpoints() const;
+  void write_with(Batch& batch, const rocksdb::WriteOptions& options);
   std::filesystem::path dir_;
   std::string name_;
   std::unique_ptr<rocksdb::DB> db_;
