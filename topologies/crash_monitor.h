@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/time.h"
+#include "common/time_zone.h"
 #include "topology/dsl.h"
 
 namespace sw::crash_monitor {
@@ -28,6 +29,8 @@ struct Config {
   std::size_t max_record_bytes = 64 * 1024;
   // Open windows kept in memory per task; beyond it, the aggregate reads through to RocksDB.
   std::size_t max_cached_windows = 1'000'000;
+  // The zone of timestamps written without one.
+  TimeZone default_time_zone;
 };
 
 // A validated log event. The views point into the parser's buffers: valid while it is processed.
@@ -38,9 +41,10 @@ struct LogEvent {
   TimestampMs timestamp = kNoTimestamp;
 };
 
-// Validates and extracts a log event in one pass; on failure `error` says why.
-bool parse_log_event(std::string_view json, LogEvent& out, std::string& error);
-Serde<LogEvent> log_event_serde();
+// Validates and extracts a log event in one pass; on failure `error` says why. user_id is a string
+// or an integer (its text); timestamp as json::read_timestamp takes it (docs/input-formats.md).
+bool parse_log_event(std::string_view json, LogEvent& out, std::string& error, const TimeZone* default_zone = nullptr);
+Serde<LogEvent> log_event_serde(TimeZone default_zone = {});
 
 // True if `text` contains "crash" in any letter case (ASCII).
 bool mentions_crash(std::string_view text) noexcept;

@@ -15,7 +15,7 @@ Topology build(const Config& c, const std::string& application_id) {
 
   StreamsBuilder builder(application_id);
   Consumed<std::string_view, LogEvent> consumed{
-      serdes::string_view(), log_event_serde(),
+      serdes::string_view(), log_event_serde(c.default_time_zone),
       [](const std::string_view&, const LogEvent& e, const InputRecord&) { return e.timestamp; },
       c.dead_letter_topic, c.max_record_bytes};
   const std::vector<std::string> severities = c.severities;

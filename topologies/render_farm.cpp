@@ -31,10 +31,10 @@ enum Field : unsigned {
 constexpr double kMaxRenderMs = 1e9;  // about 11.5 days: anything longer is a broken clock
 }  // namespace
 
-bool parse_render_event(std::string_view text, RenderEvent& out, std::string& error) {
+bool parse_render_event(std::string_view text, RenderEvent& out, std::string& error, const TimeZone* default_zone) {
   out = RenderEvent{};
   unsigned seen = 0;
-  std::string_view timestamp, status;
+  std::string_view status;
   const bool parsed = json::parse_object(
       text, seen,
       [](std::string_view key) -> unsigned {
@@ -53,10 +53,10 @@ bool parse_render_event(std::string_view text, RenderEvent& out, std::string& er
       },
       [&](unsigned bit, std::string_view, simdjson::ondemand::value value) {
         switch (bit) {
-          case kFrame: return json::read_string(value, "frame_id", out.frame_id, error);
-          case kScene: return json::read_string(value, "scene_id", out.scene_id, error);
-          case kNode: return json::read_string(value, "node_id", out.node_id, error);
-          case kTimestamp: return json::read_string(value, "timestamp", timestamp, error);
+          case kFrame: return json::read_id(value, "frame_id", out.frame_id, error);
+          case kScene: return json::read_id(value, "scene_id", out.scene_id, error);
+          case kNode: return json::read_id(value, "node_id", out.node_id, error);
+          case kTimestamp: return json::read_timestamp(value, "timestamp", default_zone, out.timestamp, error);
           case kStatus: return json::read_string(value, "status", status, error);
           case kRender: return json::read_number(value, "render_time_ms", 0, kMaxRenderMs, out.render_time_ms, error);
           case kGpu: return json::read_number(value, "gpu_utilization", 0, 1, out.gpu_utilization, error);
@@ -86,11 +86,6 @@ bool parse_render_event(std::string_view text, RenderEvent& out, std::string& er
     else if (status == "retry") out.status = FrameStatus::retry;
     else return error = "field status must be ok, failed or retry", false;
   }
-  const auto te = parse_event_time(timestamp, out.timestamp);
-  if (te != TimeParseError::none) {
-    error = std::string("bad timestamp: ") + to_string(te);
-    return false;
-  }
   return true;
 }
 
@@ -98,14 +93,20 @@ bool parse_render_event(std::string_view text, RenderEvent& out, std::string& er
 // dimension rows
 
 namespace {
-bool row_string(const nlohmann::json& row, const char* name, bool required, std::string& out, std::string& error) {
+// A string; for an id (the join keys) also an integer, as its decimal text, as in the events.
+bool row_string(const nlohmann::json& row, const char* name, bool required, std::string& out, std::string& error,
+                bool id = false) {
   const auto it = row.find(name);
   if (it == row.end() || it->is_null()) {
     if (required) error = std::string("missing field ") + name;
     return !required;
   }
-  if (!it->is_string()) return error = std::string("field ") + name + " is not a string", false;
-  out = it->get<std::string>();
+  if (id && it->is_number_integer())
+    out = it->dump();
+  else if (!it->is_string())
+    return error = std::string("field ") + name + (id ? " is not a string or an integer" : " is not a string"), false;
+  else
+    out = it->get<std::string>();
   if (required && out.empty()) return error = std::string("field ") + name + " is empty", false;
   return true;
 }
@@ -120,14 +121,14 @@ bool row_number(const nlohmann::json& row, const char* name, double& out, std::s
 }  // namespace
 
 bool parse_scene_row(const nlohmann::json& row, std::string& key, Scene& out, std::string& error) {
-  return row_string(row, "scene_id", true, key, error) && row_string(row, "project", false, out.project, error) &&
+  return row_string(row, "scene_id", true, key, error, true) && row_string(row, "project", false, out.project, error) &&
          row_string(row, "sequence", false, out.sequence, error) && row_number(row, "complexity", out.complexity, error) &&
          row_number(row, "frame_budget_ms", out.frame_budget_ms, error);
 }
 
 bool parse_node_row(const nlohmann::json& row, std::string& key, HardwareNode& out, std::string& error) {
   double cores = 0;
-  if (!(row_string(row, "node_id", true, key, error) && row_string(row, "gpu_model", false, out.gpu_model, error) &&
+  if (!(row_string(row, "node_id", true, key, error, true) && row_string(row, "gpu_model", false, out.gpu_model, error) &&
         row_string(row, "pool", false, out.pool, error) && row_number(row, "gpu_memory_gb", out.gpu_memory_gb, error) &&
         row_number(row, "cpu_cores", cores, error)))
     return false;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/time.h"
+#include "common/time_zone.h"
 #include "sketch/ddsketch.h"
 #include "topology/dsl.h"
 
@@ -41,6 +42,7 @@ struct Config {
   bool pre_aggregate = true;    // false: every frame crosses the repartition topic
   std::chrono::milliseconds state_retention{0};  // 0: window + grace; longer keeps closed windows
   bool cache_dimensions = true;  // false: re-read the dimension files before every batch
+  TimeZone default_time_zone;    // of timestamps written without a zone
 };
 
 enum class FrameStatus : std::uint8_t { ok = 0, failed = 1, retry = 2 };
@@ -56,7 +58,10 @@ struct RenderEvent {
   FrameStatus status = FrameStatus::ok;
   TimestampMs timestamp = kNoTimestamp;
 };
-bool parse_render_event(std::string_view json, RenderEvent& out, std::string& error);
+// frame_id, scene_id and node_id are strings or integers (their text); timestamp as
+// json::read_timestamp takes it (docs/input-formats.md).
+bool parse_render_event(std::string_view json, RenderEvent& out, std::string& error,
+                        const TimeZone* default_zone = nullptr);
 
 // Dimension rows.
 struct Scene {

@@ -49,7 +49,9 @@ Topology build(const Config& c, const Tables& tables, const std::string& applica
   Consumed<std::string_view, RenderEvent> consumed{
       serdes::string_view(),
       {[](const RenderEvent&, std::string&) {},
-       [](std::string_view in, RenderEvent& out, std::string& error) { return parse_render_event(in, out, error); }},
+       [zone = c.default_time_zone](std::string_view in, RenderEvent& out, std::string& error) {
+         return parse_render_event(in, out, error, &zone);
+       }},
       [](const std::string_view&, const RenderEvent& e, const InputRecord&) { return e.timestamp; },
       c.dead_letter_topic,
       c.max_record_bytes};

@@ -8,7 +8,7 @@
 #include <stdexcept>
 
 #include "common/bytes.h"
-#include "serde/json.h"
+#include "serde/fields.h"
 #include "topology/dsl_ext.h"
 
 namespace sw::telemetra {
@@ -123,109 +123,60 @@ bool fail(std::string& error, std::string msg) {
   return false;
 }
 
-bool string_value(simdjson::ondemand::value v, std::string_view name, std::string_view& out, std::string& error) {
-  simdjson::ondemand::json_type type;
-  if (v.type().get(type)) return fail(error, "malformed JSON in field " + std::string(name));
-  if (type != simdjson::ondemand::json_type::string) return fail(error, "field " + std::string(name) + " is not a string");
-  if (auto e = v.get_string().get(out))
-    return fail(error, "field " + std::string(name) + " is not a valid string: " + json::describe(e));
-  return true;
+unsigned classify(std::string_view key, bool chat) {
+  if (key == "stream_id") return kStream;
+  if (key == "timestamp") return kTimestamp;
+  if (chat) {
+    if (key == "user_id") return kUser;
+    if (key == "message") return kMessage;
+    if (key == "emotes") return kEmotes;
+  } else if (key == "viewer_count") {
+    return kViewers;
+  }
+  return 0;
 }
 
-// RFC 3339 string, or an integer number of epoch milliseconds.
-bool timestamp_value(simdjson::ondemand::value v, TimestampMs& out, std::string& error) {
+// An array of non-empty emote names, or null (none).
+bool read_emotes(simdjson::ondemand::value v, std::vector<std::string_view>& out, std::string& error) {
   simdjson::ondemand::json_type type;
-  if (v.type().get(type)) return fail(error, "malformed JSON in field timestamp");
-  if (type == simdjson::ondemand::json_type::string) {
-    std::string_view s;
-    if (v.get_string().get(s)) return fail(error, "field timestamp is not a valid string");
-    const auto te = parse_event_time(s, out);
-    if (te != TimeParseError::none) return fail(error, std::string("bad timestamp: ") + to_string(te));
+  if (v.type().get(type)) return fail(error, "malformed JSON in field emotes");
+  if (type == simdjson::ondemand::json_type::null) {
+    if (v.is_null().error()) return fail(error, "malformed JSON in field emotes");
     return true;
   }
-  if (type == simdjson::ondemand::json_type::number) {
-    std::int64_t ms = 0;
-    if (v.get_int64().get(ms)) return fail(error, "bad timestamp: a number must be integer epoch milliseconds");
-    if (ms < 0) return fail(error, "bad timestamp: negative epoch milliseconds");
-    const auto te = check_event_time(ms);
-    if (te != TimeParseError::none) return fail(error, std::string("bad timestamp: ") + to_string(te));
-    out = ms;
-    return true;
+  if (type != simdjson::ondemand::json_type::array) return fail(error, "field emotes is not an array");
+  simdjson::ondemand::array arr;
+  if (v.get_array().get(arr)) return fail(error, "malformed JSON in field emotes");
+  for (auto el : arr) {
+    simdjson::ondemand::value ev;
+    if (el.get(ev)) return fail(error, "malformed JSON in field emotes");
+    std::string_view name;
+    if (!json::read_string(ev, "emotes[]", name, error)) return false;
+    if (name.empty()) return fail(error, "field emotes has an empty name");
+    out.push_back(name);
   }
-  return fail(error, "field timestamp is not a string or a number");
-}
-
-template <class OnField>
-bool parse_object(std::string_view text, std::string& error, OnField&& on_field) {
-  simdjson::ondemand::document doc;
-  if (auto e = json::thread_parser().parse(text, doc)) return fail(error, std::string("malformed JSON: ") + json::describe(e));
-  simdjson::ondemand::object obj;
-  if (auto e = doc.get_object().get(obj))
-    return fail(error, e == simdjson::INCORRECT_TYPE ? std::string("not a JSON object")
-                                                     : std::string("malformed JSON: ") + json::describe(e));
-  for (auto field_result : obj) {
-    simdjson::ondemand::field field;
-    if (auto e = std::move(field_result).get(field)) return fail(error, std::string("malformed JSON: ") + json::describe(e));
-    std::string_view key;
-    if (field.unescaped_key().get(key)) return fail(error, "malformed JSON key");
-    int r = on_field(key, field.value());
-    if (r < 0) return false;
-    if (r == 0) {
-      // Other fields are allowed, but must be valid JSON: On-Demand would skip them unchecked.
-      if (auto e = json::validate(field.value())) return fail(error, std::string("malformed JSON: ") + json::describe(e));
-    }
-  }
-  const char* trailing = nullptr;
-  if (doc.current_location().get(trailing) == simdjson::SUCCESS) return fail(error, "malformed JSON: trailing content");
-  return true;
-}
-
-bool claim(unsigned& seen, unsigned bit, std::string_view key, std::string& error) {
-  if (seen & bit) return fail(error, "duplicate field " + std::string(key));
-  seen |= bit;
   return true;
 }
 
 }  // namespace
 
-bool parse_chat_event(std::string_view text, InputEvent& out, std::string& error) {
+bool parse_chat_event(std::string_view text, InputEvent& out, std::string& error, const TimeZone* default_zone) {
   out.chat = true;
   out.emotes.clear();
   out.viewer_count = 0;
   unsigned seen = 0;
-  const bool ok = parse_object(text, error, [&](std::string_view key, simdjson::ondemand::value v) -> int {
-    if (key == "stream_id") {
-      if (!claim(seen, kStream, key, error) || !string_value(v, "stream_id", out.stream_id, error)) return -1;
-    } else if (key == "user_id") {
-      if (!claim(seen, kUser, key, error) || !string_value(v, "user_id", out.user_id, error)) return -1;
-    } else if (key == "message") {
-      if (!claim(seen, kMessage, key, error) || !string_value(v, "message", out.message, error)) return -1;
-    } else if (key == "timestamp") {
-      if (!claim(seen, kTimestamp, key, error) || !timestamp_value(v, out.timestamp, error)) return -1;
-    } else if (key == "emotes") {
-      if (!claim(seen, kEmotes, key, error)) return -1;
-      simdjson::ondemand::json_type type;
-      if (v.type().get(type)) return fail(error, "malformed JSON in field emotes"), -1;
-      if (type == simdjson::ondemand::json_type::null) {
-        if (v.is_null().error()) return fail(error, "malformed JSON in field emotes"), -1;
-        return 1;
-      }
-      if (type != simdjson::ondemand::json_type::array) return fail(error, "field emotes is not an array"), -1;
-      simdjson::ondemand::array arr;
-      if (v.get_array().get(arr)) return fail(error, "malformed JSON in field emotes"), -1;
-      for (auto el : arr) {
-        simdjson::ondemand::value ev;
-        if (el.get(ev)) return fail(error, "malformed JSON in field emotes"), -1;
-        std::string_view name;
-        if (!string_value(ev, "emotes[]", name, error)) return -1;
-        if (name.empty()) return fail(error, "field emotes has an empty name"), -1;
-        out.emotes.push_back(name);
-      }
-    } else {
-      return 0;
-    }
-    return 1;
-  });
+  const bool ok = json::parse_object(
+      text, seen, [](std::string_view key) { return classify(key, true); },
+      [&](unsigned bit, std::string_view, simdjson::ondemand::value v) {
+        switch (bit) {
+          case kStream: return json::read_id(v, "stream_id", out.stream_id, error);
+          case kUser: return json::read_id(v, "user_id", out.user_id, error);
+          case kMessage: return json::read_string(v, "message", out.message, error);
+          case kTimestamp: return json::read_timestamp(v, "timestamp", default_zone, out.timestamp, error);
+          default: return read_emotes(v, out.emotes, error);
+        }
+      },
+      error);
   if (!ok) return false;
   if (!(seen & kStream)) return fail(error, "missing field stream_id");
   if (!(seen & kUser)) return fail(error, "missing field user_id");
@@ -236,29 +187,24 @@ bool parse_chat_event(std::string_view text, InputEvent& out, std::string& error
   return true;
 }
 
-bool parse_viewer_event(std::string_view text, InputEvent& out, std::string& error) {
+bool parse_viewer_event(std::string_view text, InputEvent& out, std::string& error, const TimeZone* default_zone) {
   out.chat = false;
   out.emotes.clear();
   out.user_id = {};
   out.message = {};
   unsigned seen = 0;
-  const bool ok = parse_object(text, error, [&](std::string_view key, simdjson::ondemand::value v) -> int {
-    if (key == "stream_id") {
-      if (!claim(seen, kStream, key, error) || !string_value(v, "stream_id", out.stream_id, error)) return -1;
-    } else if (key == "timestamp") {
-      if (!claim(seen, kTimestamp, key, error) || !timestamp_value(v, out.timestamp, error)) return -1;
-    } else if (key == "viewer_count") {
-      if (!claim(seen, kViewers, key, error)) return -1;
-      simdjson::ondemand::json_type type;
-      if (v.type().get(type) || type != simdjson::ondemand::json_type::number)
-        return fail(error, "field viewer_count is not a number"), -1;
-      if (v.get_int64().get(out.viewer_count)) return fail(error, "field viewer_count is not an integer"), -1;
-      if (out.viewer_count < 0) return fail(error, "field viewer_count is negative"), -1;
-    } else {
-      return 0;
-    }
-    return 1;
-  });
+  const bool ok = json::parse_object(
+      text, seen, [](std::string_view key) { return classify(key, false); },
+      [&](unsigned bit, std::string_view, simdjson::ondemand::value v) {
+        switch (bit) {
+          case kStream: return json::read_id(v, "stream_id", out.stream_id, error);
+          case kTimestamp: return json::read_timestamp(v, "timestamp", default_zone, out.timestamp, error);
+          default:
+            if (!json::read_integer(v, "viewer_count", INT64_MIN, INT64_MAX, out.viewer_count, error)) return false;
+            return out.viewer_count >= 0 || fail(error, "field viewer_count is negative");
+        }
+      },
+      error);
   if (!ok) return false;
   if (!(seen & kStream)) return fail(error, "missing field stream_id");
   if (!(seen & kViewers)) return fail(error, "missing field viewer_count");

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/time.h"
+#include "common/time_zone.h"
 #include "topology/dsl.h"
 #include "topology/dsl_ext.h"
 
@@ -77,6 +78,7 @@ struct Config {
   // writes what changed in a window rather than its whole chatter set (see ValueParts).
   std::size_t chatter_chunk = 64;
   Lexicon lexicon = Lexicon::builtin();
+  TimeZone default_time_zone;  // of timestamps written without a zone
 };
 
 // A validated input event of either kind. Views point into the parser's buffers.
@@ -89,8 +91,11 @@ struct InputEvent {
   std::int64_t viewer_count = 0;         // viewer
   TimestampMs timestamp = kNoTimestamp;
 };
-bool parse_chat_event(std::string_view json, InputEvent& out, std::string& error);
-bool parse_viewer_event(std::string_view json, InputEvent& out, std::string& error);
+// stream_id and user_id are strings or integers (their text); timestamp as json::read_timestamp
+// takes it (docs/input-formats.md).
+bool parse_chat_event(std::string_view json, InputEvent& out, std::string& error, const TimeZone* default_zone = nullptr);
+bool parse_viewer_event(std::string_view json, InputEvent& out, std::string& error,
+                        const TimeZone* default_zone = nullptr);
 
 // What one event contributes to its stream's windows (the repartition value).
 struct Contribution {

@@ -26,14 +26,14 @@ Topology build(const Config& c, const std::string& application_id) {
   const auto event_time = [](const std::string_view&, const InputEvent& e, const InputRecord&) { return e.timestamp; };
   Consumed<std::string_view, InputEvent> chat{
       serdes::string_view(),
-      {[](const InputEvent&, std::string&) {}, [](std::string_view in, InputEvent& e, std::string& err) {
-         return parse_chat_event(in, e, err);
+      {[](const InputEvent&, std::string&) {}, [zone = c.default_time_zone](std::string_view in, InputEvent& e, std::string& err) {
+         return parse_chat_event(in, e, err, &zone);
        }},
       event_time, c.chat_dead_letter_topic, c.max_record_bytes};
   Consumed<std::string_view, InputEvent> viewers{
       serdes::string_view(),
-      {[](const InputEvent&, std::string&) {}, [](std::string_view in, InputEvent& e, std::string& err) {
-         return parse_viewer_event(in, e, err);
+      {[](const InputEvent&, std::string&) {}, [zone = c.default_time_zone](std::string_view in, InputEvent& e, std::string& err) {
+         return parse_viewer_event(in, e, err, &zone);
        }},
       event_time, c.viewer_dead_letter_topic, c.max_record_bytes};
 

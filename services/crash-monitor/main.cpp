@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
     else
       throw std::invalid_argument("--emit must be 'final' or 'early', not '" + emit + "'");
     c.max_record_bytes = vm["max-record-bytes"].as<unsigned>();
+    c.default_time_zone = sw::TimeZone::parse(vm["default-time-zone"].as<std::string>());
     return sw::crash_monitor::build(c, app);
   };
   return sw::service_main(argc, argv, def);

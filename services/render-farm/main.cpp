@@ -80,6 +80,7 @@ int main(int argc, char** argv) {
       c.state_retention = std::chrono::hours(24);
       c.cache_dimensions = false;
     }
+    c.default_time_zone = sw::TimeZone::parse(vm["default-time-zone"].as<std::string>());
     return sw::render_farm::build(c, app);
   };
   return sw::service_main(argc, argv, def);

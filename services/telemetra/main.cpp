@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
                                                      vm["lexicon-negative"].as<std::string>());
     c.max_record_bytes = vm["max-record-bytes"].as<unsigned>();
     c.chatter_chunk = vm["chatter-chunk"].as<unsigned>();
+    c.default_time_zone = sw::TimeZone::parse(vm["default-time-zone"].as<std::string>());
     return sw::telemetra::build(c, app);
   };
   return sw::service_main(argc, argv, def);

@@ -1,5 +1,7 @@
 #include "common/time.h"
 
+#include "common/time_zone.h"
+
 #include <chrono>
 #include <cstdio>
 
@@ -50,9 +52,46 @@ std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
   return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
 
-TimeParseError parse_rfc3339(std::string_view s, TimestampMs& out) noexcept {
+namespace {
+
+// "Z", "+HH:MM", and unless `strict` also "+HHMM", "+HH", "UTC"/"GMT" (after an optional space,
+// optionally followed by an offset): the offset in minutes east of UTC. `pos` ends after the zone.
+TimeParseError parse_zone(std::string_view s, std::size_t& pos, bool strict, int& offset_minutes) noexcept {
+  offset_minutes = 0;
+  if (s[pos] == 'Z' || s[pos] == 'z') {
+    ++pos;
+    return TimeParseError::none;
+  }
+  if (!strict) {
+    std::size_t p = pos + (s[pos] == ' ' ? 1 : 0);
+    if (s.substr(p, 3) == "UTC" || s.substr(p, 3) == "GMT") {
+      pos = p + 3;
+      if (pos == s.size()) return TimeParseError::none;
+    }
+  }
+  if (s[pos] != '+' && s[pos] != '-') return TimeParseError::syntax;
+  const int sign = s[pos] == '-' ? -1 : 1;
+  int oh = 0, om = 0;
+  if (!digits(s, pos + 1, 2, oh)) return TimeParseError::syntax;
+  std::size_t p = pos + 3;
+  if (p < s.size() && s[p] == ':') {
+    if (!digits(s, p + 1, 2, om)) return TimeParseError::syntax;
+    p += 3;
+  } else if (strict) {
+    return TimeParseError::syntax;
+  } else if (p < s.size()) {
+    if (!digits(s, p, 2, om)) return TimeParseError::syntax;
+    p += 2;
+  }
+  if (oh > 23 || om > 59) return TimeParseError::out_of_range;
+  offset_minutes = sign * (oh * 60 + om);
+  pos = p;
+  return TimeParseError::none;
+}
+
+TimeParseError parse_date_time(std::string_view s, TimestampMs& out, bool strict, const TimeZone* default_zone) noexcept {
   int year, month, day, hour, minute, second;
-  if (s.size() < 20) return TimeParseError::syntax;
+  if (s.size() < 19) return TimeParseError::syntax;
   if (!digits(s, 0, 4, year) || s[4] != '-' || !digits(s, 5, 2, month) || s[7] != '-' || !digits(s, 8, 2, day))
     return TimeParseError::syntax;
   if (s[10] != 'T' && s[10] != 't' && s[10] != ' ') return TimeParseError::syntax;
@@ -74,22 +113,14 @@ TimeParseError parse_rfc3339(std::string_view s, TimestampMs& out) noexcept {
     }
     if (pos == start) return TimeParseError::syntax;
   }
-  if (pos >= s.size()) return TimeParseError::syntax;
   int offset_minutes = 0;
-  if (s[pos] == 'Z' || s[pos] == 'z') {
-    ++pos;
-  } else if (s[pos] == '+' || s[pos] == '-') {
-    const int sign = s[pos] == '-' ? -1 : 1;
-    int oh, om;
-    if (!digits(s, pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':' || !digits(s, pos + 4, 2, om))
-      return TimeParseError::syntax;
-    if (oh > 23 || om > 59) return TimeParseError::out_of_range;
-    offset_minutes = sign * (oh * 60 + om);
-    pos += 6;
-  } else {
+  const bool zoned = pos < s.size();
+  if (zoned) {
+    if (const auto e = parse_zone(s, pos, strict, offset_minutes); e != TimeParseError::none) return e;
+    if (pos != s.size()) return TimeParseError::syntax;
+  } else if (strict) {
     return TimeParseError::syntax;
   }
-  if (pos != s.size()) return TimeParseError::syntax;
   if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month) || hour > 23 || minute > 59 ||
       second > 60)
     return TimeParseError::out_of_range;
@@ -97,12 +128,32 @@ TimeParseError parse_rfc3339(std::string_view s, TimestampMs& out) noexcept {
   const std::int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   const std::int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
   out = secs * 1000 + millis;
+  if (!zoned && default_zone) out = default_zone->to_utc_ms(out);
   return TimeParseError::none;
 }
 
-TimeParseError parse_event_time(std::string_view text, TimestampMs& out) noexcept {
+}  // namespace
+
+TimeParseError parse_rfc3339(std::string_view s, TimestampMs& out) noexcept {
+  return parse_date_time(s, out, true, nullptr);
+}
+
+TimeParseError parse_timestamp(std::string_view s, TimestampMs& out, const TimeZone* default_zone) noexcept {
+  return parse_date_time(s, out, false, default_zone);
+}
+
+TimeParseError parse_event_time(std::string_view text, TimestampMs& out, const TimeZone* default_zone) noexcept {
   TimestampMs ts = kNoTimestamp;
-  if (const auto e = parse_rfc3339(text, ts); e != TimeParseError::none) return e;
+  if (const auto e = parse_timestamp(text, ts, default_zone); e != TimeParseError::none) return e;
+  if (const auto e = check_event_time(ts); e != TimeParseError::none) return e;
+  out = ts;
+  return TimeParseError::none;
+}
+
+TimeParseError epoch_to_event_time(std::int64_t value, TimestampMs& out) noexcept {
+  constexpr std::int64_t kMinSeconds = kMinEventTimeMs / 1000, kMaxSeconds = kMaxEventTimeMs / 1000;
+  TimestampMs ts = value;
+  if (value >= kMinSeconds && value < kMaxSeconds) ts = value * 1000;  // seconds (Spark's reading)
   if (const auto e = check_event_time(ts); e != TimeParseError::none) return e;
   out = ts;
   return TimeParseError::none;
@@ -111,7 +162,7 @@ TimeParseError parse_event_time(std::string_view text, TimestampMs& out) noexcep
 const char* to_string(TimeParseError e) noexcept {
   switch (e) {
     case TimeParseError::none: return "ok";
-    case TimeParseError::syntax: return "timestamp is not RFC 3339";
+    case TimeParseError::syntax: return "timestamp is not RFC 3339 or YYYY-MM-DD HH:MM:SS[.fff][zone]";
     case TimeParseError::out_of_range: return "timestamp has a field out of range";
     case TimeParseError::too_early: return "timestamp is before 2000-01-01T00:00:00Z";
     case TimeParseError::too_late: return "timestamp is not before 2100-01-01T00:00:00Z";

@@ -1,5 +1,6 @@
 #pragma once
-// Event-time helpers: RFC 3339 parsing and formatting in milliseconds since the Unix epoch.
+// Event-time helpers: timestamp parsing (RFC 3339 and the forms Spark accepts) and RFC 3339
+// formatting, in milliseconds since the Unix epoch.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -11,7 +12,7 @@ inline constexpr TimestampMs kNoTimestamp = INT64_MIN;
 
 enum class TimeParseError {
   none = 0,
-  syntax,        // not of the form YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM|-HH:MM)
+  syntax,        // not of the form YYYY-MM-DD(T| )HH:MM:SS[.fff][Z|+HH:MM|...] (see parse_timestamp)
   out_of_range,  // a field outside its calendar range (month 13, Feb 30, hour 24, ...)
   too_early,     // a valid time, but before kMinEventTimeMs (check_event_time)
   too_late,      // a valid time, but at or after kMaxEventTimeMs (check_event_time)
@@ -29,12 +30,25 @@ constexpr TimeParseError check_event_time(TimestampMs ts) noexcept {
          : ts >= kMaxEventTimeMs ? TimeParseError::too_late
                                  : TimeParseError::none;
 }
-// parse_rfc3339, then check_event_time.
-TimeParseError parse_event_time(std::string_view text, TimestampMs& out) noexcept;
+class TimeZone;
 
-// Parses an RFC 3339 date-time ("2026-01-01T10:15:30Z", "2026-01-01T10:15:30.123+02:00").
-// Fractions beyond milliseconds are truncated. No allocation.
+// parse_timestamp, then check_event_time.
+TimeParseError parse_event_time(std::string_view text, TimestampMs& out, const TimeZone* default_zone = nullptr) noexcept;
+
+// Parses an RFC 3339 date-time ("2026-01-01T10:15:30Z", "2026-01-01T10:15:30.123+02:00"); a space
+// may stand for the "T". Fractions beyond milliseconds are truncated. No allocation.
 TimeParseError parse_rfc3339(std::string_view text, TimestampMs& out) noexcept;
+
+// What Spark's from_json takes for a TIMESTAMP column as well: RFC 3339, and
+// "YYYY-MM-DD HH:MM:SS[.fraction]" with "T" or a space, with or without a zone. A zone is "Z",
+// "+HH:MM", "+HHMM" or "+HH" (or "-"), or "UTC"/"GMT" (optionally after a space, optionally with an
+// offset: "UTC+02:00"). Without a zone the time is in `default_zone` (nullptr: UTC).
+TimeParseError parse_timestamp(std::string_view text, TimestampMs& out, const TimeZone* default_zone = nullptr) noexcept;
+
+// An integer timestamp: epoch seconds or epoch milliseconds, told apart by magnitude (the event-time
+// range in seconds, [9.5e8, 4.1e9), and in milliseconds, [9.5e11, 4.1e12), do not overlap).
+// Anything else is too_early or too_late.
+TimeParseError epoch_to_event_time(std::int64_t value, TimestampMs& out) noexcept;
 
 const char* to_string(TimeParseError e) noexcept;
 

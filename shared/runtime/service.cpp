@@ -74,6 +74,8 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
          "output held until the broker acknowledges it (MiB); input pauses when half of it is used")
     ("max-poll-records", po::value<unsigned>()->default_value(10000), "records per poll")
     ("rocksdb-cache-mb", po::value<unsigned>()->default_value(64), "RocksDB block cache and memtable budget (MiB)")
+    ("default-time-zone", po::value<std::string>()->default_value("UTC"),
+         "zone of input timestamps written without one (\"2026-01-01 10:15:30\"): UTC, an offset such as +02:00, or an IANA name such as Europe/Berlin")
     ("log-level", po::value<std::string>()->default_value("info"), "trace, debug, info, warn, error");
   // clang-format on
   po::options_description pipeline("Pipeline options");

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/time.h"
 #include "serde/json.h"
 
 namespace sw::json {
@@ -81,6 +82,80 @@ inline bool read_string(simdjson::ondemand::value v, std::string_view name, std:
   if (!has_type(v, name, simdjson::ondemand::json_type::string, "string", error)) return false;
   if (auto e = v.get_string().get(out)) {
     error = "field " + std::string(name) + " is not a valid string: " + describe(e);
+    return false;
+  }
+  return true;
+}
+
+// A string identifier (frame_id, user_id, ...): a JSON string, or a JSON integer taken as its
+// decimal text, as Spark's from_json reads a number into a STRING column. A float, boolean, null,
+// object or array is an error: an id written as 1.5 or true is a producer bug, not a format.
+// An integer's text is its JSON token ("042" is not JSON, "-7" stays "-7"); it points into the
+// parser's padded copy of the record, valid while the record is processed.
+inline bool read_id(simdjson::ondemand::value v, std::string_view name, std::string_view& out, std::string& error) {
+  simdjson::ondemand::json_type type;
+  if (v.type().get(type)) {
+    error = "malformed JSON in field " + std::string(name);
+    return false;
+  }
+  if (type == simdjson::ondemand::json_type::number) {
+    std::string_view token = v.raw_json_token();
+    while (!token.empty() && (token.back() == ' ' || token.back() == '\t' || token.back() == '\n' || token.back() == '\r'))
+      token.remove_suffix(1);
+    // JSON's integer grammar: -?(0|[1-9][0-9]*). The token is a number, so anything else in it
+    // (a fraction, an exponent) makes it a float, and a malformed one is a float too.
+    std::size_t i = !token.empty() && token[0] == '-' ? 1 : 0;
+    bool integer = i < token.size() && (token[i] != '0' || token.size() == i + 1);
+    for (; integer && i < token.size(); ++i) integer = token[i] >= '0' && token[i] <= '9';
+    if (!integer) {
+      error = "field " + std::string(name) + " is a number but not an integer (an id is a string or an integer)";
+      return false;
+    }
+    out = token;
+    return true;
+  }
+  if (type != simdjson::ondemand::json_type::string) {
+    error = "field " + std::string(name) + " is not a string or an integer";
+    return false;
+  }
+  if (auto e = v.get_string().get(out)) {
+    error = "field " + std::string(name) + " is not a valid string: " + describe(e);
+    return false;
+  }
+  return true;
+}
+
+// An event time: a string in any form parse_timestamp takes (RFC 3339, "YYYY-MM-DD HH:MM:SS",
+// with or without a zone; without one it is in `default_zone`), or an integer of epoch seconds or
+// milliseconds (epoch_to_event_time); within the event-time range (check_event_time).
+inline bool read_timestamp(simdjson::ondemand::value v, std::string_view name, const TimeZone* default_zone,
+                           TimestampMs& out, std::string& error) {
+  simdjson::ondemand::json_type type;
+  if (v.type().get(type)) {
+    error = "malformed JSON in field " + std::string(name);
+    return false;
+  }
+  TimeParseError te = TimeParseError::none;
+  if (type == simdjson::ondemand::json_type::string) {
+    std::string_view s;
+    if (v.get_string().get(s)) {
+      error = "field " + std::string(name) + " is not a valid string";
+      return false;
+    }
+    te = parse_event_time(s, out, default_zone);
+  } else if (type == simdjson::ondemand::json_type::number) {
+    std::int64_t n = 0;
+    if (v.get_int64().get(n)) {
+      error = "bad timestamp: a number must be integer epoch seconds or milliseconds";
+      return false;
+    }
+    te = epoch_to_event_time(n, out);
+  } else {
+    error = "field " + std::string(name) + " is not a string or a number";
+    return false;
+  }
+  if (te != TimeParseError::none) {
+    error = std::string("bad timestamp: ") + to_string(te);
     return false;
   }
   return true;

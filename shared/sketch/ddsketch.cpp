@@ -97,12 +97,15 @@ double DDSketch::quantile(double q) const {
   q = std::clamp(q, 0.0, 1.0);
   if (q == 0) return min_;
   if (q == 1) return max_;
-  const auto rank = static_cast<std::uint64_t>(q * static_cast<double>(count_ - 1));
+  // Spark's percentile_approx: the smallest value with at least q of all values at or below it,
+  // i.e. the ceil(q * n)-th smallest (1-based). Two values and q = 0.95: the larger one.
+  const auto rank = std::clamp<std::uint64_t>(
+      static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(count_))), 1, count_);
   std::uint64_t seen = zero_count_;
-  if (rank < seen) return 0;
+  if (rank <= seen) return 0;
   for (std::size_t k = 0; k < counts_.size(); ++k) {
     seen += counts_[k];
-    if (rank < seen) return std::clamp(bucket_value(offset_ + static_cast<int>(k)), min_, max_);
+    if (rank <= seen) return std::clamp(bucket_value(offset_ + static_cast<int>(k)), min_, max_);
   }
   return max_;
 }

@@ -22,6 +22,8 @@ class DDSketch {
   bool merge(const DDSketch& other);
 
   // q in [0, 1]. Returns 0 for an empty sketch.
+  // As Spark's percentile_approx: the smallest stored value with at least q of all values at or
+  // below it (the ceil(q n)-th smallest), within the relative accuracy.
   double quantile(double q) const;
   std::uint64_t count() const noexcept { return count_; }
   double min() const noexcept { return min_; }

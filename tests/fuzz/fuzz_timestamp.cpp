@@ -1,5 +1,6 @@
-// The RFC 3339 parser (shared/common/time.cpp): any bytes, never a crash; an accepted time
-// formats and parses back to itself, and parse_event_time agrees with check_event_time.
+// The timestamp parsers (shared/common/time.cpp): any bytes, never a crash; what strict RFC 3339
+// accepts the liberal parser accepts with the same value; an accepted time formats and parses back
+// to itself, and parse_event_time agrees with check_event_time.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -12,9 +13,12 @@ using namespace sw;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
+  TimestampMs strict = kNoTimestamp;
+  const auto se = parse_rfc3339(text, strict);
   TimestampMs ts = kNoTimestamp;
-  const auto e = parse_rfc3339(text, ts);
+  const auto e = parse_timestamp(text, ts);
   FUZZ_CHECK(to_string(e) != nullptr);
+  if (se == TimeParseError::none) FUZZ_CHECK(e == TimeParseError::none && ts == strict);
   TimestampMs event = kNoTimestamp;
   const auto ee = parse_event_time(text, event);
   if (e != TimeParseError::none) {

@@ -12,9 +12,28 @@
 namespace sw::sketch {
 namespace {
 
+// Spark's percentile_approx definition: the ceil(q * n)-th smallest value.
 double exact_quantile(std::vector<double> v, double q) {
   std::sort(v.begin(), v.end());
-  return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1))];
+  const auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
+  return v[std::clamp<std::size_t>(rank, 1, v.size()) - 1];
+}
+
+// As Spark's percentile_approx: p95 of two values is the larger, p50 the smaller; p95 of 20
+// values is the 19th smallest, of 21 the 20th.
+TEST(DDSketch, QuantilesFollowSparksPercentileDefinition) {
+  DDSketch two;
+  two.add(100);
+  two.add(1000);
+  EXPECT_NEAR(two.quantile(0.95), 1000, 10);
+  EXPECT_NEAR(two.quantile(0.5), 100, 1);
+  EXPECT_NEAR(two.quantile(0.51), 1000, 10);
+  for (const std::size_t n : {20u, 21u, 100u, 101u}) {
+    DDSketch s;
+    for (std::size_t i = 1; i <= n; ++i) s.add(static_cast<double>(i) * 10);
+    const double want = std::ceil(0.95 * static_cast<double>(n)) * 10;
+    EXPECT_NEAR(s.quantile(0.95), want, want * 0.01) << n;
+  }
 }
 
 TEST(DDSketch, EmptyAndSingleValue) {

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 #include <string_view>
 
 #include "serde/json.h"
@@ -223,12 +225,65 @@ TEST(ParseLogEvent, RejectsMissingFields) {
 }
 
 TEST(ParseLogEvent, RejectsFieldsOfTheWrongType) {
-  for (const char* field : {"user_id", "severity", "content", "timestamp"}) {
+  for (const char* field : {"severity", "content"}) {
     for (const char* value : {"42", "-1.5", "null", "{}", R"({"a":"b"})", "true", "[\"x\"]"}) {
       SCOPED_TRACE(std::string(field) + " = " + value);
       expect_rejected(event_with(field, value), std::string("field ") + field + " is not a string");
     }
   }
+  // An id may be an integer (below), never anything else.
+  for (const char* value : {"null", "{}", R"({"a":"b"})", "true", "[\"x\"]"})
+    expect_rejected(event_with("user_id", value), "field user_id is not a string or an integer");
+  for (const char* value : {"-1.5", "1.0", "1e3", "12E-1"})
+    expect_rejected(event_with("user_id", value), "field user_id is a number but not an integer");
+  for (const char* value : {"null", "{}", "true", "[\"x\"]"})
+    expect_rejected(event_with("timestamp", value), "field timestamp is not a string or a number");
+  for (const char* value : {"-1.5", "1767262530.5", "1e12"})
+    expect_rejected(event_with("timestamp", value), "bad timestamp: a number must be integer epoch seconds or milliseconds");
+  expect_rejected(event_with("timestamp", "42"), "bad timestamp: timestamp is before 2000-01-01T00:00:00Z");
+  expect_rejected(event_with("timestamp", "-1"), "bad timestamp: timestamp is before 2000-01-01T00:00:00Z");
+  expect_rejected(event_with("timestamp", "99999999999999"), "bad timestamp: timestamp is not before 2100");
+}
+
+// What Spark's from_json accepted for `user_id STRING`: a number keeps its text.
+TEST(ParseLogEvent, AcceptsAnIntegerUserIdAsItsText) {
+  for (const auto& [json, text] : std::vector<std::pair<std::string, std::string>>{
+           {"42", "42"}, {"0", "0"}, {"-7", "-7"}, {"12345678901234567890123", "12345678901234567890123"}, {"42 ", "42"}}) {
+    SCOPED_TRACE(json);
+    const Parsed p = parse(event_with("user_id", json));
+    ASSERT_TRUE(p.ok) << p.error;
+    EXPECT_EQ(p.user_id, text);
+  }
+}
+
+// RFC 3339, Spark's "YYYY-MM-DD HH:MM:SS[.fff]" with or without a zone, and integer epoch seconds
+// or milliseconds all give the same instant.
+TEST(ParseLogEvent, AcceptsTheTimestampFormsSparkAccepts) {
+  for (const char* ts : {"\"2026-01-01T10:15:30Z\"", "\"2026-01-01 10:15:30Z\"", "\"2026-01-01 10:15:30\"",
+                         "\"2026-01-01T10:15:30\"", "\"2026-01-01 10:15:30.000\"", "\"2026-01-01 12:15:30+02:00\"",
+                         "\"2026-01-01 12:15:30+0200\"", "\"2026-01-01 12:15:30+02\"", "\"2026-01-01 10:15:30 UTC\"",
+                         "\"2026-01-01 10:15:30UTC\"", "\"2026-01-01 12:15:30 UTC+02:00\"", "1767262530", "1767262530000"}) {
+    SCOPED_TRACE(ts);
+    const Parsed p = parse(event_with("timestamp", ts));
+    ASSERT_TRUE(p.ok) << p.error;
+    EXPECT_EQ(p.timestamp, 1767262530000);
+  }
+}
+
+TEST(ParseLogEvent, ATimestampWithoutAZoneIsInTheDefaultTimeZone) {
+  LogEvent e;
+  std::string error;
+  const TimeZone berlin = TimeZone::parse("Europe/Berlin");
+  ASSERT_TRUE(parse_log_event(event_with("timestamp", "\"2026-01-01 11:15:30\""), e, error, &berlin)) << error;
+  EXPECT_EQ(e.timestamp, 1767262530000);  // CET: UTC+1
+  ASSERT_TRUE(parse_log_event(event_with("timestamp", "\"2026-07-01 12:15:30.250\""), e, error, &berlin)) << error;
+  EXPECT_EQ(e.timestamp, 1782900930250);  // CEST: UTC+2
+  // A zone in the text wins over the default.
+  ASSERT_TRUE(parse_log_event(event_with("timestamp", "\"2026-01-01 10:15:30Z\""), e, error, &berlin)) << error;
+  EXPECT_EQ(e.timestamp, 1767262530000);
+  const TimeZone plus5 = TimeZone::parse("+05:30");
+  ASSERT_TRUE(parse_log_event(event_with("timestamp", "\"2026-01-01 15:45:30\""), e, error, &plus5)) << error;
+  EXPECT_EQ(e.timestamp, 1767262530000);
 }
 
 TEST(ParseLogEvent, RejectsEmptyUserId) {
@@ -261,10 +316,11 @@ TEST(ParseLogEvent, DuplicateUnknownFieldsAreAllowed) {
 }
 
 TEST(ParseLogEvent, RejectsBadTimestampSyntax) {
-  for (const char* ts : {"\"\"", "\"yesterday\"", "\"2026-01-01T10:15:30\"", "\"2026-01-01 10:15:30\"",
-                         "\"2026-01-01T10:15:30+0200\"", "\"1767262530123\"", "\"2026-01-01T10:15:30Z \""}) {
+  for (const char* ts : {"\"\"", "\"yesterday\"", "\"2026-01-01\"", "\"2026-01-01 10:15\"", "\"2026-01-01T10:15:30+2\"",
+                         "\"2026-01-01T10:15:30 +02:00\"", "\"1767262530123\"", "\"2026-01-01T10:15:30Z \"",
+                         "\"2026-01-01T10:15:30.\"", "\"2026-1-1 10:15:30\"", "\"2026-01-01T10:15:30 Europe/Berlin\""}) {
     SCOPED_TRACE(ts);
-    expect_rejected(event_with("timestamp", ts), "bad timestamp: timestamp is not RFC 3339");
+    expect_rejected(event_with("timestamp", ts), "bad timestamp: timestamp is not RFC 3339 or YYYY-MM-DD HH:MM:SS");
   }
 }
 

@@ -7,6 +7,7 @@
 
 #include "common/duration.h"
 #include "common/time.h"
+#include "common/time_zone.h"
 
 namespace sw {
 namespace {
@@ -358,6 +359,123 @@ TEST(FormatDuration, RoundTripsThroughParse) {
     SCOPED_TRACE(ms);
     EXPECT_EQ(parse_duration(format_duration(milliseconds(ms))), milliseconds(ms));
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// parse_timestamp: the liberal forms (Spark's) and the default zone
+
+TEST(ParseTimestamp, AcceptsSparkFormsWithAndWithoutAZone) {
+  const TimestampMs want = k2026 + 10 * 3600000 + 15 * 60000 + 30000 + 120;
+  for (const char* s : {"2026-01-01T10:15:30.120Z", "2026-01-01 10:15:30.12", "2026-01-01T10:15:30.120000",
+                        "2026-01-01 10:15:30.120 UTC", "2026-01-01 10:15:30.120GMT", "2026-01-01 11:15:30.120+01",
+                        "2026-01-01 11:15:30.120+0100", "2026-01-01 09:15:30.120-01:00", "2026-01-01 11:15:30.120 UTC+01:00"}) {
+    TimestampMs t = 0;
+    EXPECT_EQ(parse_timestamp(s, t), TimeParseError::none) << s;
+    EXPECT_EQ(t, want) << s;
+  }
+}
+
+TEST(ParseTimestamp, StrictRfc3339StillNeedsAZone) {
+  TimestampMs t = 0;
+  EXPECT_EQ(parse_rfc3339("2026-01-01 10:15:30", t), TimeParseError::syntax);
+  EXPECT_EQ(parse_rfc3339("2026-01-01T10:15:30+0100", t), TimeParseError::syntax);
+  EXPECT_EQ(parse_timestamp("2026-01-01 10:15:30", t), TimeParseError::none);
+}
+
+TEST(ParseTimestamp, RejectsWhatSparkDoesNotTakeByDefault) {
+  for (const char* s : {"2026-01-01", "2026-01-01 10:15", "2026-01-01 10:15:30 +01:00", "2026-01-01 10:15:30+1",
+                        "2026-01-01 10:15:30 CET", "2026-01-01 10:15:30.", "2026/01/01 10:15:30"}) {
+    TimestampMs t = 42;
+    EXPECT_EQ(parse_timestamp(s, t), TimeParseError::syntax) << s;
+    EXPECT_EQ(t, 42) << s;
+  }
+  TimestampMs t = 0;
+  EXPECT_EQ(parse_timestamp("2026-01-01 10:15:30+24:00", t), TimeParseError::out_of_range);
+}
+
+TEST(EpochToEventTime, SecondsAndMillisecondsAreToldApartByMagnitude) {
+  TimestampMs t = 0;
+  ASSERT_EQ(epoch_to_event_time(1767225600, t), TimeParseError::none);
+  EXPECT_EQ(t, k2026);
+  ASSERT_EQ(epoch_to_event_time(1767225600123, t), TimeParseError::none);
+  EXPECT_EQ(t, k2026 + 123);
+  ASSERT_EQ(epoch_to_event_time(kMinEventTimeMs / 1000, t), TimeParseError::none);
+  EXPECT_EQ(t, kMinEventTimeMs);
+  EXPECT_EQ(epoch_to_event_time(kMaxEventTimeMs / 1000, t), TimeParseError::too_early);  // neither range
+  EXPECT_EQ(epoch_to_event_time(5, t), TimeParseError::too_early);
+  EXPECT_EQ(epoch_to_event_time(kMaxEventTimeMs, t), TimeParseError::too_late);
+  EXPECT_EQ(epoch_to_event_time(INT64_MAX, t), TimeParseError::too_late);
+  EXPECT_EQ(epoch_to_event_time(INT64_MIN, t), TimeParseError::too_early);
+}
+
+TEST(TimeZone, FixedOffsetsAndUtc) {
+  EXPECT_TRUE(TimeZone().is_utc());
+  EXPECT_TRUE(TimeZone::parse("UTC").is_utc());
+  EXPECT_TRUE(TimeZone::parse("Z").is_utc());
+  EXPECT_EQ(TimeZone::parse("+02:00").to_utc_ms(k2026), k2026 - 7200000);
+  EXPECT_EQ(TimeZone::parse("-0530").to_utc_ms(k2026), k2026 + 19800000);
+  EXPECT_EQ(TimeZone::parse("UTC+01").to_utc_ms(k2026), k2026 - 3600000);
+  EXPECT_EQ(TimeZone::parse("GMT-03:00").offset_at(0), -3 * 3600);
+}
+
+TEST(TimeZone, UnknownOrMalformedZonesAreRejectedWithTheirName) {
+  for (const char* z : {"", "Mars/Olympus", "+25:00", "+02:61", "../etc/passwd", "/etc/localtime", "Europe/Berlin x"}) {
+    try {
+      TimeZone::parse(z);
+      ADD_FAILURE() << "accepted '" << z << "'";
+    } catch (const std::invalid_argument& e) {
+      if (*z) EXPECT_NE(std::string(e.what()).find(z), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_THROW(TimeZone::parse("Europe/Berlin", "/nonexistent"), std::invalid_argument);
+}
+
+TEST(TimeZone, IanaZonesFollowDaylightSavingTime) {
+  const TimeZone berlin = TimeZone::parse("Europe/Berlin");
+  const TimestampMs jan = k2026 + 12 * 3600000;          // 2026-01-01 12:00 local
+  EXPECT_EQ(berlin.to_utc_ms(jan), jan - 3600000);       // CET
+  TimestampMs july = 0;
+  ASSERT_EQ(parse_rfc3339("2026-07-01T12:00:00Z", july), TimeParseError::none);
+  EXPECT_EQ(berlin.to_utc_ms(july), july - 7200000);     // CEST
+  // Beyond the last transition the file lists (2037): the footer's rule.
+  TimestampMs later = 0;
+  ASSERT_EQ(parse_rfc3339("2087-07-01T12:00:00Z", later), TimeParseError::none);
+  EXPECT_EQ(berlin.to_utc_ms(later), later - 7200000);
+  ASSERT_EQ(parse_rfc3339("2087-12-01T12:00:00Z", later), TimeParseError::none);
+  EXPECT_EQ(berlin.to_utc_ms(later), later - 3600000);
+  const TimeZone ny = TimeZone::parse("America/New_York");
+  EXPECT_EQ(ny.to_utc_ms(jan), jan + 5 * 3600000);
+  const TimeZone kolkata = TimeZone::parse("Asia/Kolkata");  // no daylight saving time
+  EXPECT_EQ(kolkata.to_utc_ms(jan), jan - 19800000);
+}
+
+// As java.time resolves them (Spark): a repeated hour takes the earlier (summer) offset, a skipped
+// hour moves forward by the gap.
+TEST(TimeZone, RepeatedAndSkippedLocalTimes) {
+  const TimeZone berlin = TimeZone::parse("Europe/Berlin");
+  TimestampMs local = 0, want = 0;
+  // 2026-10-25: 03:00 CEST becomes 02:00 CET; 02:30 happens twice.
+  ASSERT_EQ(parse_rfc3339("2026-10-25T02:30:00Z", local), TimeParseError::none);
+  ASSERT_EQ(parse_rfc3339("2026-10-25T00:30:00Z", want), TimeParseError::none);
+  EXPECT_EQ(berlin.to_utc_ms(local), want);
+  // 2026-03-29: 02:00 CET becomes 03:00 CEST; 02:30 does not exist and means 03:30 CEST.
+  ASSERT_EQ(parse_rfc3339("2026-03-29T02:30:00Z", local), TimeParseError::none);
+  ASSERT_EQ(parse_rfc3339("2026-03-29T01:30:00Z", want), TimeParseError::none);
+  EXPECT_EQ(berlin.to_utc_ms(local), want);
+  // Just around the switches.
+  ASSERT_EQ(parse_rfc3339("2026-03-29T01:59:59Z", local), TimeParseError::none);
+  EXPECT_EQ(berlin.to_utc_ms(local), local - 3600000);
+  ASSERT_EQ(parse_rfc3339("2026-03-29T03:00:00Z", local), TimeParseError::none);
+  EXPECT_EQ(berlin.to_utc_ms(local), local - 7200000);
+}
+
+TEST(TimeZone, ParseTimestampUsesTheDefaultZoneOnlyWithoutAZone) {
+  const TimeZone tokyo = TimeZone::parse("Asia/Tokyo");
+  TimestampMs t = 0;
+  ASSERT_EQ(parse_timestamp("2026-01-01 09:00:00", t, &tokyo), TimeParseError::none);
+  EXPECT_EQ(t, k2026);
+  ASSERT_EQ(parse_timestamp("2026-01-01 09:00:00Z", t, &tokyo), TimeParseError::none);
+  EXPECT_EQ(t, k2026 + 9 * 3600000);
 }
 
 }  // namespace
