@@ -8,6 +8,7 @@ PACKAGES=(
   librdkafka-dev librocksdb-dev libsimdjson-dev nlohmann-json3-dev
   libboost-program-options-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
   prometheus kcat python3 curl procps graphviz
+  tzdata  # --default-time-zone with IANA names (unit tests use Europe/Berlin)
   gnuplot-nox  # bench/suite.sh: plots
   libpqxx-dev postgresql
   clang-16 libclang-rt-16-dev  # tests/fuzz: libFuzzer and sanitizers (clang 16: C++20 captures of structured bindings)

@@ -1,5 +1,8 @@
 #include "common/process.h"
 
+#include <algorithm>
+#include <string_view>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -20,8 +23,17 @@ ChildProcess::ChildProcess(const std::string& program, const std::vector<std::st
   int pipefd[2] = {-1, -1};
   if (options.capture_stdout && ::pipe2(pipefd, O_CLOEXEC) != 0)
     throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+  // The inherited environment, with options.env replacing variables of the same name: a variable
+  // given twice reaches the child twice, and option parsers reading the environment (boost's
+  // parse_environment) reject an option given twice.
+  auto name_of = [](std::string_view entry) { return entry.substr(0, entry.find('=')); };
   std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
+  for (char** e = environ; *e; ++e) {
+    const auto name = name_of(*e);
+    const bool replaced = std::any_of(options.env.begin(), options.env.end(),
+                                      [&](const std::string& o) { return name_of(o) == name; });
+    if (!replaced) env_strings.emplace_back(*e);
+  }
   for (const auto& e : options.env) env_strings.push_back(e);
   std::vector<char*> argv, envp;
   argv.push_back(const_cast<char*>(program.c_str()));

@@ -16,7 +16,7 @@ class ChildProcess {
     bool capture_stdout = true;     // read with read_line(); otherwise inherited
     std::string stderr_path;        // append stderr here; empty: inherited
     std::string stdout_path;        // when not captured: write stdout here; empty: inherited
-    std::vector<std::string> env;   // extra KEY=VALUE entries
+    std::vector<std::string> env;   // KEY=VALUE entries, replacing inherited ones of the same KEY
   };
   // Throws std::runtime_error if the program cannot be started.
   ChildProcess(const std::string& program, const std::vector<std::string>& args, const Options& options);

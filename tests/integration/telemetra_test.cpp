@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -406,6 +408,61 @@ TEST_F(TelemetraPipelineTest, KillsAndDatabaseRestartLoseNothingAndReplayChanges
   // Bad input went to the dead-letter topics.
   TopicReader dlq(broker_->bootstrap(), "chat-events-dlq");
   EXPECT_EQ(dlq.read_until([](const auto& r) { return !r.empty(); }, 30s, 200ms).size(), 1u);
+}
+
+// `streamwright up telemetra` configured the seed's way, by environment only
+// (KAFKA_BOOTSTRAP_SERVERS, POSTGRES_URL as a JDBC URL, POSTGRES_USER, POSTGRES_PASSWORD), fed
+// what Spark's from_json accepted: integer stream and user ids, "YYYY-MM-DD HH:MM:SS" timestamps
+// without a zone, epoch seconds. Rows land in PostgreSQL under the ids' text.
+TEST(TelemetraLauncher, UpWithTheSeedsEnvironmentTakesSparkStyleInputIntoPostgres) {
+  TempDir dir;
+  PgServer pg(dir.path() / "pg");
+  DevBroker broker({"chat-events:2", "viewer-events:2", "chat-events-dlq:1", "viewer-events-dlq:1", "chat-summary:2",
+                    "moments:2", "telemetra-events-by-stream-repartition:2", "telemetra-stream-windows-changelog:2"});
+  ChildProcess up(bin_dir() + "/streamwright",
+                  {"up", "telemetra", "--work-dir", (dir.path() / "work").string(), "--", "--idle-timeout", "1h",
+                   "--window-size", "20s", "--window-advance", "10s", "--grace", "0s"},
+                  ChildProcess::Options{true, (dir.path() / "up.err").string(), "",
+                                        {"KAFKA_BOOTSTRAP_SERVERS=" + broker.bootstrap(),
+                                         "POSTGRES_URL=jdbc:postgresql://127.0.0.1:" + std::to_string(pg.port()) + "/telemetra",
+                                         "POSTGRES_USER=telemetra", "POSTGRES_PASSWORD=" + kSinkPassword}});
+  std::string out;
+  while (auto line = up.read_line(60s)) {
+    out += *line + "\n";
+    if (line->rfind("watching", 0) == 0) break;
+  }
+  ASSERT_NE(out.find("sink streamwright-telemetra-sink running"), std::string::npos)
+      << out << "\n" << std::ifstream(dir.path() / "work" / "sink.log").rdbuf();
+  TestProducer p(broker.bootstrap());
+  for (int i = 0; i < 6; ++i)  // 10:00:00 .. 10:00:05 local (UTC), stream 42, users 7 and 8
+    p.send("chat-events", 0, "42",
+           R"({"stream_id":42,"user_id":)" + std::to_string(7 + i % 2) +
+               R"(,"message":"gg","timestamp":"2026-01-01 10:00:0)" + std::to_string(i) + "\"}");
+  p.send("viewer-events", 0, "42", R"({"stream_id":42,"viewer_count":100,"timestamp":1767261601})");
+  // Event time far ahead on every partition closes the windows.
+  for (int part = 0; part < 2; ++part) {
+    p.send("chat-events", part, "end", R"({"stream_id":"end","user_id":1,"message":"bye","timestamp":"2026-01-02 10:00:00"})");
+    p.send("viewer-events", part, "end", R"({"stream_id":"end","viewer_count":1,"timestamp":"2026-01-02 10:00:00"})");
+  }
+  p.flush();
+  const auto deadline = std::chrono::steady_clock::now() + 90s;
+  std::string rows;
+  while (std::chrono::steady_clock::now() < deadline) {
+    try {
+      rows = pg.query("SELECT stream_id, window_start, chat_count, unique_chatters, avg_viewers FROM chat_summary_minute "
+                      "WHERE stream_id = '42' ORDER BY window_start");
+    } catch (const std::exception&) {
+      rows.clear();  // the sink has not created the table yet
+    }
+    if (std::count(rows.begin(), rows.end(), '\n') >= 2) break;
+    std::this_thread::sleep_for(200ms);
+  }
+  // Hopping 20 s windows every 10 s: [09:59:50, 10:00:10) and [10:00:00, 10:00:20) hold all six.
+  EXPECT_EQ(rows, "42|2026-01-01 09:59:50|6|2|100\n42|2026-01-01 10:00:00|6|2|100\n") << out;
+  TopicReader dlq(broker.bootstrap(), "chat-events-dlq");
+  EXPECT_TRUE(dlq.read_until([](const auto&) { return false; }, 2s, 200ms).empty());
+  up.signal(SIGTERM);
+  EXPECT_EQ(up.wait(90s).value_or(-1), 0);
 }
 
 // `streamwright demo telemetra`: everything including a throwaway PostgreSQL; rows are shown as
