@@ -227,6 +227,26 @@ TEST_F(CrashMonitorTest, EarlyEmissionAlertsWhenTheCountCrossesTheThreshold) {
   EXPECT_EQ(parse_alerts(records), expected);
 }
 
+// What Spark's from_json accepted for `user_id STRING, ..., timestamp TIMESTAMP`, through the real
+// processes: an integer user id alerts under its text; the timestamp forms (no zone, a space, an
+// offset, epoch seconds and milliseconds) all land in the same window.
+TEST_F(CrashMonitorTest, IntegerUserIdsAndSparkTimestampFormsAlert) {
+  auto& parse = start("parse", "p1");
+  auto& aggregate = start("aggregate", "a1");
+  ASSERT_TRUE(parse.wait_ready(60s));
+  ASSERT_TRUE(aggregate.wait_ready(60s));
+  TestProducer p(broker_->bootstrap());
+  for (const char* ts : {"\"2026-01-01 10:00:01\"", "\"2026-01-01T12:00:02+02:00\"", "1767261603", "1767261604500",
+                         "\"2026-01-01 10:00:05.5 UTC\""})
+    p.send("logs", 0, "12345",
+           std::string(R"({"user_id":12345,"severity":"High","content":"app crash","timestamp":)") + ts + "}");
+  p.flush();
+  TopicReader alerts(broker_->bootstrap(), "crash-alerts");
+  const auto& records = alerts.read_until([](const auto& r) { return !r.empty(); }, 60s);
+  EXPECT_EQ(parse_alerts(records), (std::vector<Alert>{{"12345", "2026-01-01T10:00:00Z", 5}}));
+  EXPECT_EQ(parse.metric("streamwright_dead_letter_records_total"), 0);
+}
+
 // The oracle: what the pipeline must output for an input, computed offline with the same
 // per-partition lateness rule (stream time = max event time seen on the partition so far).
 std::set<Alert> oracle(const std::vector<std::pair<int, std::string>>& input, std::int64_t window_ms,

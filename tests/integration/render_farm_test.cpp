@@ -51,11 +51,14 @@ class RenderFarmTest : public ::testing::Test {
   }
   Service& start(const std::string& stage, const std::string& instance, std::vector<std::string> extra = {}) {
     std::vector<std::string> args{"--stage", stage, "--bootstrap-servers", broker_->bootstrap(), "--metrics-port", "0",
-                                  "--state-dir", (dir_.path() / ("state-" + instance)).string(), "--idle-timeout",
-                                  "1s", "--commit-interval", "200ms", "--window-size", "2s", "--grace", "3s",
-                                  "--nodes", (dir_.path() / "dims" / "hardware_nodes.jsonl").string()};
-    if (std::find(extra.begin(), extra.end(), "--scenes") == extra.end())
-      args.insert(args.end(), {"--scenes", (dir_.path() / "dims" / "scenes.json").string()});
+                                  "--state-dir", (dir_.path() / ("state-" + instance)).string(), "--commit-interval",
+                                  "200ms", "--window-size", "2s", "--grace", "3s"};
+    // Defaults the test may override in `extra`.
+    for (const auto& [option, value] : std::vector<std::pair<std::string, std::string>>{
+             {"--idle-timeout", "1s"},
+             {"--nodes", (dir_.path() / "dims" / "hardware_nodes.jsonl").string()},
+             {"--scenes", (dir_.path() / "dims" / "scenes.json").string()}})
+      if (std::find(extra.begin(), extra.end(), option) == extra.end()) args.insert(args.end(), {option, value});
     args.insert(args.end(), extra.begin(), extra.end());
     services_.push_back(std::make_unique<Service>("streamwright-render-farm", args,
                                                   dir_.path() / (stage + "-" + instance + ".log")));
@@ -243,6 +246,62 @@ std::string frame(const std::string& scene, const std::string& node, TimestampMs
   return nlohmann::json{{"frame_id", "f"}, {"scene_id", scene}, {"node_id", node}, {"render_time_ms", 1000},
                         {"gpu_utilization", 0.5}, {"timestamp", format_rfc3339(ts)}}
       .dump();
+}
+
+// What Spark's from_json accepted, through the real processes: integer frame, scene and node ids
+// (in the events and in the dimension files) joined and reported as their text, and
+// "YYYY-MM-DD HH:MM:SS.fff" timestamps without a zone, read in --default-time-zone.
+TEST_F(RenderFarmTest, IntegerIdsAndZonelessTimestampsAreJoinedAndWindowed) {
+  {
+    std::ofstream scenes(dir_.path() / "int-scenes.json");
+    scenes << R"([{"scene_id":7,"project":"aurora","frame_budget_ms":1500}])";
+    std::ofstream nodes(dir_.path() / "int-nodes.jsonl");
+    nodes << R"({"node_id":3,"gpu_model":"A100","cpu_cores":64})" << "\n";
+  }
+  const std::vector<std::string> extra{"--scenes", (dir_.path() / "int-scenes.json").string(), "--nodes",
+                                       (dir_.path() / "int-nodes.jsonl").string(), "--idle-timeout", "1h",
+                                       "--default-time-zone", "Europe/Berlin"};
+  auto& enrich = start("enrich", "e1", extra);
+  start("aggregate", "a1", extra);
+  start("node-aggregate", "n1", extra);
+  ASSERT_TRUE(enrich.wait_ready(60s));
+  TestProducer p(broker_->bootstrap());
+  // 11:00:00.250 and 11:00:01.750 in Berlin (CET) are 10:00:00.250Z and 10:00:01.750Z.
+  p.send("render-events", 0, "7",
+         R"({"frame_id":1001,"scene_id":7,"node_id":3,"render_time_ms":1000,"gpu_utilization":0.5,"timestamp":"2026-01-01 11:00:00.250"})");
+  p.send("render-events", 1, "7",
+         R"({"frame_id":1002,"scene_id":7,"node_id":3,"render_time_ms":2000,"gpu_utilization":0.7,"timestamp":"2026-01-01 11:00:01.750"})");
+  for (std::int32_t part = 0; part < kPartitions; ++part)  // event time moves on: the window closes
+    p.send("render-events", part, "7",
+           R"({"frame_id":9,"scene_id":7,"node_id":3,"render_time_ms":1,"gpu_utilization":0.1,"timestamp":"2026-01-01 12:00:00"})");
+  p.flush();
+  TopicReader metrics(broker_->bootstrap(), "render-metrics");
+  const auto& records = metrics.read_until(
+      [](const auto& r) {
+        return std::any_of(r.begin(), r.end(), [](const Record& x) { return x.value.find("T10:00:00Z") != std::string::npos; });
+      },
+      60s);
+  const Record* first = nullptr;
+  for (const auto& r : records)
+    if (r.value.find("\"window_start\":\"2026-01-01T10:00:00Z\"") != std::string::npos) first = &r;
+  ASSERT_NE(first, nullptr);
+  const auto j = nlohmann::json::parse(first->value);
+  EXPECT_EQ(first->key, "7");
+  EXPECT_EQ(j["scene_id"], "7");
+  EXPECT_EQ(j["project"], "aurora");
+  EXPECT_EQ(j["frames"], 2);
+  EXPECT_EQ(j["over_budget_frames"], 1);
+  EXPECT_EQ(j["nodes"], 1);
+  // Spark's percentile_approx: of two frames, p95 is the larger.
+  EXPECT_NEAR(j["p95_render_time_ms"].get<double>(), 2000, 20);
+  TopicReader node_metrics(broker_->bootstrap(), "node-metrics");
+  const auto& nodes = node_metrics.read_until([](const auto& r) { return !r.empty(); }, 60s);
+  ASSERT_FALSE(nodes.empty());
+  const auto n = nlohmann::json::parse(nodes.front().value);
+  EXPECT_EQ(n["node_id"], "3");
+  EXPECT_EQ(n["gpu_model"], "A100");
+  EXPECT_EQ(n["window_start"], "2026-01-01T10:00:00Z");
+  EXPECT_EQ(enrich.metric("streamwright_dead_letter_records_total"), 0);
 }
 
 // Scenes from a compacted topic, read whole by the enrich stage; a new row takes effect mid-run.

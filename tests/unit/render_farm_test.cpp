@@ -49,6 +49,62 @@ TEST(RenderEventParse, AcceptsTheSeedsEventAndOptionalFields) {
   EXPECT_EQ(e.attempt, 3);
 }
 
+// What Spark's from_json accepted: integer ids keep their text; timestamps without a zone (UTC
+// by default) or as epoch seconds. A number as a string in a numeric field stays an error.
+TEST(RenderEventParse, AcceptsIntegerIdsAndSparkTimestampForms) {
+  rf::RenderEvent e;
+  std::string error;
+  ASSERT_TRUE(rf::parse_render_event(
+      R"({"frame_id":1001,"scene_id":7,"node_id":-3,"render_time_ms":18234,"gpu_utilization":0.87,"timestamp":"2026-01-01 10:15:30"})",
+      e, error))
+      << error;
+  EXPECT_EQ(e.frame_id, "1001");
+  EXPECT_EQ(e.scene_id, "7");
+  EXPECT_EQ(e.node_id, "-3");
+  EXPECT_EQ(format_rfc3339(e.timestamp), "2026-01-01T10:15:30Z");
+  ASSERT_TRUE(rf::parse_render_event(
+      R"({"frame_id":"f","scene_id":"s","node_id":"n","render_time_ms":1,"gpu_utilization":0.5,"timestamp":1767262530})", e,
+      error))
+      << error;
+  EXPECT_EQ(format_rfc3339(e.timestamp), "2026-01-01T10:15:30Z");
+  const TimeZone tokyo = TimeZone::parse("Asia/Tokyo");
+  ASSERT_TRUE(rf::parse_render_event(
+      R"({"frame_id":"f","scene_id":"s","node_id":"n","render_time_ms":1,"gpu_utilization":0.5,"timestamp":"2026-01-01 19:15:30.5"})",
+      e, error, &tokyo))
+      << error;
+  EXPECT_EQ(format_rfc3339(e.timestamp), "2026-01-01T10:15:30.500Z");
+  for (const auto& [input, reason] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"frame_id":1.5,"scene_id":"s","node_id":"n","render_time_ms":1,"gpu_utilization":0.5,"timestamp":"2026-01-01T10:00:00Z"})",
+            "field frame_id is a number but not an integer"},
+           {R"({"frame_id":"f","scene_id":true,"node_id":"n","render_time_ms":1,"gpu_utilization":0.5,"timestamp":"2026-01-01T10:00:00Z"})",
+            "field scene_id is not a string or an integer"},
+           {R"({"frame_id":"f","scene_id":"s","node_id":["n"],"render_time_ms":1,"gpu_utilization":0.5,"timestamp":"2026-01-01T10:00:00Z"})",
+            "field node_id is not a string or an integer"},
+           {R"({"frame_id":"f","scene_id":"s","node_id":"n","render_time_ms":"1234.5","gpu_utilization":0.5,"timestamp":"2026-01-01T10:00:00Z"})",
+            "field render_time_ms is not a number"},
+           {R"({"frame_id":"f","scene_id":"s","node_id":"n","render_time_ms":1,"gpu_utilization":"0.5","timestamp":"2026-01-01T10:00:00Z"})",
+            "field gpu_utilization is not a number"},
+       }) {
+    EXPECT_FALSE(rf::parse_render_event(input, e, error)) << input;
+    EXPECT_NE(error.find(reason), std::string::npos) << error;
+  }
+}
+
+// Dimension rows: integer join keys as their text, so they meet the events' integer ids.
+TEST(RenderFarmData, DimensionRowsTakeIntegerIds) {
+  std::string key, error;
+  rf::Scene scene;
+  ASSERT_TRUE(rf::parse_scene_row(nlohmann::json::parse(R"({"scene_id":7,"project":"aurora"})"), key, scene, error)) << error;
+  EXPECT_EQ(key, "7");
+  rf::HardwareNode node;
+  ASSERT_TRUE(rf::parse_node_row(nlohmann::json::parse(R"({"node_id":3,"gpu_model":"A100"})"), key, node, error)) << error;
+  EXPECT_EQ(key, "3");
+  EXPECT_FALSE(rf::parse_scene_row(nlohmann::json::parse(R"({"scene_id":7.5})"), key, scene, error));
+  EXPECT_EQ(error, "field scene_id is not a string or an integer");
+  EXPECT_FALSE(rf::parse_scene_row(nlohmann::json::parse(R"({"scene_id":"s","project":5})"), key, scene, error));
+  EXPECT_EQ(error, "field project is not a string");
+}
+
 TEST(RenderEventParse, RejectsBadRecordsWithASpecificReason) {
   const std::vector<std::pair<std::string, std::string>> cases{
       {"{", "malformed JSON"},

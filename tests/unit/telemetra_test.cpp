@@ -320,6 +320,41 @@ TEST_F(TelemetraTopology, InvalidRecordsGoToTheirDeadLetterTopicsWithAReason) {
   EXPECT_EQ(driver_.counter("dead_lettered"), 10u);
 }
 
+// What Spark's from_json accepted: integer stream and user ids as their text, timestamps without
+// a zone or as epoch seconds; floats as ids and numbers as strings are still errors.
+TEST(TelemetraParse, AcceptsIntegerIdsAndSparkTimestampForms) {
+  using namespace telemetra;
+  InputEvent e;
+  std::string error;
+  ASSERT_TRUE(parse_chat_event(R"({"stream_id":42,"user_id":7,"message":"gg","timestamp":"2026-01-01 10:00:01"})", e, error))
+      << error;
+  EXPECT_EQ(e.stream_id, "42");
+  EXPECT_EQ(e.user_id, "7");
+  EXPECT_EQ(e.timestamp, 1767261601000);
+  ASSERT_TRUE(parse_viewer_event(R"({"stream_id":42,"viewer_count":12,"timestamp":1767261601})", e, error)) << error;
+  EXPECT_EQ(e.stream_id, "42");
+  EXPECT_EQ(e.timestamp, 1767261601000);
+  const TimeZone ny = TimeZone::parse("America/New_York");
+  ASSERT_TRUE(parse_chat_event(R"({"stream_id":"s","user_id":"u","message":"gg","timestamp":"2026-01-01 05:00:01"})", e,
+                               error, &ny))
+      << error;
+  EXPECT_EQ(e.timestamp, 1767261601000);
+  for (const auto& [input, reason] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"stream_id":4.2,"user_id":"u","message":"gg","timestamp":"2026-01-01T10:00:01Z"})",
+            "field stream_id is a number but not an integer (an id is a string or an integer)"},
+           {R"({"stream_id":"s","user_id":false,"message":"gg","timestamp":"2026-01-01T10:00:01Z"})",
+            "field user_id is not a string or an integer"},
+           {R"({"stream_id":"s","user_id":"u","message":5,"timestamp":"2026-01-01T10:00:01Z"})", "field message is not a string"},
+       }) {
+    EXPECT_FALSE(parse_chat_event(input, e, error)) << input;
+    EXPECT_EQ(error, reason);
+  }
+  EXPECT_FALSE(parse_viewer_event(R"({"stream_id":"s","viewer_count":"12","timestamp":"2026-01-01T10:00:01Z"})", e, error));
+  EXPECT_EQ(error, "field viewer_count is not a number");
+  EXPECT_FALSE(parse_viewer_event(R"({"stream_id":"s","viewer_count":1.5,"timestamp":"2026-01-01T10:00:01Z"})", e, error));
+  EXPECT_EQ(error, "field viewer_count is not an integer");
+}
+
 // Every column of every window of two streams: overlapping hopping windows, repeat chatters,
 // emote ties, messages with and without lexicon words, windows with and without viewer events.
 TEST_F(TelemetraTopology, KnownAnswerForEveryColumn) {
