@@ -21,6 +21,7 @@
 #include "kafka/client.h"
 #include "metrics/http_server.h"
 #include "metrics/metrics.h"
+#include "metrics/rates.h"
 #include "topologies/registry.h"
 
 namespace po = boost::program_options;
@@ -159,6 +160,7 @@ class Collector {
     std::vector<std::pair<std::string, double>> lag, lag_seconds, current, topic_current, topic_oldest, sum;
     std::map<std::pair<std::string, std::string>, double> sums;
     std::set<std::pair<std::string, std::int32_t>> topic_seen;
+    std::map<std::string, double> appended;
     for (const auto& r : rows) {
       const auto p = std::to_string(r.partition);
       const auto l = labels({{"consumergroup", r.group}, {"topic", r.topic}, {"partition", p}});
@@ -177,8 +179,22 @@ class Collector {
         const auto tl = labels({{"topic", r.topic}, {"partition", p}});
         topic_current.emplace_back(tl, static_cast<double>(r.high));
         topic_oldest.emplace_back(tl, static_cast<double>(r.low));
+        appended[r.topic] += static_cast<double>(end_offsets_.observe(r.topic, r.partition, r.high));
       }
     }
+    // Append rate per topic (the input rate a stage is measured against), over the last 10 s.
+    const bool measured = end_offsets_.end_round();
+    const auto t = std::chrono::steady_clock::now();
+    const double dt = std::chrono::duration<double>(t - last_publish_).count();
+    last_publish_ = t;
+    std::vector<std::pair<std::string, double>> append_rates;
+    for (const auto& [topic, n] : appended) {
+      auto& window = append_windows_.try_emplace(topic).first->second;
+      if (measured) window.add(dt, n);
+      append_rates.emplace_back(labels({{"topic", topic}}), window.rate());
+    }
+    registry_.set_dynamic_gauges("streamwright_topic_append_records_per_second",
+                                 "Records appended per second to the topic, all partitions (last 10 s)", std::move(append_rates));
     for (const auto& [k, v] : sums) sum.emplace_back(labels({{"consumergroup", k.first}, {"topic", k.second}}), v);
     registry_.set_dynamic_gauges("kafka_consumergroup_lag", "Consumer group lag in records, per partition", std::move(lag));
     registry_.set_dynamic_untyped("kafka_consumergroup_lag_sum", "Consumer group lag in records, per topic", std::move(sum));
@@ -198,6 +214,9 @@ class Collector {
   std::vector<GroupSpec> groups_;
   sw::metrics::Registry& registry_;
   std::map<std::string, std::unique_ptr<sw::kafka::Consumer>> consumers_;
+  sw::metrics::AppendTracker end_offsets_;
+  std::map<std::string, sw::metrics::RateWindow> append_windows_;
+  std::chrono::steady_clock::time_point last_publish_ = std::chrono::steady_clock::now();
   std::unique_ptr<sw::kafka::Consumer> peek_;
   sw::metrics::Counter *scrapes_, *errors_;
   sw::metrics::Gauge* duration_;

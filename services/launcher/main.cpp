@@ -139,7 +139,6 @@ struct Stage {
   std::string name;
   std::unique_ptr<sw::ChildProcess> proc;
   std::uint16_t port = 0;
-  double last_in = 0;
 };
 
 int usage() {
@@ -450,18 +449,20 @@ int main(int argc, char** argv) {
         if (shown_this_interval++ < max_shown) std::cout << label << " " << batch[i].value() << "\n";
       }
       if (Clock::now() - last_status >= 2s) {
-        const double dt = std::chrono::duration<double>(Clock::now() - last_status).count();
         last_status = Clock::now();
         std::ostringstream line;
         line << "[" << static_cast<int>(std::chrono::duration<double>(last_status - start).count()) << "s]";
+        // Per stage, as Spark's progress reports: records appended to its input per second
+        // against records it processed per second, and its lag.
         for (auto& st : stages) {
           const auto text = sw::metrics::http_get(st.port, "/metrics").body;
-          const double in = sw::metrics::sum_samples(text, "streamwright_records_consumed_total");
+          const double input = sw::metrics::sum_samples(text, "streamwright_input_records_per_second");
+          const double processed = sw::metrics::sum_samples(text, "streamwright_processed_records_per_second");
           const double lag = sw::metrics::sum_samples(text, "kafka_consumergroup_lag");
-          line << " " << st.name << " " << static_cast<long long>((in - st.last_in) / dt) << "/s lag " << lag;
+          line << " " << st.name << " in " << static_cast<long long>(input) << "/s processed "
+               << static_cast<long long>(processed) << "/s lag " << lag;
           if (st.name == pipeline.stages.front())
             line << " dlq " << sw::metrics::sum_samples(text, "streamwright_dead_letter_records_total");
-          st.last_in = in;
         }
         line << " | " << pipeline.output_topic << " " << alerts_seen;
         if (sink) {

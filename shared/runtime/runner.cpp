@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "metrics/rates.h"
 #include "runtime/restore.h"
 #include "table/global_table.h"
 
@@ -69,6 +70,24 @@ struct Runner::Metrics {
     paused = &r.gauge("streamwright_input_paused", "1 while the input is paused for backpressure", l);
     producer_bytes = &r.gauge("streamwright_producer_unacknowledged_bytes",
                               "Output bytes produced but not yet acknowledged by the broker", l);
+    input_rate = &r.gauge("streamwright_input_records_per_second",
+                          "Records appended per second to the input partitions this replica holds (last 10 s; Spark's inputRowsPerSecond)", l);
+    processed_rate = &r.gauge("streamwright_processed_records_per_second",
+                              "Records processed per second (last 10 s; Spark's processedRowsPerSecond)", l);
+  }
+  metrics::Counter& appended(const std::string& topic) {
+    auto it = appended_by_topic.find(topic);
+    if (it != appended_by_topic.end()) return *it->second;
+    auto& c = registry.counter("streamwright_input_appended_records_total",
+                               "Records appended to the input partitions this replica holds, from their end offsets",
+                               metrics::labels({{"stage", stage}, {"topic", topic}}));
+    appended_by_topic.emplace(topic, &c);
+    return c;
+  }
+  std::uint64_t consumed_total() const {
+    std::uint64_t n = 0;
+    for (const auto& [topic, c] : consumed_by_topic) n += c->value();
+    return n;
   }
   metrics::Counter& consumed(const std::string& topic) {
     auto it = consumed_by_topic.find(topic);
@@ -84,8 +103,13 @@ struct Runner::Metrics {
       *restored, *backpressure_pauses;
   metrics::Histogram *e2e_latency, *batch_seconds, *commit_seconds;
   metrics::Gauge *restoring, *assigned, *event_time_lag, *state_keys, *state_bytes, *cached_windows, *ready, *paused,
-      *producer_bytes;
-  std::map<std::string, metrics::Counter*> consumed_by_topic;
+      *producer_bytes, *input_rate, *processed_rate;
+  std::map<std::string, metrics::Counter*> consumed_by_topic, appended_by_topic;
+  // Input rate against processed rate, sampled with the lag metrics.
+  metrics::AppendTracker end_offsets;
+  metrics::RateWindow input_window, processed_window;
+  std::chrono::steady_clock::time_point last_rate_sample = std::chrono::steady_clock::now();
+  std::uint64_t last_consumed = 0;
 };
 
 // Sends task output through the producer; remembers the first send error so the next commit
@@ -858,6 +882,7 @@ void Runner::apply_backpressure() {
 void Runner::update_lag_metrics() {
   metrics_->producer_bytes->set(static_cast<double>(producer_->unacknowledged_bytes()));
   std::vector<std::pair<std::string, double>> lag, current;
+  std::uint64_t appended = 0;
   TimestampMs min_time = kNoTimestamp;
   std::size_t cached = 0;
   for (auto& [p, task] : tasks_) {
@@ -866,6 +891,10 @@ void Runner::update_lag_metrics() {
       const auto& topic = def_.source_topics[i];
       std::int64_t lo = 0, hi = 0;
       if (!consumer_->cached_watermarks(topic, p, lo, hi)) continue;
+      if (const auto n = metrics_->end_offsets.observe(topic, p, hi)) {
+        metrics_->appended(topic).inc(n);
+        appended += n;
+      }
       auto pos = consumer_->position(topic, p);
       if (pos < 0) pos = lo;
       const double l = static_cast<double>(std::max<std::int64_t>(0, hi - pos));
@@ -876,6 +905,21 @@ void Runner::update_lag_metrics() {
       const TimestampMs t = def_.internal_sources ? task->event_time() : task->stream_time(i);
       if (t != kNoTimestamp && (min_time == kNoTimestamp || t < min_time)) min_time = t;
     }
+  }
+  {
+    const bool measured = metrics_->end_offsets.end_round();
+    const auto now = std::chrono::steady_clock::now();
+    const double dt = std::chrono::duration<double>(now - metrics_->last_rate_sample).count();
+    const std::uint64_t consumed = metrics_->consumed_total();
+    // Both over the same samples, from the first round that measured the input on.
+    if (measured) {
+      metrics_->input_window.add(dt, static_cast<double>(appended));
+      metrics_->processed_window.add(dt, static_cast<double>(consumed - metrics_->last_consumed));
+    }
+    metrics_->last_rate_sample = now;
+    metrics_->last_consumed = consumed;
+    metrics_->input_rate->set(metrics_->input_window.rate());
+    metrics_->processed_rate->set(metrics_->processed_window.rate());
   }
   // No kafka_consumergroup_lag_sum here: promtool rejects a gauge ending in _sum; Prometheus
   // sums the per-partition series (sum by (consumergroup, topic)) just as well.

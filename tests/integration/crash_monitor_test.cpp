@@ -247,6 +247,66 @@ TEST_F(CrashMonitorTest, IntegerUserIdsAndSparkTimestampFormsAlert) {
   EXPECT_EQ(parse.metric("streamwright_dead_letter_records_total"), 0);
 }
 
+// Input rate against processed rate (Spark's inputRowsPerSecond and processedRowsPerSecond):
+// every stage counts the records appended to its input partitions from their end offsets, and
+// the lag exporter the topic's append rate; both agree with what was produced.
+TEST_F(CrashMonitorTest, StagesAndTheLagExporterReportInputAgainstProcessedRates) {
+  auto& parse = start("parse", "p1");
+  ASSERT_TRUE(parse.wait_ready(60s));
+  Service exporter("streamwright-lag-exporter",
+                   {"--bootstrap-servers", broker_->bootstrap(), "--topology", "crash-monitor", "--interval", "500ms",
+                    "--port", "0"},
+                   dir_.path() / "exporter.log");
+  // Every input partition's end offset has been seen once (the lag series exist): what is
+  // appended from now on is counted.
+  auto wait_for = [](auto&& condition, std::chrono::seconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!condition() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(100ms);
+    return condition();
+  };
+  ASSERT_TRUE(wait_for(
+      [&] {
+        const auto m = parse.metrics();
+        for (int part = 0; part < 4; ++part)
+          if (m.find("kafka_consumergroup_lag{consumergroup=\"crash-monitor-parse\",topic=\"logs\",partition=\"" +
+                     std::to_string(part) + "\"}") == std::string::npos)
+            return false;
+        return exporter.metrics().find("kafka_topic_partition_current_offset{topic=\"logs\"") != std::string::npos;
+      },
+      30s));
+  std::this_thread::sleep_for(1500ms);  // one more sampling round of both
+  TestProducer p(broker_->bootstrap());
+  constexpr int kRecords = 2000;
+  for (int i = 0; i < kRecords; ++i) {
+    p.send("logs", i % 4, "u", event("u" + std::to_string(i % 50), "Low", "fine", i % 60));
+    if (i % 200 == 199) {
+      p.flush();
+      std::this_thread::sleep_for(100ms);
+    }
+  }
+  p.flush();
+  EXPECT_TRUE(wait_for(
+      [&] {
+        return parse.metric("streamwright_input_appended_records_total{stage=\"parse\",topic=\"logs\"}") == kRecords &&
+               parse.metric("streamwright_records_consumed_total{stage=\"parse\",topic=\"logs\"}") == kRecords;
+      },
+      30s))
+      << parse.metrics();
+  // Both rates are taken over the same samples: once every record is appended and processed
+  // within the window, they are equal.
+  double input = 0, processed = 0;
+  EXPECT_TRUE(wait_for(
+      [&] {
+        input = parse.metric("streamwright_input_records_per_second{stage=\"parse\"}");
+        processed = parse.metric("streamwright_processed_records_per_second{stage=\"parse\"}");
+        return input > 0 && std::abs(input - processed) <= input * 0.01;
+      },
+      10s))
+      << input << " vs " << processed;
+  EXPECT_TRUE(wait_for([&] { return exporter.metric("streamwright_topic_append_records_per_second{topic=\"logs\"}") > 0; }, 30s))
+      << exporter.metrics();
+}
+
 // The oracle: what the pipeline must output for an input, computed offline with the same
 // per-partition lateness rule (stream time = max event time seen on the partition so far).
 std::set<Alert> oracle(const std::vector<std::pair<int, std::string>>& input, std::int64_t window_ms,

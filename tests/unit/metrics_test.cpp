@@ -13,6 +13,7 @@
 #include <string>
 
 #include "metrics/metrics.h"
+#include "metrics/rates.h"
 
 namespace sw::metrics {
 namespace {
@@ -306,4 +307,37 @@ TEST(MetricsPromtool, PromtoolRejectsBrokenText) {
 }
 
 }  // namespace
+// Records appended, from successive end offsets: nothing before the first observation, nothing
+// for an offset going back, and a partition seen again after a round without it starts afresh.
+TEST(AppendTracker, CountsRecordsAppendedBetweenObservations) {
+  AppendTracker t;
+  EXPECT_EQ(t.observe("logs", 0, 100), 0u);
+  EXPECT_EQ(t.observe("logs", 1, 7), 0u);
+  EXPECT_FALSE(t.end_round());  // nothing was compared yet
+  EXPECT_EQ(t.observe("logs", 0, 130), 30u);
+  EXPECT_EQ(t.observe("logs", 1, 7), 0u);
+  EXPECT_TRUE(t.end_round());
+  EXPECT_EQ(t.observe("logs", 0, 10), 0u);  // recreated topic
+  EXPECT_EQ(t.observe("logs", 0, 15), 5u);
+  EXPECT_TRUE(t.end_round());              // partition 1 was not observed: forgotten
+  EXPECT_EQ(t.partitions(), 1u);
+  EXPECT_EQ(t.observe("logs", 1, 500), 0u);  // back: no credit for what came meanwhile
+  EXPECT_EQ(t.observe("other", 0, 3), 0u);
+  t.end_round();
+  EXPECT_EQ(t.observe("logs", 1, 510), 10u);
+}
+
+TEST(RateWindow, AveragesOverTheLastSpan) {
+  RateWindow w(10);
+  EXPECT_EQ(w.rate(), 0);
+  for (int i = 0; i < 5; ++i) w.add(1, 100);
+  EXPECT_DOUBLE_EQ(w.rate(), 100);
+  for (int i = 0; i < 10; ++i) w.add(1, 300);
+  EXPECT_DOUBLE_EQ(w.rate(), 300);  // the first samples left the window
+  w.add(0, 1e9);                    // no time: ignored
+  EXPECT_DOUBLE_EQ(w.rate(), 300);
+  w.add(20, 0);                     // one long sample replaces everything before it
+  EXPECT_DOUBLE_EQ(w.rate(), 0);
+}
+
 }  // namespace sw::metrics
