@@ -297,7 +297,7 @@ Runner::Runner(const Topology& topology, const std::string& stage, RunnerConfig 
 
   kafka::Config cc = common;
   cc.set(kafka::keys::group_id, group);
-  cc.set(kafka::keys::auto_offset_reset, "earliest");
+  cc.set(kafka::keys::auto_offset_reset, config_.start_at_latest && !def_.internal_sources ? "latest" : "earliest");
   cc.set(kafka::keys::fetch_wait_max_ms, 10);
   // The read-ahead limits apply to the whole consumer queue (partition queues forward into it).
   // Once over them, librdkafka 2.0 stops fetching and only looks again when a broker thread wakes

@@ -42,6 +42,10 @@ struct RunnerConfig {
   // exactly_once: each commit is one Kafka transaction holding the interval's outputs, changelog
   // writes and input offsets; consumers read committed data only.
   bool exactly_once = false;
+  // Where a stage reading external topics starts when its group has no committed offset (Spark's
+  // startingOffsets): the earliest retained record, or only what arrives from now on. Stages
+  // reading internal topics always start at the earliest (nothing upstream produced is skipped).
+  bool start_at_latest = false;
   std::string transactional_id;  // empty: <group>-<host>-<pid>, unique per live replica
   std::chrono::milliseconds transaction_timeout{10000};
 };

@@ -74,6 +74,8 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
          "output held until the broker acknowledges it (MiB); input pauses when half of it is used")
     ("max-poll-records", po::value<unsigned>()->default_value(10000), "records per poll")
     ("rocksdb-cache-mb", po::value<unsigned>()->default_value(64), "RocksDB block cache and memtable budget (MiB)")
+    ("starting-offsets", po::value<std::string>()->default_value("earliest"),
+         "with no committed offset, an entry stage starts at the earliest retained record or at the latest (Spark's startingOffsets)")
     ("default-time-zone", po::value<std::string>()->default_value("UTC"),
          "zone of input timestamps written without one (\"2026-01-01 10:15:30\"): UTC, an offset such as +02:00, or an IANA name such as Europe/Berlin")
     ("log-level", po::value<std::string>()->default_value("info"), "trace, debug, info, warn, error");
@@ -160,6 +162,10 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
     if (guarantee != "at_least_once" && guarantee != "exactly_once")
       throw std::invalid_argument("--processing-guarantee must be at_least_once or exactly_once, not '" + guarantee + "'");
     rc.exactly_once = guarantee == "exactly_once";
+    const auto starting = vm["starting-offsets"].as<std::string>();
+    if (starting != "earliest" && starting != "latest")
+      throw std::invalid_argument("--starting-offsets must be earliest or latest, not '" + starting + "'");
+    rc.start_at_latest = starting == "latest";
     rc.transaction_timeout = parse_duration(vm["transaction-timeout"].as<std::string>());
     if (rc.transaction_timeout < std::chrono::seconds(1))
       throw std::invalid_argument("--transaction-timeout must be at least 1s");

@@ -247,6 +247,35 @@ TEST_F(CrashMonitorTest, IntegerUserIdsAndSparkTimestampFormsAlert) {
   EXPECT_EQ(parse.metric("streamwright_dead_letter_records_total"), 0);
 }
 
+// --starting-offsets latest (Spark's startingOffsets): a new group skips what its input held
+// before it started; the aggregate behind it still reads its repartition topic from the start.
+TEST_F(CrashMonitorTest, StartingOffsetsLatestSkipsWhatCameBefore) {
+  TestProducer p(broker_->bootstrap());
+  for (int s : {1, 2, 3, 4}) p.send("logs", 0, "OLD", event("OLD", "High", "crash", s));
+  p.flush();
+  auto& parse = start("parse", "p1", {"--starting-offsets", "latest"});
+  auto& aggregate = start("aggregate", "a1", {"--starting-offsets", "latest"});
+  ASSERT_TRUE(parse.wait_ready(60s));
+  ASSERT_TRUE(aggregate.wait_ready(60s));
+  // Probes until one is consumed: the reset to the latest offset has happened.
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (parse.metric("streamwright_records_consumed_total") == 0 && std::chrono::steady_clock::now() < deadline) {
+    p.send("logs", 0, "PROBE", event("PROBE", "Low", "fine", 1));
+    p.flush();
+    std::this_thread::sleep_for(200ms);
+  }
+  for (int s : {5, 6, 7}) p.send("logs", 0, "NEW", event("NEW", "High", "crash", s));
+  p.flush();
+  TopicReader alerts(broker_->bootstrap(), "crash-alerts");
+  const auto& records = alerts.read_until([](const auto& r) { return !r.empty(); }, 60s);
+  EXPECT_EQ(parse_alerts(records), (std::vector<Alert>{{"NEW", "2026-01-01T10:00:00Z", 3}}));
+  // None of the old records was read (the first probes may have been skipped too).
+  const auto consumed = parse.metric("streamwright_records_consumed_total");
+  TopicReader everything(broker_->bootstrap(), "logs");
+  const auto& all = everything.read_until([](const auto&) { return false; }, 1s, 200ms);
+  EXPECT_LE(consumed, static_cast<double>(all.size() - 4));
+}
+
 // Input rate against processed rate (Spark's inputRowsPerSecond and processedRowsPerSecond):
 // every stage counts the records appended to its input partitions from their end offsets, and
 // the lag exporter the topic's append rate; both agree with what was produced.
