@@ -15,40 +15,13 @@
 
 #include "kafka/client.h"
 #include "metrics/metrics.h"
-#include "runtime/restore.h"
-#include "runtime/task.h"
+#include "runtime/commit_modes.h"
+#include "runtime/runner_config.h"
+#include "runtime/stage_core.h"
 #include "state/rocksdb_store.h"
 #include "topology/topology.h"
 
 namespace sw {
-
-struct RunnerConfig {
-  std::string bootstrap_servers;
-  kafka::Config kafka;  // extra librdkafka properties (security, tuning), applied last
-  std::string state_dir = "/tmp/streamwright-state";
-  std::chrono::milliseconds commit_interval{500};
-  std::chrono::milliseconds punctuate_interval{50};
-  std::chrono::milliseconds watermark_interval{100};
-  std::chrono::milliseconds idle_timeout{5000};
-  std::chrono::milliseconds flush_timeout{60000};
-  std::size_t max_poll_records = 10000;
-  std::size_t consumer_buffer_bytes = 128ull << 20;  // fetched records held ahead of processing
-  // Records produced but not yet acknowledged. Above half of it the stage pauses its input
-  // partitions (a slow or unavailable broker cannot grow the process); below a quarter it resumes.
-  std::size_t producer_buffer_bytes = 64ull << 20;
-  std::int32_t internal_partitions = 0;  // 0: as many as the stage's input topic
-  state::RocksDbOptions rocksdb;
-  std::string client_id;
-  // exactly_once: each commit is one Kafka transaction holding the interval's outputs, changelog
-  // writes and input offsets; consumers read committed data only.
-  bool exactly_once = false;
-  // Where a stage reading external topics starts when its group has no committed offset (Spark's
-  // startingOffsets): the earliest retained record, or only what arrives from now on. Stages
-  // reading internal topics always start at the earliest (nothing upstream produced is skipped).
-  bool start_at_latest = false;
-  std::string transactional_id;  // empty: <group>-<host>-<pid>, unique per live replica
-  std::chrono::milliseconds transaction_timeout{10000};
-};
 
 class Runner final : public kafka::RebalanceListener {
  public:
@@ -73,7 +46,6 @@ class Runner final : public kafka::RebalanceListener {
 
  private:
   class Collector;
-  class KafkaChangelogReader;
   struct Metrics;
 
   void run_loop();
@@ -88,13 +60,9 @@ class Runner final : public kafka::RebalanceListener {
   // Completes the commit in flight if its records are acknowledged (or, with `wait`, once they
   // are); false if it is still waiting.
   bool complete_commit(bool wait);
-  void commit_transaction(std::vector<kafka::TopicPartition>& offsets, const char* reason);
   void send_chunks(const char* reason);
   void update_lag_metrics();
   void apply_backpressure();
-  // `restored`: what the restore of the partition's stores found (one result per store).
-  std::unique_ptr<Task> create_task(std::int32_t partition, const std::vector<RestoreResult>& restored,
-                                    std::int64_t& start_offset);
 
   const Topology& topology_;
   const SubTopologyDef& def_;
@@ -107,9 +75,8 @@ class Runner final : public kafka::RebalanceListener {
   std::unique_ptr<kafka::Consumer> restore_consumer_;
   std::unique_ptr<state::RocksDbResources> rocksdb_;
   std::map<std::string, std::unique_ptr<state::RocksDbStore>> stores_;
-  std::vector<std::int32_t> upstream_partitions_;
-  std::vector<std::string> repartition_sinks_;
-  std::map<std::int32_t, std::unique_ptr<Task>> tasks_;
+  std::unique_ptr<StageCore> core_;  // the tasks and the commit protocol's steps
+  std::unique_ptr<CommitMode> commits_;
   kafka::MessageBatch batch_;
   std::vector<envelope::WatermarkEntry> wm_entries_;
   std::string wm_value_;
@@ -119,7 +86,6 @@ class Runner final : public kafka::RebalanceListener {
   std::atomic<bool> restoring_{false};  // a restore blocks the loop but is progress, not a hang
   std::chrono::steady_clock::time_point last_publish_{};
   bool watermarks_changed_ = false;
-  std::uint64_t sent_at_txn_begin_ = 0;
   struct PendingCommit {
     std::vector<kafka::TopicPartition> offsets;
     std::vector<std::int32_t> partitions;  // tasks whose flush it covers
@@ -129,7 +95,7 @@ class Runner final : public kafka::RebalanceListener {
   std::optional<PendingCommit> pending_commit_;  // at most one commit in flight
   bool paused_ = false;    // input paused because the producer holds too much
   bool failed_ = false;    // run() failed: leave without committing anything more
-  bool repause_ = false;   // partitions were assigned while paused  // producer sends counted when the open transaction began
+  bool repause_ = false;   // partitions were assigned while paused
 };
 
 }  // namespace sw

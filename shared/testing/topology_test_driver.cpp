@@ -7,12 +7,13 @@
 #include "common/partitioner.h"
 #include "metrics/metrics.h"
 #include "runtime/restore.h"
+#include "runtime/stage_core.h"
 #include "table/global_table.h"
 #include "topology/envelope.h"
 
 namespace sw::testing {
 
-class TopologyTestDriver::MemoryCollector final : public RecordCollector {
+class TopologyTestDriver::MemoryCollector final : public RecordCollector, public TopologyTestDriver::MemoryLogs {
  public:
   explicit MemoryCollector(std::int32_t partitions) : partitions_(partitions) {}
   TopicId topic(const std::string& name) override {
@@ -37,7 +38,7 @@ class TopologyTestDriver::MemoryCollector final : public RecordCollector {
   }
   void track_offsets(TopicId) override {}
 
-  std::vector<OutputRecord>& log(const std::string& name, std::int32_t partition) {
+  std::vector<OutputRecord>& log(const std::string& name, std::int32_t partition) override {
     return logs_[topic(name)][static_cast<std::size_t>(partition)];
   }
   std::int32_t partition_count() const { return partitions_; }
@@ -59,32 +60,37 @@ class TopologyTestDriver::MemoryCollector final : public RecordCollector {
 };
 
 namespace {
-class MemoryChangelogReader final : public ChangelogReader {
+// A changelog topic's in-memory partitions, read as the runtime reads Kafka.
+class MemoryChangelogSource final : public ChangelogSource {
  public:
-  explicit MemoryChangelogReader(const std::vector<OutputRecord>& log) : log_(log) {}
-  bool bounds(std::int64_t& low, std::int64_t& high) override {
+  MemoryChangelogSource(TopologyTestDriver::MemoryLogs& logs, std::string topic)
+      : logs_(logs), topic_(std::move(topic)) {}
+  bool bounds(std::int32_t partition, std::int64_t& low, std::int64_t& high) override {
     low = 0;
-    high = static_cast<std::int64_t>(log_.size());
+    high = static_cast<std::int64_t>(logs_.log(topic_, partition).size());
     return true;
   }
-  bool read(std::int64_t from, std::int64_t high,
-            const std::function<void(std::int64_t, std::string_view, std::string_view)>& f) override {
-    for (std::int64_t i = from; i < high; ++i) {
-      const auto& r = log_[static_cast<std::size_t>(i)];
-      f(i, r.key, r.value);
+  bool read(const std::vector<Range>& ranges, const RecordFn& f) override {
+    for (const auto& r : ranges) {
+      const auto& log = logs_.log(topic_, r.partition);
+      for (std::int64_t i = r.from; i < r.high; ++i) {
+        const auto& rec = log[static_cast<std::size_t>(i)];
+        f(r.partition, i, rec.key, rec.value);
+      }
     }
     return true;
   }
 
  private:
-  const std::vector<OutputRecord>& log_;
+  TopologyTestDriver::MemoryLogs& logs_;
+  std::string topic_;
 };
 }  // namespace
 
 struct TopologyTestDriver::Stage {
   const SubTopologyDef* def;
   std::map<std::string, std::unique_ptr<state::RocksDbStore>> stores;
-  std::map<std::int32_t, std::unique_ptr<Task>> tasks;
+  std::unique_ptr<StageCore> core;  // the tasks, as in the runtime
   // Committed and current positions per (source topic, partition).
   std::map<std::pair<std::string, std::int32_t>, std::size_t> position, committed;
   std::map<std::pair<std::string, std::int32_t>, std::string> committed_metadata;
@@ -124,53 +130,48 @@ TopologyTestDriver::~TopologyTestDriver() {
   }
 }
 
-namespace {
-metrics::Registry& driver_registry() {
-  static metrics::Registry r;
-  return r;
-}
-}  // namespace
-
 void TopologyTestDriver::create_tasks(Stage& stage) {
   const auto& def = *stage.def;
-  auto& reg = driver_registry();
-  const std::string lbl = metrics::labels({{"driver", std::to_string(reinterpret_cast<std::uintptr_t>(this))}});
-  TaskCounters counters{&reg.counter("late", "", lbl), &reg.counter("late_downstream", "", lbl),
-                        &reg.counter("dead_lettered", "", lbl), &reg.counter("deduplicated", "", lbl),
-                        &reg.counter("outputs", "", lbl)};
+  TaskCounters counters{&registry_.counter("late", ""), &registry_.counter("late_downstream", ""),
+                        &registry_.counter("dead_lettered", ""), &registry_.counter("deduplicated", ""),
+                        &registry_.counter("outputs", "")};
   std::vector<std::int32_t> upstream;
-  for (const auto& t : topology_.entry_topics()) {
-    const bool up = std::find(def.upstream_entry_topics.begin(), def.upstream_entry_topics.end(), t) !=
-                    def.upstream_entry_topics.end();
-    upstream.push_back(up ? options_.partitions : 0);
-  }
-  for (std::int32_t p = 0; p < options_.partitions; ++p) {
-    TaskMeta meta;
-    bool has_meta = false;
-    for (auto& [name, store] : stage.stores) {
-      MemoryChangelogReader reader(collector_->log(topology_.changelog_topic(name), p));
-      const auto result = restore_partition(*store, p, reader);
-      if (result.has_meta && TaskMeta::decode(result.meta, meta)) has_meta = true;
+  if (def.internal_sources) {
+    for (const auto& t : topology_.entry_topics()) {
+      const bool up = std::find(def.upstream_entry_topics.begin(), def.upstream_entry_topics.end(), t) !=
+                      def.upstream_entry_topics.end();
+      upstream.push_back(up ? options_.partitions : 0);
     }
-    meta.generation = static_cast<std::uint32_t>(collector_->sequence() + 1 + static_cast<std::uint64_t>(p));
-    std::map<std::string, state::RocksDbStore*> stores;
-    for (auto& [n, s] : stage.stores) stores[n] = s.get();
-    auto task = std::make_unique<Task>(topology_, def, p, *collector_, stores, counters, upstream, meta);
+  }
+  std::map<std::string, state::RocksDbStore*> stores;
+  for (auto& [n, s] : stage.stores) stores[n] = s.get();
+  // Deterministic generations (the runtime draws them at random): the sequence of records
+  // written so far, per partition.
+  stage.core = std::make_unique<StageCore>(
+      topology_, def, *collector_, std::move(stores), counters, upstream, [this](std::int32_t p, std::uint32_t) {
+        return static_cast<std::uint32_t>(collector_->sequence() + 1 + static_cast<std::uint64_t>(p));
+      });
+  std::vector<std::int32_t> partitions;
+  for (std::int32_t p = 0; p < options_.partitions; ++p) partitions.push_back(p);
+  std::map<std::string, std::unique_ptr<MemoryChangelogSource>> sources;
+  const auto created = stage.core->restore_and_create(
+      partitions,
+      [&](const std::string& store) -> ChangelogSource& {
+        auto& source = sources[store];
+        source = std::make_unique<MemoryChangelogSource>(*collector_, topology_.changelog_topic(store));
+        return *source;
+      },
+      wall_clock_);
+  for (const auto& c : created) {
     for (std::size_t i = 0; i < def.source_topics.size(); ++i) {
-      const auto key = std::make_pair(def.source_topics[i], p);
-      if (def.internal_sources && has_meta && meta.input_offset >= 0) {
-        stage.position[key] = static_cast<std::size_t>(meta.input_offset);
-      } else {
-        stage.position[key] = stage.committed[key];
-      }
+      const auto key = std::make_pair(def.source_topics[i], c.partition);
+      stage.position[key] = c.start_offset >= 0 ? static_cast<std::size_t>(c.start_offset) : stage.committed[key];
       if (!def.internal_sources) {
         const auto it = stage.committed_metadata.find(key);
-        if (it != stage.committed_metadata.end()) task->restore_commit(i, it->second);
+        if (it != stage.committed_metadata.end()) stage.core->restore_commit(key.first, c.partition, it->second);
       }
-      task->note_activity(i, wall_clock_);
       stage.last_activity[key] = wall_clock_;
     }
-    stage.tasks[p] = std::move(task);
   }
 }
 
@@ -187,7 +188,7 @@ void TopologyTestDriver::pump() {
   for (int round = 0; round < 1000; ++round) {
     bool any = false;
     for (auto& stage : stages_) {
-      for (auto& [p, task] : stage->tasks) {
+      for (auto& [p, task] : stage->core->tasks()) {
         for (std::size_t i = 0; i < stage->def->source_topics.size(); ++i) {
           const auto& topic = stage->def->source_topics[i];
           auto& log = collector_->log(topic, p);
@@ -206,11 +207,10 @@ void TopologyTestDriver::pump() {
     publish_watermarks();
     for (auto& stage : stages_)
       if (stage->def->internal_sources)
-        if (options_.apply_event_time_on_input || punctuating_)
-          for (auto& [p, task] : stage->tasks) task->advance_event_time();
+        if (options_.apply_event_time_on_input || punctuating_) stage->core->advance_event_time();
     bool pending = false;
     for (auto& stage : stages_)
-      for (auto& [p, task] : stage->tasks)
+      for (auto& [p, task] : stage->core->tasks())
         for (const auto& topic : stage->def->source_topics)
           if (stage->position[{topic, p}] < collector_->log(topic, p).size()) pending = true;
     if (!any && !pending) return;
@@ -222,7 +222,7 @@ void TopologyTestDriver::publish_watermarks() {
   for (auto& stage : stages_) {
     if (stage->def->internal_sources || stage->def->repartition_sinks.empty()) continue;
     std::vector<envelope::WatermarkEntry> entries;
-    for (auto& [p, task] : stage->tasks) task->append_watermarks(entries);
+    stage->core->append_watermarks(entries);
     if (entries.empty()) continue;
     std::string value;
     envelope::encode_watermarks(value, entries);
@@ -247,48 +247,33 @@ void TopologyTestDriver::advance_wall_clock(TimestampMs ms) {
   } reset{punctuating_};
   for (auto& stage : stages_)
     for (const auto& t : stage->def->global_tables) t->maintain(wall_clock_);
-  for (auto& stage : stages_) {
-    if (stage->def->internal_sources) continue;
-    for (auto& [p, task] : stage->tasks)
-      for (std::size_t i = 0; i < stage->def->source_topics.size(); ++i)
-        task->advance_idle(i, wall_clock_, options_.idle_timeout_ms, true);
-  }
+  for (auto& stage : stages_)
+    if (stage->core->entry())
+      stage->core->advance_idle(wall_clock_, options_.idle_timeout_ms, [](std::size_t, std::int32_t) { return true; });
   pump();
 }
 
 void TopologyTestDriver::send_chunks(Stage& stage) {
-  if (stage.def->internal_sources) return;
-  for (auto& [p, task] : stage.tasks) {
-    if (!task->pre_aggregating()) continue;
-    OffsetCommit c;
-    if (task->chunk_intent(c)) {
-      const auto key = std::make_pair(stage.def->source_topics[c.source], p);
-      stage.committed[key] = static_cast<std::size_t>(c.offset);
-      stage.committed_metadata[key] = c.metadata;
-    }
-    task->send_chunk();
+  if (!stage.core->entry()) return;
+  for (const auto& c : stage.core->chunk_intents()) {
+    const auto key = std::make_pair(c.topic, c.partition);
+    stage.committed[key] = static_cast<std::size_t>(c.offset);
+    stage.committed_metadata[key] = c.metadata;
   }
+  stage.core->send_chunks();
 }
 
 void TopologyTestDriver::commit() {
   for (auto& stage : stages_) send_chunks(*stage);
   pump();
   for (auto& stage : stages_) {
-    for (auto& [p, task] : stage->tasks) {
-      if (task->has_progress()) task->flush();
-    }
-    std::vector<OffsetCommit> wanted;
-    for (auto& [p, task] : stage->tasks) {
-      if (!task->has_progress()) continue;
-      task->commit_local();
-      wanted.clear();
-      task->committable(wanted);
-      for (const auto& c : wanted) {
-        const auto key = std::make_pair(stage->def->source_topics[c.source], p);
-        stage->committed[key] = c.offset < 0 ? stage->position[key] : static_cast<std::size_t>(c.offset);
-        if (!stage->def->internal_sources) stage->committed_metadata[key] = c.metadata;
-      }
-      task->clear_progress();
+    // Every record is acknowledged at once: the flush is durable as soon as it is made.
+    auto prepared = stage->core->prepare_commit();
+    stage->core->commit_local(prepared.partitions);
+    for (const auto& c : prepared.offsets) {
+      const auto key = std::make_pair(c.topic, c.partition);
+      stage->committed[key] = c.offset < 0 ? stage->position[key] : static_cast<std::size_t>(c.offset);
+      if (stage->core->entry()) stage->committed_metadata[key] = c.metadata;
     }
   }
   pump();
@@ -304,7 +289,7 @@ void TopologyTestDriver::send_chunks_then_crash(const std::string& stage_name) {
 void TopologyTestDriver::crash_and_restart(const std::string& stage_name, bool keep_local_state) {
   for (auto& stage : stages_) {
     if (stage->def->name != stage_name) continue;
-    stage->tasks.clear();
+    stage->core.reset();
     if (!keep_local_state) {
       for (auto& [name, store] : stage->stores) {
         store.reset();
@@ -337,9 +322,6 @@ std::vector<OutputRecord> TopologyTestDriver::all_records(const std::string& top
   return out;
 }
 
-std::uint64_t TopologyTestDriver::counter(const std::string& name) {
-  const std::string lbl = metrics::labels({{"driver", std::to_string(reinterpret_cast<std::uintptr_t>(this))}});
-  return driver_registry().counter(name, "", lbl).value();
-}
+std::uint64_t TopologyTestDriver::counter(const std::string& name) { return registry_.counter(name, "").value(); }
 
 }  // namespace sw::testing

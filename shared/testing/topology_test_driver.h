@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "metrics/metrics.h"
 #include "runtime/task.h"
 #include "state/rocksdb_store.h"
 #include "topology/topology.h"
@@ -26,6 +27,13 @@ struct OutputRecord {
 
 class TopologyTestDriver {
  public:
+  // The in-memory topics: one log per partition.
+  class MemoryLogs {
+   public:
+    virtual ~MemoryLogs() = default;
+    virtual std::vector<OutputRecord>& log(const std::string& topic, std::int32_t partition) = 0;
+  };
+
   struct Options {
     std::int32_t partitions = 4;            // of every topic
     std::filesystem::path state_dir;        // empty: a temporary directory
@@ -71,6 +79,7 @@ class TopologyTestDriver {
   std::filesystem::path state_dir_;
   bool own_state_dir_ = false;
   TimestampMs wall_clock_;
+  metrics::Registry registry_;  // this driver's counters
   std::unique_ptr<MemoryCollector> collector_;
   std::unique_ptr<state::RocksDbResources> rocksdb_;
   std::vector<std::unique_ptr<Stage>> stages_;
