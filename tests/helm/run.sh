@@ -257,7 +257,24 @@ docs_command() {
     fail "--set stages[0].replicas=3 --set stages[1].replicas=2 renders as crash-monitor-replicas-only.yaml" "$(diff <(echo "$b") <(echo "$a") | head -30)"
   fi
 }
+# The other commands of docs/operations.md render (values from --set arrive as strings or integers).
+docs_commands() {
+  local name args argv out
+  while IFS='|' read -r name args; do
+    read -r -a argv <<< "$args"  # no argument holds a space
+    if out=$("$HELM" template "$RELEASE" "$CHART" --namespace "$NAMESPACE" "${argv[@]}" 2>&1 >/dev/null); then
+      pass "docs/operations.md: the $name command renders"
+    else
+      fail "docs/operations.md: the $name command renders" "$out"
+    fi
+  done <<'EOF_COMMANDS'
+render-farm|--set topology=render-farm --set kafka.bootstrapServers=kafka:9092 --set config.scenes=topic:studio-scenes --set config.nodes=/usr/share/streamwright/render-farm/hardware_nodes.jsonl
+telemetra|--set topology=telemetra --set kafka.bootstrapServers=kafka:9092 --set postgres.url=postgresql://postgres:5432/telemetra --set postgres.user=telemetra --set postgres.existingSecret=telemetra-postgres
+load generator|--set kafka.bootstrapServers=kafka:9092 --set loadGenerator.enabled=true --set loadGenerator.replicas=4 --set loadGenerator.ratePerReplica=60000 --set loadGenerator.additionalTerm=crash --set loadGenerator.additionalTermRate=0.1
+EOF_COMMANDS
+}
 job docs docs_command
+job docs-commands docs_commands
 
 # ---- PostgreSQL credentials for sink stages (no topology has one yet: the wiring only) ----------
 postgres_wiring() {
