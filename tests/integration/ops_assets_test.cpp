@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <thread>
@@ -143,6 +144,11 @@ TEST(TelemetraSinkOps, ReadyMeansTheDatabaseIsReachable) {
   EXPECT_EQ(z_scores, 1);
   EXPECT_EQ(invalid, 1);
   EXPECT_GE(commits, 1);
+  // The exposition passes Prometheus' own linter (counters end in _total, histograms are whole, ...).
+  const auto scrape = dir.path() / "sink.metrics";
+  std::ofstream(scrape) << sinks[0]->metrics();
+  EXPECT_EQ(std::system(("promtool check metrics < " + scrape.string() + " > " + scrape.string() + ".lint 2>&1").c_str()), 0)
+      << (dump_log(scrape.string() + ".lint"), "promtool check metrics");
 
   // PostgreSQL goes away while nothing is written: every replica turns not ready, stays alive.
   pg.stop();
