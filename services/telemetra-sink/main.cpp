@@ -59,6 +59,8 @@ int main(int argc, char** argv) {
     ("batch-rows", po::value<unsigned>()->default_value(2000), "rows per database transaction (at most)")
     ("batch-linger", po::value<std::string>()->default_value("200ms"), "how long to gather a batch while records arrive")
     ("max-backoff", po::value<std::string>()->default_value("10s"), "longest wait between database retries")
+    ("db-check-interval", po::value<std::string>()->default_value("5s"),
+         "while nothing is written, how often the database connection is checked (/readyz is 503 when it fails)")
     ("metrics-address", po::value<std::string>()->default_value("0.0.0.0"), "address of the HTTP endpoint")
     ("metrics-port", po::value<unsigned>()->default_value(9464), "port of /metrics, /healthz, /readyz (0: any free port)")
     ("log-level", po::value<std::string>()->default_value("info"), "trace, debug, info, warn, error");
@@ -101,6 +103,8 @@ int main(int argc, char** argv) {
     config.batch_linger = sw::parse_duration(vm["batch-linger"].as<std::string>());
     config.max_backoff = sw::parse_duration(vm["max-backoff"].as<std::string>());
     if (config.max_backoff < config.min_backoff) config.max_backoff = config.min_backoff;
+    config.db_check_interval = sw::parse_duration(vm["db-check-interval"].as<std::string>());
+    if (config.db_check_interval.count() <= 0) throw std::invalid_argument("--db-check-interval must be positive");
     if (vm["metrics-port"].as<unsigned>() > 65535) throw std::invalid_argument("--metrics-port must be below 65536");
   } catch (const std::exception& e) {
     std::cerr << "streamwright-telemetra-sink: " << sw::name_the_option(vm, e.what()) << "\n";

@@ -139,11 +139,33 @@ PgSink::PgSink(SinkConfig config, metrics::Registry& registry) : config_(std::mo
   rows_moments_ = &registry.counter("telemetra_sink_rows_written_total", "Rows upserted, by table",
                                     metrics::labels({{"table", "moments"}}));
   batches_ = &registry.counter("telemetra_sink_batches_total", "Database transactions committed");
-  db_errors_ = &registry.counter("telemetra_sink_database_errors_total", "Failed connections and transactions");
+  db_errors_ = &registry.counter("telemetra_sink_database_errors_total",
+                                 "Failed connections, connection checks and transactions");
+  db_retries_ = &registry.counter("telemetra_sink_database_retries_total",
+                                  "Attempts to reach the database again after a failure (connection or batch)");
   bad_records_ = &registry.counter("telemetra_sink_invalid_records_total", "Records that are not valid rows (skipped)");
   consumed_ = &registry.counter("telemetra_sink_records_consumed_total", "Records read from Kafka");
-  ready_gauge_ = &registry.gauge("telemetra_sink_ready", "1 when the database is reachable and partitions are assigned");
+  ready_gauge_ = &registry.gauge("telemetra_sink_ready",
+                                 "1 when the database is reachable (connected, migrated, answering)");
   pending_gauge_ = &registry.gauge("telemetra_sink_pending_rows", "Rows read but not yet committed to the database");
+  z_score_ = &registry.histogram("telemetra_sink_z_score",
+                                 "z-scores of the chat_summary_minute rows written (rows without one are not counted)", "",
+                                 {-3, -2, -1, 0, 1, 2, 3, 4, 5, 7.5, 10, 15, 20, 50});
+  // The series every Streamwright process exports, so the common alerts and panels cover the sink.
+  const auto stage = metrics::labels({{"stage", kSinkStage}});
+  sw_consumed_summary_ = &registry.counter("streamwright_records_consumed_total", "Records read from input topics",
+                                           metrics::labels({{"stage", kSinkStage}, {"topic", config_.summary_topic}}));
+  sw_consumed_moments_ = config_.moments_topic == config_.summary_topic
+                             ? sw_consumed_summary_
+                             : &registry.counter("streamwright_records_consumed_total", "Records read from input topics",
+                                                 metrics::labels({{"stage", kSinkStage}, {"topic", config_.moments_topic}}));
+  sw_commits_ = &registry.counter("streamwright_commits_total", "Offset commits", stage);
+  sw_rebalances_ = &registry.counter("streamwright_rebalances_total", "Partition assignments and revocations", stage);
+  sw_ready_ = &registry.gauge("streamwright_ready", "1 when the database is reachable (the sink's readiness)", stage);
+  sw_assigned_ = &registry.gauge("streamwright_assigned_partitions", "Partitions assigned to this replica", stage);
+  sw_commit_seconds_ = &registry.histogram("streamwright_commit_seconds",
+                                           "From a batch's database transaction start to its offset commit", stage,
+                                           metrics::latency_buckets());
 
   kafka::Config cc;
   cc.set(kafka::keys::bootstrap_servers, config_.bootstrap_servers);
@@ -169,9 +191,37 @@ PgSink::~PgSink() {
 bool PgSink::alive() const noexcept { return steady_ms() - last_loop_ms_.load(std::memory_order_relaxed) < 60000; }
 
 void PgSink::update_ready() {
-  const bool r = db_ok_ && assigned_ > 0;
+  const bool r = db_ok_;
   ready_.store(r, std::memory_order_relaxed);
   ready_gauge_->set(r ? 1 : 0);
+  sw_ready_->set(r ? 1 : 0);
+  sw_assigned_->set(static_cast<double>(assigned_));
+}
+
+void PgSink::database_failed(const std::exception& e, const char* what) {
+  db_ok_ = false;
+  db_.reset();
+  db_errors_->inc();
+  // libpq error texts name the host and user, never the password.
+  spdlog::warn("PostgreSQL unavailable ({}): {}", what, e.what());
+  update_ready();
+}
+
+void PgSink::check_database() {
+  const auto now = Clock::now();
+  if (now - last_db_check_ < config_.db_check_interval) return;
+  last_db_check_ = now;
+  if (!db_ok_ || !db_ || !db_->is_open()) {
+    db_retries_->inc();
+    ensure_connected();
+    return;
+  }
+  try {
+    pqxx::nontransaction q(*db_);
+    q.exec("SELECT 1");
+  } catch (const std::exception& e) {
+    database_failed(e, "connection check");
+  }
 }
 
 bool PgSink::ensure_connected() {
@@ -184,20 +234,18 @@ bool PgSink::ensure_connected() {
     tx.commit();
     db_ok_ = true;
     backoff_ = 0ms;
+    last_db_check_ = Clock::now();
     spdlog::info("connected to PostgreSQL (database {}, server {}); tables chat_summary_minute and moments ready",
                  db_->dbname(), db_->server_version());
+    update_ready();
   } catch (const std::exception& e) {
-    db_ok_ = false;
-    db_.reset();
-    db_errors_->inc();
-    // libpq error texts name the host and user, never the password.
-    spdlog::warn("PostgreSQL unavailable: {}", e.what());
+    database_failed(e, "connect and migrate");
   }
-  update_ready();
   return db_ok_;
 }
 
 void PgSink::wait_backoff() {
+  db_retries_->inc();
   backoff_ = backoff_.count() == 0 ? config_.min_backoff : std::min(config_.max_backoff, backoff_ * 2);
   const auto until = Clock::now() + backoff_;
   while (!stop_requested() && Clock::now() < until) {
@@ -229,6 +277,11 @@ bool PgSink::add(const kafka::Message& m) {
     return false;
   }
   (summary ? summaries_ : moments_)[key] = std::string(m.value());
+  if (summary) {
+    const auto z = j.find("z_score");
+    if (z != j.end() && z->is_number()) z_scores_[key] = z->get<double>();
+    else z_scores_.erase(key);  // a replayed copy without a z-score replaces one with it
+  }
   return true;
 }
 
@@ -243,6 +296,7 @@ bool PgSink::write_batch() {
     }
     return out + "]";
   };
+  const auto started = Clock::now();
   try {
     pqxx::work tx(*db_);
     if (!summaries_.empty()) tx.exec_params(kUpsertSummary, as_array(summaries_));
@@ -256,9 +310,11 @@ bool PgSink::write_batch() {
     update_ready();
     return false;
   }
+  last_db_check_ = Clock::now();
   batches_->inc();
   rows_summary_->inc(summaries_.size());
   rows_moments_->inc(moments_.size());
+  for (const auto& [key, z] : z_scores_) z_score_->observe(z);
   // Only now, with the rows durable in PostgreSQL, may the offsets move past them. Partitions
   // that were taken away meanwhile are left to their new owner (which replays them harmlessly).
   std::vector<kafka::TopicPartition> offsets;
@@ -269,8 +325,12 @@ bool PgSink::write_batch() {
       offsets.push_back({tp.first, tp.second, next, {}});
   if (auto ec = consumer_->commit_sync(offsets))
     spdlog::warn("offset commit failed after the database commit (rows will be replayed, harmlessly): {}", ec.message());
+  else
+    sw_commits_->inc();
+  sw_commit_seconds_->observe(std::chrono::duration<double>(Clock::now() - started).count());
   summaries_.clear();
   moments_.clear();
+  z_scores_.clear();
   next_offsets_.clear();
   pending_gauge_->set(0);
   backoff_ = 0ms;
@@ -278,6 +338,7 @@ bool PgSink::write_batch() {
 }
 
 void PgSink::on_partitions_assigned(std::vector<kafka::TopicPartition>& partitions) {
+  sw_rebalances_->inc();
   assigned_ += partitions.size();
   update_ready();
 }
@@ -286,11 +347,13 @@ void PgSink::on_partitions_revoked(const std::vector<kafka::TopicPartition>& par
   // Write what we hold for them now; if the database is down the rows stay pending and are
   // written later, and the new owner replays these partitions from their committed offsets.
   write_batch();
+  sw_rebalances_->inc();
   assigned_ -= std::min(assigned_, partitions.size());
   update_ready();
 }
 
 void PgSink::on_partitions_lost(const std::vector<kafka::TopicPartition>& partitions) {
+  sw_rebalances_->inc();
   assigned_ -= std::min(assigned_, partitions.size());
   update_ready();
 }
@@ -316,13 +379,17 @@ void PgSink::run() {
         continue;
       }
       consumed_->inc();
+      (m.topic() == config_.summary_topic ? sw_consumed_summary_ : sw_consumed_moments_)->inc();
       if (next_offsets_.empty()) first_pending_ = Clock::now();
       add(m);
       next_offsets_[{std::string(m.topic()), m.partition()}] = m.offset() + 1;
     }
     batch.clear();
     pending_gauge_->set(static_cast<double>(summaries_.size() + moments_.size()));
-    if (next_offsets_.empty()) continue;
+    if (next_offsets_.empty()) {
+      check_database();
+      continue;
+    }
     const bool full = summaries_.size() + moments_.size() >= config_.batch_rows;
     if (!full && n > 0 && Clock::now() - first_pending_ < config_.batch_linger) continue;
     // Retry the held batch until it is written: nothing new is consumed meanwhile.
@@ -333,6 +400,8 @@ void PgSink::run() {
                  summaries_.size() + moments_.size());
   consumer_->close();
   ready_.store(false);
+  ready_gauge_->set(0);
+  sw_ready_->set(0);
 }
 
 }  // namespace sw::telemetra

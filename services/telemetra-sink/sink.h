@@ -8,6 +8,14 @@
 // would not change a row leaves it untouched, so a replay changes nothing. While the database is
 // unreachable the batch is kept in memory and retried with exponential backoff; nothing more is
 // consumed, the process stays alive (/healthz 200) but reports not ready (/readyz 503).
+//
+// Readiness means "the database is reachable": connected, migrations applied, and (while no
+// batch is written) a `SELECT 1` answered within the last db_check_interval. A replica without
+// partitions is ready as long as it could write.
+//
+// Metrics: the series every Streamwright process exports, with stage="telemetra-sink"
+// (streamwright_ready, streamwright_records_consumed_total{topic}, ...), and the sink's own
+// telemetra_sink_* series.
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -33,7 +41,13 @@ struct SinkConfig {
   std::chrono::milliseconds batch_linger{200};
   std::chrono::milliseconds min_backoff{200};
   std::chrono::milliseconds max_backoff{10000};
+  // While idle, how often the connection is checked (so /readyz turns 503 when the database goes
+  // away even if nothing is written).
+  std::chrono::milliseconds db_check_interval{5000};
 };
+
+// The stage label of the sink's streamwright_* series.
+inline constexpr const char* kSinkStage = "telemetra-sink";
 
 class PgSink final : public kafka::RebalanceListener {
  public:
@@ -59,6 +73,9 @@ class PgSink final : public kafka::RebalanceListener {
   // Writes the pending batch and commits its offsets; false if the database failed.
   bool write_batch();
   bool ensure_connected();
+  // While idle: checks the connection at most every db_check_interval (reconnects if it is down).
+  void check_database();
+  void database_failed(const std::exception& e, const char* what);
   void wait_backoff();
   void update_ready();
 
@@ -68,16 +85,23 @@ class PgSink final : public kafka::RebalanceListener {
   std::unique_ptr<pqxx::connection> db_;
   // Pending rows by unique key (a replayed duplicate replaces the earlier copy) as JSON text.
   std::map<std::string, std::string> summaries_, moments_;
+  std::map<std::string, double> z_scores_;  // of the pending summaries that have one, by the same key
   std::map<std::pair<std::string, std::int32_t>, std::int64_t> next_offsets_;
   std::chrono::steady_clock::time_point first_pending_{};
+  std::chrono::steady_clock::time_point last_db_check_{};
   std::chrono::milliseconds backoff_{0};
   std::size_t assigned_ = 0;
   bool db_ok_ = false;
   std::atomic<bool> stop_{false};
   std::atomic<bool> ready_{false};
   std::atomic<std::int64_t> last_loop_ms_{0};
-  metrics::Counter *rows_summary_, *rows_moments_, *batches_, *db_errors_, *bad_records_, *consumed_;
+  metrics::Counter *rows_summary_, *rows_moments_, *batches_, *db_errors_, *db_retries_, *bad_records_, *consumed_;
   metrics::Gauge *ready_gauge_, *pending_gauge_;
+  metrics::Histogram* z_score_;
+  // The common series, stage="telemetra-sink".
+  metrics::Counter *sw_consumed_summary_, *sw_consumed_moments_, *sw_commits_, *sw_rebalances_;
+  metrics::Gauge *sw_ready_, *sw_assigned_;
+  metrics::Histogram* sw_commit_seconds_;
 };
 
 }  // namespace sw::telemetra

@@ -257,7 +257,24 @@ docs_command() {
     fail "--set stages[0].replicas=3 --set stages[1].replicas=2 renders as crash-monitor-replicas-only.yaml" "$(diff <(echo "$b") <(echo "$a") | head -30)"
   fi
 }
+# The other commands of docs/operations.md render (values from --set arrive as strings or integers).
+docs_commands() {
+  local name args argv out
+  while IFS='|' read -r name args; do
+    read -r -a argv <<< "$args"  # no argument holds a space
+    if out=$("$HELM" template "$RELEASE" "$CHART" --namespace "$NAMESPACE" "${argv[@]}" 2>&1 >/dev/null); then
+      pass "docs/operations.md: the $name command renders"
+    else
+      fail "docs/operations.md: the $name command renders" "$out"
+    fi
+  done <<'EOF_COMMANDS'
+render-farm|--set topology=render-farm --set kafka.bootstrapServers=kafka:9092 --set config.scenes=topic:studio-scenes --set config.nodes=/usr/share/streamwright/render-farm/hardware_nodes.jsonl
+telemetra|--set topology=telemetra --set kafka.bootstrapServers=kafka:9092 --set postgres.url=postgresql://postgres:5432/telemetra --set postgres.user=telemetra --set postgres.existingSecret=telemetra-postgres
+load generator|--set kafka.bootstrapServers=kafka:9092 --set loadGenerator.enabled=true --set loadGenerator.replicas=4 --set loadGenerator.ratePerReplica=60000 --set loadGenerator.additionalTerm=crash --set loadGenerator.additionalTermRate=0.1
+EOF_COMMANDS
+}
 job docs docs_command
+job docs-commands docs_commands
 
 # ---- PostgreSQL credentials for sink stages (no topology has one yet: the wiring only) ----------
 postgres_wiring() {
@@ -290,20 +307,25 @@ postgres_wiring() {
 }
 job postgres postgres_wiring
 
-# ---- bad values files: rejected, for the reason their '# expect:' line gives -------------------
+# ---- bad values files: rejected, for the reason their '# expect:' line gives, with a message that
+# names the offending value as the user writes it ('# names:', matched literally: e.g.
+# kafka.bootstrapServers, config.scenes, stages[0].partitions) ------------------------------------
 bad_values() {
-  local f=$1 name expect out
+  local f=$1 name expect names out
   name=$(basename "$f" .yaml)
   expect=$(sed -n 's/^# expect: //p' "$f" | head -1)
-  if [ -z "$expect" ]; then
-    fail "$name: has no '# expect: REGEX' line"
+  names=$(sed -n 's/^# names: //p' "$f" | head -1)
+  if [ -z "$expect" ] || [ -z "$names" ]; then
+    fail "$name: needs a '# expect: REGEX' and a '# names: VALUE' line"
   elif out=$("$HELM" template "$RELEASE" "$CHART" -f "$f" --namespace "$NAMESPACE" 2>&1 >/dev/null) &&
        out=$("$HELM" lint --strict "$CHART" -f "$f" --namespace "$NAMESPACE" 2>&1); then
     fail "$name: accepted by helm template and helm lint --strict"
-  elif grep -Eq -- "$expect" <<< "$out"; then
-    pass "$name: rejected ($(printf '%s\n' "$out" | grep -Eo -- "$expect" | head -1))"
-  else
+  elif ! grep -Eq -- "$expect" <<< "$out"; then
     fail "$name: rejected, but not for /$expect/" "$out"
+  elif ! grep -Fq -- "$names" <<< "$out"; then
+    fail "$name: rejected, but the message does not name $names" "$out"
+  else
+    pass "$name: rejected, naming $names ($(printf '%s\n' "$out" | grep -Eo -- "$expect" | head -1))"
   fi
 }
 for f in "$TESTS"/values/bad-*.yaml; do
@@ -355,9 +377,15 @@ job m8 mutant no-pdb-for-stateful pdb.yaml '{{- if $st.pdb.enabled }}' '{{- if a
 job m9 mutant env-name-typo _helpers.tpl '"${1}_${2}"' '"${1}${2}"' 'STREAMWRIGHT_SHUTDOWNTIMEOUT matches no option'
 job m10 mutant keda-number-metadata keda.yaml 'lagThreshold: {{ include "streamwright.optionValue" $st.keda.lagThreshold | quote }}' 'lagThreshold: {{ include "streamwright.optionValue" $st.keda.lagThreshold }}' 'metadata.lagThreshold must be a string' manifests "$SCALED"
 job m11 mutant keda-over-partitions _helpers.tpl 'if gt (int64 $st.keda.maxReplicas) (int64 $st.partitions)' 'if false' 'maxReplicaCount 24 > partitions 12' manifests "$SCALED" --set 'stages[0].keda.maxReplicas=24'
-job m12 mutant lag-exporter-group-format lag-exporter.yaml '{{ printf "%s=%s" $st.group $st.inputTopic | quote }}' '{{ $st.group | quote }}' 'the exporter takes GROUP=TOPIC' manifests "$SCALED"
+job m12 mutant lag-exporter-group-format lag-exporter.yaml '{{ printf "%s=%s" $st.group $st.inputTopics | quote }}' '{{ $st.group | quote }}' 'the exporter takes GROUP=TOPIC' manifests "$SCALED"
 job m14 mutant global-guarantee-dropped configmap.yaml 'range $key, $value := .Values.config }}' 'range $key, $value := omit .Values.config "processingGuarantee" }}' 'the process runs at_least_once, not exactly_once' manifests "$SCALED"
 job m15 mutant stage-guarantee-dropped _stage.tpl 'range $key, $value := $st.stageConfig }}' 'range $key, $value := omit $st.stageConfig "processingGuarantee" }}' 'the process runs exactly_once, not at_least_once' manifests "$SCALED"
+TELEMETRA=$TESTS/values/telemetra.yaml
+job m16 mutant sink-password-file-elsewhere _stage.tpl 'value: /etc/streamwright/postgres/{{ $pg.passwordKey }}' 'value: /etc/streamwright/postgres/pw' 'POSTGRES_PASSWORD_FILE /etc/streamwright/postgres/pw is not key password' manifests "$TELEMETRA"
+job m17 mutant sink-topic-not-passed _helpers.tpl 'summaryTopic: --summary-topic' 'summaryTopics: --summary-topic' 'summaryTopic is undefined, not telemetra-summary' manifests "$TELEMETRA"
+job m18 mutant sink-given-the-stage-configmap _stage.tpl $'{{- if not $sink }}\n      envFrom:' $'{{- if true }}\n      envFrom:' 'envFrom: the sink reads no STREAMWRIGHT_' manifests "$TELEMETRA"
+job m19 mutant load-generator-default-topic load-generator.yaml '$lg.topic | default $first.inputTopic' '$lg.topic | default "logs"' 'KAFKA_TOPIC is logs, not chat-events' manifests "$TELEMETRA"
+job m20 mutant lag-exporter-first-topic-only lag-exporter.yaml '$st.inputTopics' '$st.inputTopic' 'no --group telemetra-parse=chat-events,viewers' manifests "$TELEMETRA"
 job m13 mutant misspelt-field statefulset.yaml 'podManagementPolicy: Parallel' 'podManagementPolicies: Parallel' "'\"?podManagementPolicies\"?' does not exist" fields
 collect_jobs
 

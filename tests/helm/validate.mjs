@@ -79,24 +79,43 @@ function envNameForOption(option) {
 const camelToKebab = (s) => s.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
 
 // The topologies the code base has, restated here on purpose (the chart has its own copy in
-// _helpers.tpl): stages, kinds, the topic each stage consumes. topologies/*_topology.cpp.
+// _helpers.tpl): stages, kinds, the topics each stage consumes (the first is the one KEDA scales
+// on). topologies/*_topology.cpp. A stage of kind sink runs its own program (main) with flags only.
 const TOPOLOGIES = {
   'crash-monitor': {
     main: 'services/crash-monitor/main.cpp',
+    loadgenMode: 'crash-monitor',
     stages: {
-      parse: { kind: 'stateless', input: (cfg) => cfg.inputTopic ?? 'logs' },
-      aggregate: { kind: 'stateful', input: (cfg, app) => `${app}-crashes-by-user-repartition` },
+      parse: { kind: 'stateless', inputs: (cfg) => [cfg.inputTopic ?? 'logs'] },
+      aggregate: { kind: 'stateful', inputs: (cfg, app) => [`${app}-crashes-by-user-repartition`] },
     },
   },
   'render-farm': {
     main: 'services/render-farm/main.cpp',
+    loadgenMode: 'render-farm',
     stages: {
-      enrich: { kind: 'stateless', input: (cfg) => cfg.inputTopic ?? 'render-events' },
-      aggregate: { kind: 'stateful', input: (cfg, app) => `${app}-frames-by-scene-repartition` },
-      'node-aggregate': { kind: 'stateful', input: (cfg, app) => `${app}-frames-by-node-repartition` },
+      enrich: { kind: 'stateless', inputs: (cfg) => [cfg.inputTopic ?? 'render-events'] },
+      aggregate: { kind: 'stateful', inputs: (cfg, app) => [`${app}-frames-by-scene-repartition`] },
+      'node-aggregate': { kind: 'stateful', inputs: (cfg, app) => [`${app}-frames-by-node-repartition`] },
+    },
+  },
+  telemetra: {
+    main: 'services/telemetra/main.cpp',
+    loadgenMode: 'telemetra',
+    stages: {
+      parse: { kind: 'stateless', inputs: (cfg) => [cfg.chatTopic ?? 'chat-events', cfg.viewerTopic ?? 'viewer-events'] },
+      aggregate: { kind: 'stateful', inputs: (cfg, app) => [`${app}-events-by-stream-repartition`] },
+      sink: {
+        kind: 'sink',
+        executable: 'streamwright-telemetra-sink',
+        main: 'services/telemetra-sink/main.cpp',
+        inputs: (cfg) => [cfg.summaryTopic ?? 'chat-summary', cfg.momentsTopic ?? 'moments'],
+      },
     },
   },
 };
+const SINK_OPTIONS = (main) => optionsIn(main);
+const LOADGEN_OPTIONS = () => optionsIn('services/loadgen/main.cpp');
 function registryExecutable(topology) {
   const m = new RegExp(`name == "${topology}"\\) return "([a-z-]+)"`).exec(read('topologies/registry.cpp'));
   return m ? m[1] : undefined;
@@ -126,9 +145,11 @@ function merge(base, over) {
 function effectiveValues(valuesFile) {
   const defaults = yaml.load(fs.readFileSync(path.join(CHART, 'values.yaml'), 'utf8'));
   const v = merge(defaults, yaml.load(fs.readFileSync(valuesFile, 'utf8')) ?? {});
-  // As the chart documents: an entry without name is the topology's stage at its position, and
-  // without kind takes the topology's kind; resources, storage and PDB default by kind.
+  // As the chart documents: no stages means every stage of the topology; an entry without name is
+  // the topology's stage at its position, and without kind takes the topology's kind; resources,
+  // storage and PDB default by kind.
   const order = Object.keys(TOPOLOGIES[v.topology]?.stages ?? {});
+  if (!v.stages?.length) v.stages = order.map((name) => ({ name }));
   v.stages = (v.stages ?? []).map((s, i) => {
     const name = s?.name ?? order[i];
     const kind = s?.kind ?? TOPOLOGIES[v.topology]?.stages[name]?.kind;
@@ -300,15 +321,19 @@ function manifests(renderedFile, valuesFile, rulesOut) {
 
   // -- every pod: probes, ports, security, volumes, environment --
   const containersOf = (w) => w.spec?.template?.spec?.containers ?? [];
+  // What the process sees: the ConfigMap only through envFrom, then its own env.
   const envOf = (c) => {
-    const env = { ...cmData };
+    const env = (c.envFrom ?? []).some((ef) => ef.configMapRef?.name === cm?.metadata?.name) ? { ...cmData } : {};
     for (const e of c.env ?? []) env[e.name] = e.value ?? '<from ' + Object.keys(e.valueFrom ?? {}).join() + '>';
     return env;
   };
   const resolvePort = (c, port) => (c.ports ?? []).find((p) => (typeof port === 'string' ? p.name === port : p.containerPort === port));
   for (const w of workloads) {
     const pod = w.spec?.template?.spec ?? {};
-    const isLag = w.metadata.labels?.['app.kubernetes.io/component'] === 'lag-exporter';
+    const component = w.metadata.labels?.['app.kubernetes.io/component'];
+    const isLag = component === 'lag-exporter';
+    const isLoadgen = component === 'load-generator';
+    const isSink = (v.stages ?? []).some((s) => s.name === component && s.kind === 'sink');
     const claims = (w.spec?.volumeClaimTemplates ?? []).map((c) => c.metadata?.name);
     const volumes = new Map((pod.volumes ?? []).map((x) => [x.name, x]));
     check(t(`${id(w)}: selector selects its own pod template`), labelsMatch(w.spec?.selector, podLabels(w)) ? [] : ['spec.selector does not match the pod template labels']);
@@ -329,10 +354,16 @@ function manifests(renderedFile, valuesFile, rulesOut) {
     for (const c of containersOf(w)) {
       const cid = `${id(w)} container ${c.name}`;
       const env = envOf(c);
-      const listenPort = isLag ? Number(argValue(c.args, '--port') ?? 9465) : Number(env.STREAMWRIGHT_METRICS_PORT ?? 9464);
+      const listenPort = isLag ? Number(argValue(c.args, '--port') ?? 9465)
+        : Number(argValue(c.args, '--metrics-port') ?? env.STREAMWRIGHT_METRICS_PORT ?? 9464);
       // The exporter's /healthz fails while Kafka or a watched topic is missing: readiness only.
       const [live, ready] = isLag ? ['/metrics', '/healthz'] : ['/healthz', '/readyz'];
-      check(t(`${cid}: liveness ${live} and readiness ${ready} on the port it listens on (${listenPort})`), (() => {
+      if (isLoadgen) {
+        // streamwright-loadgen serves no HTTP: a probe would only fail and restart it.
+        check(t(`${cid}: no probes and no ports (streamwright-loadgen serves no HTTP)`),
+          ['livenessProbe', 'readinessProbe', 'startupProbe'].filter((k) => c[k]).map((k) => `${k} on a process that listens nowhere`)
+            .concat((c.ports ?? []).map((x) => `port ${x.name} (${x.containerPort}) on a process that listens nowhere`)));
+      } else check(t(`${cid}: liveness ${live} and readiness ${ready} on the port it listens on (${listenPort})`), (() => {
         const p = [];
         for (const [probe, want] of [['livenessProbe', live], ['readinessProbe', ready]]) {
           const pr = c[probe];
@@ -361,14 +392,15 @@ function manifests(renderedFile, valuesFile, rulesOut) {
         const r = c.resources ?? {};
         return [!r.requests?.cpu && 'no cpu request', !r.requests?.memory && 'no memory request', !r.limits?.memory && 'no memory limit'];
       })());
-      check(t(`${cid}: volume mounts resolve; /tmp${isLag ? '' : ' and the state directory'} writable`), (() => {
+      const needsState = !isLag && !isLoadgen && !isSink;
+      check(t(`${cid}: volume mounts resolve; /tmp${needsState ? ' and the state directory' : ''} writable`), (() => {
         const p = [];
         const mounts = c.volumeMounts ?? [];
         for (const m of mounts)
           if (!volumes.has(m.name) && !claims.includes(m.name)) p.push(`mount ${m.name} (${m.mountPath}) has no volume or claim template`);
         const writable = (dir) => mounts.some((m) => m.mountPath === dir && !m.readOnly);
         if (!writable('/tmp')) p.push('/tmp is not a writable mount (the root filesystem is read-only)');
-        if (!isLag) {
+        if (needsState) {
           const state = env.CHECKPOINT_LOCATION;
           if (!state) p.push('CHECKPOINT_LOCATION is not set (the default /tmp/streamwright-state would be lost on restart)');
           else if (!writable(state)) p.push(`the state directory ${state} is not a writable mount`);
@@ -404,19 +436,26 @@ function manifests(renderedFile, valuesFile, rulesOut) {
     check(t(`every stage of ${v.topology} (${Object.keys(topo.stages).join(', ')}) has exactly one workload`),
       Object.keys(topo.stages).map((s) => (stageWorkload(s).length === 1 ? null : `stage ${s}: ${stageWorkload(s).length} workloads`)));
     const exe = registryExecutable(v.topology);
-    check(t(`${v.topology} runs ${exe} (topologies/registry.cpp)`), workloads.filter((w) => stages.some((s) => stageWorkload(s.name).includes(w)))
-      .flatMap((w) => containersOf(w).map((c) => (c.command?.[0] === `/usr/local/bin/${exe}` ? null : `${id(w)}: command ${c.command?.[0]}`))));
+    check(t(`${v.topology} runs ${exe} (topologies/registry.cpp)${Object.values(topo.stages).some((x) => x.executable) ? ', its sink its own executable' : ''}`),
+      workloads.filter((w) => stages.some((s) => stageWorkload(s.name).includes(w)))
+        .flatMap((w) => containersOf(w).map((c) => {
+          const want = topo.stages[w.metadata.labels['app.kubernetes.io/component']]?.executable ?? exe;
+          return c.command?.[0] === `/usr/local/bin/${want}` ? null : `${id(w)}: command ${c.command?.[0]}, not ${want}`;
+        })));
   }
   for (const s of stages) {
     const ws = stageWorkload(s.name);
     const w = ws[0];
+    const sink = s.kind === 'sink';
     const wantKind = s.kind === 'stateful' ? 'StatefulSet' : 'Deployment';
-    check(t(`stage ${s.name}: one ${wantKind}, running --stage ${s.name}`), (() => {
+    check(t(`stage ${s.name}: one ${wantKind}, running ${sink ? 'without --stage (a sink)' : `--stage ${s.name}`}`), (() => {
       if (ws.length !== 1) return [`${ws.length} workloads with component ${s.name}`];
       const p = [];
       if (w.kind !== wantKind) p.push(`${id(w)} is a ${w.kind}, not a ${wantKind} (${s.kind})`);
       const c = containersOf(w)[0];
-      if (c?.args?.[0] !== '--stage' || c?.args?.[1] !== s.name) p.push(`args do not start with --stage ${s.name}: ${JSON.stringify(c?.args?.slice(0, 2))}`);
+      if (sink) {
+        if ((c?.args ?? []).includes('--stage')) p.push('a sink takes no --stage');
+      } else if (c?.args?.[0] !== '--stage' || c?.args?.[1] !== s.name) p.push(`args do not start with --stage ${s.name}: ${JSON.stringify(c?.args?.slice(0, 2))}`);
       if (topo && topo.stages[s.name]?.kind !== s.kind) p.push(`${v.topology} has no ${s.kind} stage ${s.name}`);
       return p;
     })());
@@ -427,6 +466,8 @@ function manifests(renderedFile, valuesFile, rulesOut) {
       : (w.spec.replicas === (s.replicas ?? 1) ? [] : [`spec.replicas is ${w.spec.replicas}, not ${s.replicas ?? 1}`]));
     const c = containersOf(w)[0] ?? {};
     const env = envOf(c);
+    // The options the process runs with: a sink's from its flags, a stage's from its environment.
+    const processConfig = sink ? configFromArgs(c.args) : yamlConfigFromEnv(env);
     check(t(`stage ${s.name}: ${s.kind === 'stateful' ? 'a volume claim template for its state, and a headless Service' : 'no persistent volume'}`), (() => {
       const p = [];
       const claims = w.spec?.volumeClaimTemplates ?? [];
@@ -465,9 +506,48 @@ function manifests(renderedFile, valuesFile, rulesOut) {
       const grace = w.spec.template.spec.terminationGracePeriodSeconds;
       return grace * 1000 > parseDurationMs(timeout) ? [] : [`grace ${grace}s <= shutdown timeout ${timeout}: SIGKILL before the commit`];
     })());
+    if (sink) {
+      const sinkOptions = SINK_OPTIONS(topo.stages[s.name].main);
+      check(t(`stage ${s.name}: the sink's flags, Kafka and PostgreSQL settings (${topo.stages[s.name].main})`), (() => {
+        const p = [];
+        for (const a of c.args ?? []) {
+          const m = /^--([a-z][a-z0-9-]*)(=.*)?$/.exec(a);
+          if (m && !sinkOptions.has(m[1])) p.push(`--${m[1]} is not an option of ${topo.stages[s.name].executable} (it would exit with status 2)`);
+        }
+        if (c.envFrom?.length) p.push('envFrom: the sink reads no STREAMWRIGHT_* variables (its options are flags)');
+        for (const k of Object.keys(env)) if (k.startsWith('STREAMWRIGHT_') || k === 'CHECKPOINT_LOCATION') p.push(`${k}: the sink ignores it`);
+        const bootstrap = (c.env ?? []).find((e) => e.name === 'KAFKA_BOOTSTRAP_SERVERS')?.valueFrom?.configMapKeyRef;
+        if (argValue(c.args, '--bootstrap-servers') !== v.kafka.bootstrapServers &&
+            !(bootstrap && bootstrap.name === cm?.metadata?.name && cmData[bootstrap.key] === v.kafka.bootstrapServers))
+          p.push('KAFKA_BOOTSTRAP_SERVERS is not the chart\'s kafka.bootstrapServers');
+        if (argValue(c.args, '--metrics-port') !== String(v.metrics.port)) p.push(`--metrics-port ${argValue(c.args, '--metrics-port')}, not ${v.metrics.port}`);
+        if (argValue(c.args, '--group-id') !== `${app}-${s.name}`) p.push(`--group-id ${argValue(c.args, '--group-id')}, not ${app}-${s.name}`);
+        if (env.POSTGRES_URL !== v.postgres?.url) p.push(`POSTGRES_URL is ${env.POSTGRES_URL}, not postgres.url`);
+        if (v.postgres?.userKey) {
+          const ref = (c.env ?? []).find((e) => e.name === 'POSTGRES_USER')?.valueFrom?.secretKeyRef;
+          if (ref?.name !== v.postgres.existingSecret || ref?.key !== v.postgres.userKey) p.push('POSTGRES_USER does not come from the Secret');
+        } else if ((env.POSTGRES_USER ?? '') !== (v.postgres?.user ?? '')) p.push(`POSTGRES_USER is ${env.POSTGRES_USER}, not postgres.user`);
+        // The password: a file of the mounted Secret, never a variable or a flag.
+        if ('POSTGRES_PASSWORD' in env || argValue(c.args, '--postgres-password')) p.push('the password is in the environment or on the command line');
+        const file = env.POSTGRES_PASSWORD_FILE;
+        const mount = (c.volumeMounts ?? []).find((m) => file && file.startsWith(m.mountPath + '/'));
+        const vol = mount && (w.spec.template.spec.volumes ?? []).find((x) => x.name === mount.name);
+        const item = vol?.secret?.items?.find((i) => `${mount.mountPath}/${i.path}` === file);
+        if (!vol?.secret || vol.secret.secretName !== v.postgres?.existingSecret || item?.key !== (v.postgres?.passwordKey ?? 'password'))
+          p.push(`POSTGRES_PASSWORD_FILE ${file} is not key ${v.postgres?.passwordKey} of a mount of Secret ${v.postgres?.existingSecret}`);
+        if (!read(topo.stages[s.name].main).includes('"POSTGRES_PASSWORD_FILE"')) p.push(`${topo.stages[s.name].main} reads no POSTGRES_PASSWORD_FILE`);
+        // The chart-wide topics reach the sink, so it reads what the aggregate writes.
+        for (const k of ['summaryTopic', 'momentsTopic', 'logLevel']) {
+          const want = s.config?.[k] ?? v.config?.[k];
+          if (want !== undefined && String(processConfig[k]) !== String(want)) p.push(`${k} is ${processConfig[k]}, not ${want}`);
+        }
+        for (const [k, val] of Object.entries(s.config ?? {})) if (String(processConfig[k]) !== String(val)) p.push(`config.${k} ${val} does not reach the sink (${processConfig[k]})`);
+        return p;
+      })());
+    }
     // config.processingGuarantee, overridden by the stage's config, reaches the process (flags win).
     const guaranteeWanted = s.config?.processingGuarantee ?? v.config?.processingGuarantee ?? options?.get('processing-guarantee') ?? 'at_least_once';
-    check(t(`stage ${s.name}: processing guarantee ${guaranteeWanted}`), (() => {
+    if (!sink) check(t(`stage ${s.name}: processing guarantee ${guaranteeWanted}`), (() => {
       const got = argValue(c.args, '--processing-guarantee') ?? env.STREAMWRIGHT_PROCESSING_GUARANTEE ?? options?.get('processing-guarantee') ?? 'at_least_once';
       const p = [];
       if (got !== guaranteeWanted) p.push(`the process runs ${got}, not ${guaranteeWanted}`);
@@ -475,7 +555,7 @@ function manifests(renderedFile, valuesFile, rulesOut) {
       return p;
     })());
     if (options) {
-      check(t(`stage ${s.name}: every flag and STREAMWRIGHT_* variable is an option of the ${v.topology} service`), (() => {
+      if (!sink) check(t(`stage ${s.name}: every flag and STREAMWRIGHT_* variable is an option of the ${v.topology} service`), (() => {
         const p = [];
         const envNames = new Set([...options.keys()].map(envNameForOption));
         for (const a of c.args ?? []) {
@@ -520,7 +600,7 @@ function manifests(renderedFile, valuesFile, rulesOut) {
       })());
     }
     if (topo && topo.stages[s.name]) {
-      const want = topo.stages[s.name].input({ ...yamlConfigFromEnv(env) }, app);
+      const want = topo.stages[s.name].inputs(processConfig, app)[0];
       const groupWanted = `${app}-${s.name}`;
       const keda = { ...(v.keda ?? {}), ...(s.keda ?? {}) };
       check(t(`stage ${s.name}: ${keda.enabled ? `a ScaledObject on group ${groupWanted}, topic ${want}, max <= ${s.partitions} partitions` : 'no ScaledObject'}`), (() => {
@@ -585,7 +665,8 @@ function manifests(renderedFile, valuesFile, rulesOut) {
     if (!selected.length) p.push('selects no Service');
     for (const ep of sm.spec.endpoints ?? [])
       for (const svc of selected) if (!(svc.spec.ports ?? []).some((x) => x.name === ep.port)) p.push(`${id(svc)} has no port ${ep.port}`);
-    for (const w of workloads) {
+    // Everything but the load generator, which serves no metrics.
+    for (const w of workloads.filter((x) => x.metadata.labels?.['app.kubernetes.io/component'] !== 'load-generator')) {
       const n = selected.filter((svc) => labelsMatch(svc.spec?.selector, podLabels(w))).length;
       if (n !== 1) p.push(`${id(w)} is behind ${n} scraped Services (${n ? 'scraped twice' : 'not scraped'})`);
     }
@@ -625,10 +706,11 @@ function manifests(renderedFile, valuesFile, rulesOut) {
     if (topo) {
       const stageCfg = (s) => {
         const sw = stageWorkload(s.name)[0];
+        if (s.kind === 'sink') return configFromArgs(sw ? containersOf(sw)[0].args : []);
         return yamlConfigFromEnv(sw ? envOf(containersOf(sw)[0]) : cmData);
       };
       for (const s of stages) {
-        const want = `${app}-${s.name}=${topo.stages[s.name]?.input(stageCfg(s), app)}`;
+        const want = `${app}-${s.name}=${topo.stages[s.name]?.inputs(stageCfg(s), app).join(',')}`;
         if (!groups.includes(want)) p.push(`no --group ${want}`);
       }
     }
@@ -643,6 +725,44 @@ function manifests(renderedFile, valuesFile, rulesOut) {
     }
     return p;
   })());
+
+  // -- the load generator --
+  const gens = workloads.filter((w) => w.metadata.labels?.['app.kubernetes.io/component'] === 'load-generator');
+  const lgv = v.loadGenerator ?? {};
+  check(t(`load generator ${lgv.enabled ? `runs streamwright-loadgen --mode ${topo?.loadgenMode}, ${lgv.replicas} x ${lgv.ratePerReplica}/s, on the input topic` : 'absent'}`), (() => {
+    if (!lgv.enabled) return gens.map((x) => `${id(x)} rendered while disabled`);
+    if (gens.length !== 1) return [`${gens.length} load generator workloads`];
+    const w = gens[0];
+    const c = containersOf(w)[0];
+    const env = envOf(c);
+    const p = [];
+    if (w.kind !== 'Deployment') p.push(`a ${w.kind}, not a Deployment`);
+    if (w.spec.replicas !== lgv.replicas) p.push(`replicas ${w.spec.replicas}, not ${lgv.replicas}`);
+    if (c.command?.[0] !== '/usr/local/bin/streamwright-loadgen') p.push(`command ${c.command?.[0]}`);
+    const known = LOADGEN_OPTIONS();
+    for (const a of c.args ?? []) {
+      const m = /^--([a-z][a-z0-9-]*)(=.*)?$/.exec(a);
+      if (m && !known.has(m[1])) p.push(`--${m[1]} is not an option of streamwright-loadgen`);
+    }
+    if (argValue(c.args, '--mode') !== topo?.loadgenMode) p.push(`--mode ${argValue(c.args, '--mode')}, not ${topo?.loadgenMode}`);
+    // The seed's variables (services/loadgen honours them; flags win, so none of these as flags).
+    for (const f of ['--bootstrap-servers', '--topic', '--rate']) if ((c.args ?? []).includes(f)) p.push(`${f} on the command line would override the seed's variables`);
+    const broker = (c.env ?? []).find((e) => e.name === 'KAFKA_BROKER');
+    const brokerValue = broker?.value ?? (broker?.valueFrom?.configMapKeyRef?.name === cm?.metadata?.name ? cmData[broker.valueFrom.configMapKeyRef.key] : undefined);
+    if (brokerValue !== v.kafka.bootstrapServers) p.push(`KAFKA_BROKER is ${brokerValue}, not kafka.bootstrapServers`);
+    const first = stages[0];
+    const firstW = first && stageWorkload(first.name)[0];
+    const inputs = topo && first ? topo.stages[first.name].inputs(yamlConfigFromEnv(firstW ? envOf(containersOf(firstW)[0]) : cmData), app) : [];
+    const topicWanted = lgv.topic || inputs[0];
+    if (env.KAFKA_TOPIC !== topicWanted) p.push(`KAFKA_TOPIC is ${env.KAFKA_TOPIC}, not ${topicWanted} (what ${first?.name} reads)`);
+    if (v.topology === 'telemetra' && argValue(c.args, '--viewer-topic') !== inputs[1]) p.push(`--viewer-topic ${argValue(c.args, '--viewer-topic')}, not ${inputs[1]}`);
+    if (env.TARGET_RPS !== String(lgv.ratePerReplica)) p.push(`TARGET_RPS is ${env.TARGET_RPS}, not ${lgv.ratePerReplica}`);
+    if (lgv.additionalTerm) {
+      if (env.ADDITIONAL_TERM !== lgv.additionalTerm) p.push(`ADDITIONAL_TERM is ${env.ADDITIONAL_TERM}`);
+      if (Number(env.ADDITIONAL_TERM_RATE) !== Number(lgv.additionalTermRate)) p.push(`ADDITIONAL_TERM_RATE is ${env.ADDITIONAL_TERM_RATE}, not ${lgv.additionalTermRate}`);
+    } else if ('ADDITIONAL_TERM' in env || 'ADDITIONAL_TERM_RATE' in env) p.push('ADDITIONAL_TERM* set without loadGenerator.additionalTerm');
+    return p;
+  })());
   finish();
 }
 
@@ -655,6 +775,16 @@ function canonical(x) {
 function argValue(args, flag) {
   const i = (args ?? []).indexOf(flag);
   return i >= 0 ? args[i + 1] : undefined;
+}
+// --summary-topic x --batch-rows 5 -> { summaryTopic: 'x', batchRows: '5' }
+function configFromArgs(args) {
+  const out = {};
+  for (const [i, a] of (args ?? []).entries()) {
+    const m = /^--([a-z][a-z0-9-]*)$/.exec(a);
+    if (m && i + 1 < args.length && !String(args[i + 1]).startsWith('--'))
+      out[m[1].replace(/-([a-z0-9])/g, (_, ch) => ch.toUpperCase())] = args[i + 1];
+  }
+  return out;
 }
 // STREAMWRIGHT_INPUT_TOPIC=logs -> { inputTopic: 'logs' }
 function yamlConfigFromEnv(env) {
@@ -749,6 +879,36 @@ function optionsCheck() {
     rfb.problems.concat(['"enrich"', '"aggregate"', '"node-aggregate"', '"frames-by-scene"', '"frames-by-node"'].map((x) => (rfb.src.includes(x) ? null : `${x} not found`))));
   check('streamwright-render-farm is the executable of render-farm (topologies/registry.cpp)',
     registryExecutable('render-farm') === 'streamwright-render-farm' ? [] : [`registry says ${registryExecutable('render-farm')}`]);
+  const tmListed = new Set(schema.definitions.telemetraConfig.propertyNames.enum.map(camelToKebab));
+  const tm = topologyOptions('telemetra');
+  const r = [];
+  for (const o of tm.keys()) if (!tmListed.has(o) && !managed.has(o)) r.push(`--${o} (C++) is neither in telemetraConfig nor set by the chart`);
+  for (const o of tmListed) if (!tm.has(o)) r.push(`${o} is in telemetraConfig but not an option of streamwright-telemetra`);
+  check(`values.schema.json lists the ${tm.size} options of streamwright-telemetra (C++: service.cpp, telemetra/main.cpp)`, r);
+  const sinkMain = TOPOLOGIES.telemetra.stages.sink.main;
+  const sinkOpts = SINK_OPTIONS(sinkMain);
+  const stageListed = new Set(schema.definitions.telemetraStageConfig.propertyNames.enum.map(camelToKebab));
+  const sinkOnly = [...stageListed].filter((o) => !tmListed.has(o));
+  // Set by the chart (flags of their own) or secrets (never values): not in the schema.
+  const sinkManaged = new Set(['help', 'bootstrap-servers', 'postgres-url', 'postgres-user', 'postgres-password', 'postgres-password-file',
+    'group-id', 'kafka-property', 'kafka-properties-file', 'metrics-address', 'metrics-port']);
+  const q2 = [];
+  for (const o of sinkOpts.keys()) if (!sinkManaged.has(o) && !stageListed.has(o)) q2.push(`--${o} (C++) is neither in telemetraStageConfig nor set by the chart`);
+  for (const o of sinkOnly) if (!sinkOpts.has(o)) q2.push(`${o} is in telemetraStageConfig but not an option of the sink or the stages`);
+  const helpers = fs.readFileSync(path.join(CHART, 'templates/_helpers.tpl'), 'utf8');
+  const sinkBlock = /define "streamwright.sinkOptions"[\s\S]*?\{\{- end \}\}/.exec(helpers)?.[0] ?? '';
+  const passed = new Map([...sinkBlock.matchAll(/^([a-zA-Z]+): --([a-z-]+)$/gm)].map((m) => [m[1], m[2]]));
+  for (const [k, flag] of passed) {
+    if (camelToKebab(k) !== flag) q2.push(`streamwright.sinkOptions: ${k} becomes --${flag}, not --${camelToKebab(k)}`);
+    if (!sinkOpts.has(flag)) q2.push(`streamwright.sinkOptions passes --${flag}, which the sink does not have`);
+  }
+  for (const o of sinkOpts.keys()) if (!sinkManaged.has(o) && ![...passed.values()].includes(o)) q2.push(`--${o} of the sink is not passed by streamwright.sinkOptions`);
+  check(`values.schema.json and the chart know the ${sinkOpts.size} options of streamwright-telemetra-sink (${sinkMain})`, q2);
+  const tb = buildSource('telemetra');
+  check(`the chart's telemetra stages (parse, aggregate, events-by-stream) exist in ${tb.files}`,
+    tb.problems.concat(['"parse"', '"aggregate"', '"events-by-stream"'].map((x) => (tb.src.includes(x) ? null : `${x} not found`))));
+  check('streamwright-telemetra is the executable of telemetra (topologies/registry.cpp)',
+    registryExecutable('telemetra') === 'streamwright-telemetra' ? [] : [`registry says ${registryExecutable('telemetra')}`]);
   const lagOpts = LAG_EXPORTER_OPTIONS();
   check('streamwright-lag-exporter has the flags the chart passes',
     ['bootstrap-servers', 'group', 'port', 'interval', 'log-level', 'kafka-property'].map((o) => (lagOpts.has(o) ? null : `--${o} missing`)));

@@ -75,14 +75,19 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
 {{/*
-What the chart knows about each topology: its stages in order, their kinds and the topic each
-stage consumes (for KEDA and the lag exporter). Only topologies that exist in the code base are
-listed; for any other the values must name every stage, give its kind and, for KEDA or the lag
-exporter, its inputTopic.
+What the chart knows about each topology: its stages in order, their kinds, the topic each
+stage consumes (inputTopic: KEDA scales on its lag) and any further topics it consumes
+(moreInputTopics, option: default; the lag exporter watches them all), the options the topology
+cannot run without (requiredConfig), and the load generator's mode.
 crash-monitor: topologies/crash_monitor.cpp (stage parse reads --input-topic, default logs;
 aggregate reads the repartition topic <app>-crashes-by-user-repartition).
 render-farm: topologies/render_farm.cpp (enrich reads --input-topic, default render-events;
-aggregate and node-aggregate read <app>-frames-by-scene-repartition and -frames-by-node-).
+aggregate and node-aggregate read <app>-frames-by-scene-repartition and -frames-by-node-; every
+stage loads the scenes and hardware-nodes tables).
+telemetra: topologies/telemetra_topology.cpp (parse reads --chat-topic and --viewer-topic,
+default chat-events and viewer-events; aggregate reads <app>-events-by-stream-repartition) and
+the PostgreSQL sink services/telemetra-sink (kind sink: its own executable, no --stage, reads
+--summary-topic and --moments-topic, default chat-summary and moments; group <app>-sink).
 */}}
 {{- define "streamwright.catalogue" -}}
 crash-monitor:
@@ -104,6 +109,57 @@ render-farm:
   - name: node-aggregate
     kind: stateful
     inputTopic: {{ include "streamwright.applicationId" . }}-frames-by-node-repartition
+telemetra:
+  - name: parse
+    kind: stateless
+    inputTopicOption: chatTopic
+    inputTopic: chat-events
+    moreInputTopics:
+      viewerTopic: viewer-events
+  - name: aggregate
+    kind: stateful
+    inputTopic: {{ include "streamwright.applicationId" . }}-events-by-stream-repartition
+  - name: sink
+    kind: sink
+    executable: streamwright-telemetra-sink
+    inputTopicOption: summaryTopic
+    inputTopic: chat-summary
+    moreInputTopics:
+      momentsTopic: moments
+{{- end }}
+
+{{/*
+Per topology: the options every stage needs (each with what to give), and how the load
+generator runs (its --mode, and for telemetra the option of its second topic).
+*/}}
+{{- define "streamwright.topologyInfo" -}}
+crash-monitor:
+  loadGeneratorMode: crash-monitor
+render-farm:
+  loadGeneratorMode: render-farm
+  requiredConfig:
+    scenes: "the scenes table: topic:NAME (a compacted topic) or a file in the image, e.g. /usr/share/streamwright/render-farm/scenes.json"
+    nodes: "the hardware-nodes table: topic:NAME (a compacted topic) or a file in the image, e.g. /usr/share/streamwright/render-farm/hardware_nodes.jsonl"
+telemetra:
+  loadGeneratorMode: telemetra
+  # The flags of the parse stage's further input topics (moreInputTopics), in order.
+  loadGeneratorMoreTopics:
+    - --viewer-topic
+{{- end }}
+
+{{/*
+Options of streamwright-telemetra-sink that the chart passes as flags (the sink reads no
+STREAMWRIGHT_* variables): camelCase name -> flag. summaryTopic, momentsTopic and logLevel also
+come from the chart-wide `config`, so the sink reads what the aggregate writes.
+*/}}
+{{- define "streamwright.sinkOptions" -}}
+logLevel: --log-level
+summaryTopic: --summary-topic
+momentsTopic: --moments-topic
+batchRows: --batch-rows
+batchLinger: --batch-linger
+maxBackoff: --max-backoff
+dbCheckInterval: --db-check-interval
 {{- end }}
 
 {{/* camelCase option name -> environment variable (windowSize -> STREAMWRIGHT_WINDOW_SIZE). */}}
@@ -127,23 +183,29 @@ render-farm:
 
 {{/*
 The stages, resolved: each entry of .Values.stages over stageDefaults.<kind> and the chart-wide
-settings, plus the names the templates need. An entry without a name is the topology's stage at
-the same position (so `--set stages[0].replicas=3`, which replaces the whole list, still works),
-and without a kind takes the topology's kind for it.
+settings, plus the names the templates need. An empty list means every stage of the topology
+with its defaults. An entry without a name is the topology's stage at the same position (so
+`--set stages[0].replicas=3`, which replaces the whole list, still works), and without a kind
+takes the topology's kind for it.
 Usage: range $st := (include "streamwright.stages" $ | fromYaml).stages
 */}}
 {{- define "streamwright.stages" -}}
 {{- $root := . }}
 {{- $fullname := include "streamwright.fullname" $root }}
 {{- $catalogue := get (include "streamwright.catalogue" $root | fromYaml) $root.Values.topology | default list }}
+{{- $sinkOptions := include "streamwright.sinkOptions" $root | fromYaml }}
+{{- $list := $root.Values.stages | default list }}
+{{- if not $list }}
+{{- range $catalogue }}{{ $list = append $list (dict "name" .name) }}{{ end }}
+{{- end }}
 stages:
-{{- range $i, $raw := $root.Values.stages }}
+{{- range $i, $raw := $list }}
 {{- $s := deepCopy ($raw | default dict) }}
 {{- if and (not $s.name) (lt $i (len $catalogue)) }}
 {{- $_ := set $s "name" (index $catalogue $i).name }}
 {{- end }}
 {{- if not $s.name }}
-{{- fail (printf "stages[%d]: name is required (topology %s has no stage at this position)" $i $root.Values.topology) }}
+{{- fail (printf "stages[%d].name is required (topology %s has no stage at this position)" $i $root.Values.topology) }}
 {{- end }}
 {{- $cat := dict }}
 {{- range $catalogue }}{{ if eq .name $s.name }}{{ $cat = . }}{{ end }}{{ end }}
@@ -151,7 +213,7 @@ stages:
 {{- $_ := set $s "kind" $cat.kind }}
 {{- end }}
 {{- if not $s.kind }}
-{{- fail (printf "stages[%d]: kind (stateless or stateful) is required for stage %s" $i $s.name) }}
+{{- fail (printf "stages[%d].kind (stateless, stateful or sink) is required for stage %s" $i $s.name) }}
 {{- end }}
 {{- $defaults := get ($root.Values.stageDefaults | default dict) $s.kind | default dict }}
 {{- /* Overlays are shallow `set` loops: mergeOverwrite would not let false or 0 override. */}}
@@ -181,26 +243,42 @@ stages:
 {{- if and (not (hasKey $pdb "maxUnavailable")) (not (hasKey $pdb "minAvailable")) }}
 {{- $_ := set $pdb "maxUnavailable" 1 }}
 {{- end }}
-{{- $config := deepCopy $root.Values.config }}
+{{- /* A sink takes from the chart-wide config only the options it has (topics, log level). */}}
+{{- $config := eq $s.kind "sink" | ternary (pick $root.Values.config "logLevel" "summaryTopic" "momentsTopic") (deepCopy $root.Values.config) }}
 {{- range $k, $v := $s.config | default dict }}{{ $_ := set $config $k $v }}{{ end }}
 {{- $topic := $s.inputTopic }}
 {{- if and (not $topic) $cat.inputTopicOption }}
 {{- $topic = get $config $cat.inputTopicOption }}
 {{- end }}
+{{- $topic = $topic | default $cat.inputTopic | default "" }}
+{{- /* Every topic the stage consumes (the lag exporter watches them all). */}}
+{{- $topics := list }}
+{{- if $topic }}{{ $topics = append $topics $topic }}{{ end }}
+{{- range $option, $default := $cat.moreInputTopics | default dict }}
+{{- $topics = append $topics (get $config $option | default $default) }}
+{{- end }}
+{{- $sinkArgs := list }}
+{{- if eq $s.kind "sink" }}
+{{- range $k, $v := $config }}
+{{- if hasKey $sinkOptions $k }}{{ $sinkArgs = concat $sinkArgs (list (get $sinkOptions $k) (include "streamwright.optionValue" $v)) }}{{ end }}
+{{- end }}
+{{- end }}
   - index: {{ $i }}
     name: {{ $s.name }}
     kind: {{ $s.kind }}
     workload: {{ ternary "StatefulSet" "Deployment" (eq $s.kind "stateful") }}
+    executable: {{ $cat.executable | default (include "streamwright.executable" $root) }}
     resourceName: {{ printf "%s-%s" $fullname $s.name }}
     metricsService: {{ printf "%s-%s-metrics" $fullname $s.name }}
     headlessService: {{ printf "%s-%s-headless" $fullname $s.name }}
     group: {{ printf "%s-%s" (include "streamwright.applicationId" $root) $s.name }}
     replicas: {{ hasKey $s "replicas" | ternary $s.replicas 1 }}
     partitions: {{ $s.partitions | default 0 }}
-    inputTopic: {{ $topic | default $cat.inputTopic | default "" | quote }}
+    inputTopic: {{ $topic | quote }}
+    inputTopics: {{ join "," $topics | quote }}
     catalogueKind: {{ $cat.kind | default "" | quote }}
     hasStorage: {{ hasKey $s "storage" }}
-    postgres: {{ $s.postgres | default false }}
+    postgres: {{ or $s.postgres (eq $s.kind "sink") }}
     resources:
       {{- toYaml ($s.resources | default $defaults.resources | default dict) | nindent 6 }}
     stageConfig:
@@ -211,6 +289,8 @@ stages:
       {{- toYaml ($s.env | default list) | nindent 6 }}
     args:
       {{- toYaml ($s.args | default list) | nindent 6 }}
+    sinkArgs:
+      {{- toYaml $sinkArgs | nindent 6 }}
     podAnnotations:
       {{- toYaml ($s.podAnnotations | default dict) | nindent 6 }}
     keda:
@@ -362,10 +442,13 @@ which every release renders.
 {{- define "streamwright.validate" -}}
 {{- $root := . }}
 {{- $catalogue := get (include "streamwright.catalogue" . | fromYaml) .Values.topology }}
+{{- $info := get (include "streamwright.topologyInfo" . | fromYaml) .Values.topology | default dict }}
+{{- $sinkOptions := include "streamwright.sinkOptions" . | fromYaml }}
+{{- $_ := required "kafka.bootstrapServers is required: host:port[,host:port...] of the Kafka brokers (--set kafka.bootstrapServers=kafka-0.kafka:9092)" .Values.kafka.bootstrapServers }}
 {{- $graceMs := mul (int64 .Values.terminationGracePeriodSeconds) 1000 }}
 {{- $seen := dict }}
 {{- range $st := (include "streamwright.stages" . | fromYaml).stages }}
-{{- $i := $st.index }}
+{{- $i := int $st.index }}
 {{- if hasKey $seen $st.name }}
 {{- fail (printf "stages: stage %q is listed twice" $st.name) }}
 {{- end }}
@@ -386,30 +469,52 @@ which every release renders.
 {{- fail (printf "stages[%d]: the StatefulSet name %s is longer than 52 characters: shorten the release name, fullnameOverride or the stage name" $i $st.resourceName) }}
 {{- end }}
 {{- if and (ne $st.kind "stateful") $st.hasStorage }}
-{{- fail (printf "stages[%d]: stage %s is stateless: it has no storage" $i $st.name) }}
+{{- fail (printf "stages[%d].storage: stage %s is %s and keeps no state (only stateful stages take storage)" $i $st.name $st.kind) }}
 {{- end }}
 {{- if $st.keda.enabled }}
 {{- if le (int64 $st.partitions) 0 }}
-{{- fail (printf "stages[%d]: KEDA scales stage %s: set its partitions (the partition count of %s) to cap maxReplicas" $i $st.name (default "its input topic" $st.inputTopic)) }}
+{{- fail (printf "stages[%d].partitions is required: KEDA scales stage %s; set its partitions (the partition count of %s) to cap maxReplicas" $i $st.name (default "its input topic" $st.inputTopic)) }}
 {{- end }}
 {{- if gt (int64 $st.keda.maxReplicas) (int64 $st.partitions) }}
-{{- fail (printf "stages[%d]: keda maxReplicas (%d) of stage %s exceeds its partitions (%d): replicas beyond the partition count sit idle" $i (int64 $st.keda.maxReplicas) $st.name (int64 $st.partitions)) }}
+{{- fail (printf "stages[%d].keda.maxReplicas: keda maxReplicas (%d) of stage %s exceeds its partitions (%d): replicas beyond the partition count sit idle" $i (int64 $st.keda.maxReplicas) $st.name (int64 $st.partitions)) }}
 {{- end }}
 {{- if gt (int64 $st.keda.minReplicas) (int64 $st.keda.maxReplicas) }}
-{{- fail (printf "stages[%d]: keda minReplicas (%d) of stage %s exceeds maxReplicas (%d)" $i (int64 $st.keda.minReplicas) $st.name (int64 $st.keda.maxReplicas)) }}
+{{- fail (printf "stages[%d].keda.minReplicas: keda minReplicas (%d) of stage %s exceeds maxReplicas (%d)" $i (int64 $st.keda.minReplicas) $st.name (int64 $st.keda.maxReplicas)) }}
 {{- end }}
 {{- if not $st.inputTopic }}
-{{- fail (printf "stages[%d]: KEDA needs the topic stage %s consumes: set its inputTopic" $i $st.name) }}
+{{- fail (printf "stages[%d].inputTopic is required: KEDA needs the topic stage %s consumes" $i $st.name) }}
 {{- end }}
 {{- end }}
 {{- if and $root.Values.lagExporter.enabled (not $st.inputTopic) }}
-{{- fail (printf "stages[%d]: the lag exporter needs the topic stage %s consumes: set its inputTopic" $i $st.name) }}
-{{- end }}
-{{- if and $st.postgres (not $root.Values.postgres.existingSecret) }}
-{{- fail (printf "stages[%d]: stage %s uses PostgreSQL: set postgres.existingSecret (the password's Secret)" $i $st.name) }}
+{{- fail (printf "stages[%d].inputTopic is required: the lag exporter needs the topic stage %s consumes" $i $st.name) }}
 {{- end }}
 {{- if and $st.postgres (not $root.Values.postgres.url) }}
-{{- fail (printf "stages[%d]: stage %s uses PostgreSQL: set postgres.url" $i $st.name) }}
+{{- fail (printf "postgres.url is required: stage %s (stages[%d]) writes to PostgreSQL (e.g. postgresql://pg.example:5432/telemetra)" $st.name $i) }}
+{{- end }}
+{{- if and $st.postgres (not $root.Values.postgres.existingSecret) }}
+{{- fail (printf "postgres.existingSecret is required: stage %s (stages[%d]) writes to PostgreSQL; name the Secret that holds its password (key postgres.passwordKey)" $st.name $i) }}
+{{- end }}
+{{- $missing := list }}
+{{- range $option, $what := $info.requiredConfig | default dict }}
+{{- if and (ne $st.kind "sink") (not (get $st.config $option)) }}
+{{- $missing = append $missing (printf "config.%s (%s)" $option $what) }}
+{{- end }}
+{{- end }}
+{{- if $missing }}
+{{- fail (printf "topology %s needs %s; stage %s has %s (set in config, or per stage in stages[%d].config)" $root.Values.topology (join " and " $missing) $st.name (ternary "neither" "none" (gt (len $missing) 1)) $i) }}
+{{- end }}
+{{- if eq $st.kind "sink" }}
+{{- range $k, $v := $st.stageConfig }}
+{{- if not (hasKey $sinkOptions $k) }}
+{{- fail (printf "stages[%d].config.%s: not an option of the %s sink (it has: %s)" $i $k $root.Values.topology (keys $sinkOptions | sortAlpha | join ", ")) }}
+{{- end }}
+{{- end }}
+{{- else if $catalogue }}
+{{- range $k, $v := $st.stageConfig }}
+{{- if and (hasKey $sinkOptions $k) (not (has $k (list "logLevel" "summaryTopic" "momentsTopic"))) }}
+{{- fail (printf "stages[%d].config.%s: an option of the sink, not of stage %s" $i $k $st.name) }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- $shutdown := $st.config.shutdownTimeout | default "30s" }}
 {{- $shutdownMs := include "streamwright.durationMs" $shutdown | int64 }}
@@ -423,7 +528,7 @@ which every release renders.
 {{- end }}
 {{- end }}
 {{- if and .Values.kafka.sasl.enabled (not .Values.kafka.sasl.existingSecret) }}
-{{- fail "kafka.sasl.enabled needs kafka.sasl.existingSecret (a Secret with the username and password)" }}
+{{- fail "kafka.sasl.existingSecret is required when kafka.sasl.enabled: a Secret with the username and password" }}
 {{- end }}
 {{- if and (not .Values.kafka.tls.enabled) (or .Values.kafka.tls.caSecret.name .Values.kafka.tls.clientCertSecret) }}
 {{- fail "kafka.tls: a CA or client certificate is set but tls.enabled is false" }}

@@ -1,11 +1,14 @@
 {{/*
-The pod template of one stage, shared by its Deployment (stateless) or StatefulSet (stateful).
+The pod template of one stage, shared by its Deployment (stateless, sink) or StatefulSet
+(stateful). A sink (kind sink: its own executable) takes flags only: no --stage, no ConfigMap of
+STREAMWRIGHT_* options, no state directory; its PostgreSQL password is a mounted Secret file.
 Usage: include "streamwright.stagePodTemplate" (dict "root" $ "stage" $st), $st from streamwright.stages
 */}}
 {{- define "streamwright.stagePodTemplate" -}}
 {{- $root := .root }}
 {{- $st := .stage }}
 {{- $component := dict "root" $root "component" $st.name }}
+{{- $sink := eq $st.kind "sink" }}
 metadata:
   labels:
     {{- include "streamwright.componentLabels" $component | nindent 4 }}
@@ -40,28 +43,49 @@ spec:
       image: {{ include "streamwright.image" $root }}
       imagePullPolicy: {{ $root.Values.image.pullPolicy }}
       command:
-        - /usr/local/bin/{{ include "streamwright.executable" $root }}
+        - /usr/local/bin/{{ $st.executable }}
       args:
+        {{- if $sink }}
+        - --metrics-port
+        - {{ $root.Values.metrics.port | int64 | quote }}
+        - --group-id
+        - {{ $st.group }}
+        {{- range $st.sinkArgs }}
+        - {{ . | quote }}
+        {{- end }}
+        {{- else }}
         - --stage
         - {{ $st.name }}
+        {{- end }}
         {{- with include "streamwright.kafkaArgs" (dict "root" $root "exporter" false) | trim }}
         {{- . | nindent 8 }}
         {{- end }}
         {{- range $st.args }}
         - {{ . | quote }}
         {{- end }}
+      {{- if not $sink }}
       envFrom:
         - configMapRef:
             name: {{ include "streamwright.fullname" $root }}-config
+      {{- end }}
       {{- $env := include "streamwright.kafkaEnv" (dict "root" $root "exporter" false) | trim }}
-      {{- if or $env $st.stageConfig $st.postgres $st.env }}
+      {{- if or $env $st.stageConfig $st.postgres $st.env $sink }}
       env:
+        {{- if $sink }}
+        - name: KAFKA_BOOTSTRAP_SERVERS
+          valueFrom:
+            configMapKeyRef:
+              name: {{ include "streamwright.fullname" $root }}-config
+              key: KAFKA_BOOTSTRAP_SERVERS
+        {{- end }}
         {{- with $env }}
         {{- . | nindent 8 }}
         {{- end }}
+        {{- if not $sink }}
         {{- range $key, $value := $st.stageConfig }}
         - name: {{ include "streamwright.optionEnv" $key }}
           value: {{ include "streamwright.optionValue" $value | quote }}
+        {{- end }}
         {{- end }}
         {{- if $st.postgres }}
         {{- $pg := $root.Values.postgres }}
@@ -73,15 +97,21 @@ spec:
             secretKeyRef:
               name: {{ $pg.existingSecret }}
               key: {{ $pg.userKey }}
-        {{- else }}
+        {{- else if $pg.user }}
         - name: POSTGRES_USER
           value: {{ $pg.user | quote }}
         {{- end }}
+        {{- if $sink }}
+        {{- /* A file, not a variable: the sink reads POSTGRES_PASSWORD_FILE (services/telemetra-sink). */}}
+        - name: POSTGRES_PASSWORD_FILE
+          value: /etc/streamwright/postgres/{{ $pg.passwordKey }}
+        {{- else }}
         - name: POSTGRES_PASSWORD
           valueFrom:
             secretKeyRef:
               name: {{ $pg.existingSecret }}
               key: {{ $pg.passwordKey }}
+        {{- end }}
         {{- end }}
         {{- with $st.env }}
         {{- toYaml . | nindent 8 }}
@@ -110,8 +140,14 @@ spec:
       volumeMounts:
         - name: tmp
           mountPath: /tmp
+        {{- if $sink }}
+        - name: postgres-password
+          mountPath: /etc/streamwright/postgres
+          readOnly: true
+        {{- else }}
         - name: state
           mountPath: /var/lib/streamwright
+        {{- end }}
         {{- with include "streamwright.kafkaVolumeMounts" $root | trim }}
         {{- . | nindent 8 }}
         {{- end }}
@@ -119,7 +155,14 @@ spec:
     - name: tmp
       emptyDir:
         sizeLimit: {{ $root.Values.tmpSizeLimit }}
-    {{- if ne $st.kind "stateful" }}
+    {{- if $sink }}
+    - name: postgres-password
+      secret:
+        secretName: {{ $root.Values.postgres.existingSecret }}
+        items:
+          - key: {{ $root.Values.postgres.passwordKey }}
+            path: {{ $root.Values.postgres.passwordKey }}
+    {{- else if ne $st.kind "stateful" }}
     - name: state
       emptyDir: {}
     {{- end }}
