@@ -3,7 +3,7 @@
 real processes (tests/integration/ops_assets_test.cpp starts them and this Prometheus).
 
   selectors.py --prometheus URL --dashboard dashboard.json --alerts-tests alerts_test.yaml
-               [--targets N] [--timeout S] [--pending NAME ...]
+               [--targets N] [--timeout S]
   selectors.py --self-test
 
 What it checks, until everything holds or the timeout passes:
@@ -20,9 +20,7 @@ What it checks, until everything holds or the timeout passes:
 Dashboard template variables ($namespace, ${stage}, [[stage]]) are filled in with each value their
 own query gives (label_values(...) against the same Prometheus), and with the All value where the
 variable has one; a selector passes if one of these fillings matches. $__rate_interval and the
-other interval variables become 1m. Names given with --pending may match nothing while no series
-of that name exists at all (metrics that land in a later change); once the name exists, its
-selectors must match like any other.
+other interval variables become 1m.
 
 Prints one line per problem and ends with "selectors: N passed, M failed"; exits 1 on a failure.
 Only the Python standard library is used.
@@ -315,7 +313,6 @@ def check(args):
     prom = Prometheus(args.prometheus)
     with open(args.dashboard, encoding="utf-8") as f:
         dashboard = json.load(f)
-    pending = set(args.pending or [])
     deadline = time.monotonic() + args.timeout
     problems = []
     passed = 0
@@ -396,8 +393,6 @@ def check(args):
     def unmatched():
         bad = []
         for where, sel in cases:
-            if sel.name in pending and not prom.series(sel.name):
-                continue  # lands in a later change
             if not any(prom.series(s.promql()) for text in fillings(sel.text, resolved) for s in selectors(text)):
                 names = prom.series(sel.name) if sel.name else []
                 seen = sorted({json.dumps({k: v for k, v in s.items() if k != '__name__'}, sort_keys=True) for s in names})[:4]
@@ -407,9 +402,8 @@ def check(args):
     p = wait("selectors", unmatched)
     problems += p
     passed += len(cases) - len(p)
-    pending_seen = sorted({sel.name for _, sel in cases if sel.name in pending and not prom.series(sel.name)})
     print(f"checked {len(cases)} selectors of {len(rule_exprs)} rules, {len(panels)} dashboard queries and "
-          f"{len(var_queries)} variable queries" + (f"; not yet exported (allowed): {', '.join(pending_seen)}" if pending_seen else ""))
+          f"{len(var_queries)} variable queries")
 
     # 5. The promtool tests feed series shaped like the real ones.
     if args.alerts_tests:
@@ -421,8 +415,6 @@ def check(args):
             s = sel[0]
             real = prom.series(s.name)
             if not real:
-                if s.name in pending:
-                    continue
                 problems.append(f"{args.alerts_tests}:{line}: no scraped series named {s.name}")
                 continue
             mine = {label for label, _, _ in s.matchers} - SCRAPE_LABELS
@@ -489,7 +481,6 @@ def main():
     ap.add_argument("--alerts-tests")
     ap.add_argument("--targets", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=60)
-    ap.add_argument("--pending", nargs="*")
     ap.add_argument("--self-test", action="store_true")
     args = ap.parse_args()
     if args.self_test:
