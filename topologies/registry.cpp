@@ -2,35 +2,22 @@
 
 #include <stdexcept>
 
-#include "topologies/crash_monitor.h"
-#include "topologies/render_farm.h"
-#include "topologies/telemetra.h"
+#include "topologies/catalog.h"
 
 namespace sw::topologies {
 
-std::vector<std::string> names() { return {"crash-monitor", "render-farm", "telemetra"}; }
+std::vector<std::string> names() {
+  std::vector<std::string> out;
+  for (const auto& p : catalog()) out.push_back(p.name);
+  return out;
+}
 
 Topology build_default(const std::string& name, const std::string& application_id) {
-  if (name == "crash-monitor")
-    return crash_monitor::build(crash_monitor::Config{}, application_id.empty() ? name : application_id);
-  if (name == "render-farm") {
-    // Tables are only described here, never opened: the sources are placeholders.
-    render_farm::Config c;
-    c.scenes_source = "scenes.json";
-    c.nodes_source = "hardware_nodes.jsonl";
-    return render_farm::build(c, application_id.empty() ? name : application_id);
-  }
-  if (name == "telemetra")
-    return telemetra::build(telemetra::Config{}, application_id.empty() ? name : application_id);
-  throw std::invalid_argument("unknown topology '" + name + "' (known: crash-monitor, render-farm, telemetra)");
+  const auto& p = find_pipeline(name);
+  return p.build_default(application_id.empty() ? name : application_id);
 }
 
-std::string service_executable(const std::string& name) {
-  if (name == "crash-monitor") return "streamwright-crash-monitor";
-  if (name == "render-farm") return "streamwright-render-farm";
-  if (name == "telemetra") return "streamwright-telemetra";
-  throw std::invalid_argument("unknown topology '" + name + "'");
-}
+std::string service_executable(const std::string& name) { return find_pipeline(name).executable(); }
 
 namespace {
 std::string quote(const std::string& s) {

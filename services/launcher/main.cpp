@@ -21,6 +21,7 @@
 #include "common/process.h"
 #include "kafka/client.h"
 #include "metrics/http_client.h"
+#include "topologies/catalog.h"
 #include "topologies/registry.h"
 
 namespace po = boost::program_options;
@@ -32,16 +33,18 @@ namespace {
 volatile std::sig_atomic_t g_stop = 0;
 extern "C" void on_signal(int) { g_stop = 1; }
 
+// What the launcher runs for a pipeline, derived from its catalogue entry.
 struct Pipeline {
   std::string service;                // executable in build/bin
   std::vector<std::string> stages;    // in data-flow order
   std::string input_topic, output_topic, dlq_topic;
   std::vector<std::string> loadgen_args;
   std::string output_label;           // printed before each output record
+  std::map<std::string, std::string> labels;  // of other watched topics
   // Stage options (pairs) added unless given after "--": always, and for the demo only.
   std::vector<std::string> defaults, demo_defaults;
   std::string sink_service;                 // writes the outputs to PostgreSQL (POSTGRES_URL)
-  std::vector<std::string> watch_topics;    // shown live (default: output_topic)
+  std::vector<std::string> watch_topics;    // shown live
 };
 
 // Sample data shipped with the source tree (dimension tables): STREAMWRIGHT_DATA_DIR, the source
@@ -52,45 +55,40 @@ std::string data_dir() {
   return "/usr/share/streamwright";
 }
 
+Pipeline plan(const sw::topologies::Pipeline& entry) {
+  Pipeline p;
+  p.service = entry.executable();
+  const auto topology = entry.build_default(entry.name);
+  for (const auto& st : topology.subtopologies()) p.stages.push_back(st.name);
+  p.input_topic = entry.input_topic_options.empty() ? "" : entry.input_topic_options.front().first;
+  p.output_topic = entry.output_topic;
+  p.dlq_topic = entry.dead_letter_topic;
+  p.loadgen_args = {"--mode", entry.loadgen_mode};
+  p.loadgen_args.insert(p.loadgen_args.end(), entry.loadgen_args.begin(), entry.loadgen_args.end());
+  p.output_label = entry.output_label;
+  p.labels.insert(entry.watch_labels.begin(), entry.watch_labels.end());
+  auto flatten = [](const std::vector<std::pair<std::string, std::string>>& pairs) {
+    std::vector<std::string> out;
+    for (auto [option, value] : pairs) {
+      if (const auto at = value.find("{data}"); at != std::string::npos) value.replace(at, 6, data_dir());
+      out.push_back(option);
+      out.push_back(value);
+    }
+    return out;
+  };
+  p.defaults = flatten(entry.defaults);
+  p.demo_defaults = flatten(entry.demo_defaults);
+  if (!entry.sinks.empty()) p.sink_service = entry.sinks.front().executable;
+  p.watch_topics = entry.watch_topics.empty() ? std::vector<std::string>{entry.output_topic} : entry.watch_topics;
+  return p;
+}
+
 const std::map<std::string, Pipeline>& pipelines() {
-  static const std::map<std::string, Pipeline> p{
-      {"crash-monitor",
-       {"streamwright-crash-monitor",
-        {"parse", "aggregate"},
-        "logs",
-        "crash-alerts",
-        "logs-dlq",
-        {"--topic", "logs"},
-        "ALERT",
-        {},
-        {"--grace", "5s"},
-        "",
-        {}}},
-      {"render-farm",
-       {"streamwright-render-farm",
-        {"enrich", "aggregate", "node-aggregate"},
-        "render-events",
-        "render-metrics",
-        "render-events-dlq",
-        {"--mode", "render-farm", "--topic", "render-events"},
-        "METRICS",
-        {"--scenes", data_dir() + "/render-farm/scenes.json", "--nodes", data_dir() + "/render-farm/hardware_nodes.jsonl"},
-        {"--window-size", "10s", "--grace", "5s"},
-        "",
-        {}}},
-      {"telemetra",
-       {"streamwright-telemetra",
-        {"parse", "aggregate"},
-        "chat-events",
-        "chat-summary",
-        "chat-events-dlq",
-        {"--mode", "telemetra", "--spike-probability", "0.0002"},
-        "ROW",
-        {},
-        // Rows within seconds instead of after the first minute.
-        {"--window-size", "20s", "--window-advance", "5s", "--grace", "5s"},
-        "streamwright-telemetra-sink",
-        {"chat-summary", "moments"}}}};
+  static const std::map<std::string, Pipeline> p = [] {
+    std::map<std::string, Pipeline> out;
+    for (const auto& entry : sw::topologies::catalog()) out.emplace(entry.name, plan(entry));
+    return out;
+  }();
   return p;
 }
 
@@ -145,8 +143,11 @@ int usage() {
   std::cerr << "usage: streamwright demo PIPELINE [--rate N] [--duration 30s] [--partitions N] [-- service options]\n"
                "       streamwright up PIPELINE --bootstrap-servers HOST:PORT [-- service options]\n"
                "       streamwright describe PIPELINE [--dot FILE] [--png FILE]\n"
-               "       streamwright list\n"
-               "pipelines: crash-monitor, render-farm, telemetra (telemetra also runs its PostgreSQL sink:\n"
+               "       streamwright list [--json | --helm]\n"
+               "pipelines: ";
+  std::string names;
+  for (const auto& p : sw::topologies::catalog()) names += (names.empty() ? "" : ", ") + p.name;
+  std::cerr << names << " (telemetra also runs its PostgreSQL sink:\n"
                "POSTGRES_URL, POSTGRES_USER, POSTGRES_PASSWORD; demo starts a throwaway PostgreSQL when POSTGRES_URL is unset)\n";
   return 2;
 }
@@ -228,6 +229,19 @@ int main(int argc, char** argv) {
   if (argc < 2) return usage();
   const std::string command = argv[1];
   if (command == "list") {
+    const std::string format = argc >= 3 ? argv[2] : "";
+    if (format == "--json") {
+      std::cout << sw::topologies::catalog_json();
+      return 0;
+    }
+    if (format == "--helm") {
+      std::cout << sw::topologies::helm_catalogue_yaml();
+      return 0;
+    }
+    if (!format.empty()) {
+      std::cerr << "streamwright list: unknown argument '" << format << "' (--json or --helm)\n";
+      return 2;
+    }
     for (const auto& [name, p] : pipelines()) {
       std::cout << name << ": stages";
       for (const auto& s : p.stages) std::cout << ' ' << s;
@@ -424,7 +438,7 @@ int main(int argc, char** argv) {
     cc.set(sw::kafka::keys::auto_offset_reset, command == "demo" ? "earliest" : "latest");
     cc.set(sw::kafka::keys::fetch_wait_max_ms, 100);
     sw::kafka::Consumer alerts(cc, nullptr);
-    const auto watched = pipeline.watch_topics.empty() ? std::vector<std::string>{pipeline.output_topic} : pipeline.watch_topics;
+    const auto& watched = pipeline.watch_topics;
     alerts.subscribe(watched);
     std::string watched_list;
     for (const auto& t : watched) watched_list += (watched_list.empty() ? "" : ", ") + t;
@@ -445,7 +459,8 @@ int main(int argc, char** argv) {
       for (std::size_t i = 0; i < n; ++i) {
         if (batch[i].error()) continue;
         ++alerts_seen;
-        const std::string_view label = batch[i].topic() == "moments" ? "MOMENT" : pipeline.output_label;
+        const auto other = pipeline.labels.find(std::string(batch[i].topic()));
+        const std::string& label = other == pipeline.labels.end() ? pipeline.output_label : other->second;
         if (shown_this_interval++ < max_shown) std::cout << label << " " << batch[i].value() << "\n";
       }
       if (Clock::now() - last_status >= 2s) {

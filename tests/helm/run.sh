@@ -153,8 +153,21 @@ rules_file() {
     fail "promtool check rules helm/streamwright/files/alerts.yaml" "$out"
   fi
 }
+# The chart's catalogue is generated from the pipeline catalogue (topologies/*_pipeline.cpp).
+catalogue_file() {
+  local bin=${SW_BIN_DIR:-$ROOT/build/bin}/streamwright
+  if [ ! -x "$bin" ]; then
+    fail "helm/streamwright/files/catalogue.yaml is current" "$bin not found: build first (SW_BIN_DIR)"
+  elif diff <("$bin" list --helm) "$CHART/files/catalogue.yaml" >"$OUT/catalogue.diff" 2>&1; then
+    pass "helm/streamwright/files/catalogue.yaml is what \`streamwright list --helm\` says"
+  else
+    fail "helm/streamwright/files/catalogue.yaml is out of date: build/bin/streamwright list --helm > helm/streamwright/files/catalogue.yaml" \
+      "$(cat "$OUT/catalogue.diff")"
+  fi
+}
 job sources validate options
 job rules rules_file
+job catalogue catalogue_file
 
 # ---- good values files: lint, render, validate, yamllint, golden snapshot ------------------------
 good_values() {

@@ -83,7 +83,7 @@ const camelToKebab = (s) => s.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase
 // on). topologies/*_topology.cpp. A stage of kind sink runs its own program (main) with flags only.
 const TOPOLOGIES = {
   'crash-monitor': {
-    main: 'services/crash-monitor/main.cpp',
+    main: 'topologies/crash_monitor_pipeline.cpp',
     loadgenMode: 'crash-monitor',
     stages: {
       parse: { kind: 'stateless', inputs: (cfg) => [cfg.inputTopic ?? 'logs'] },
@@ -91,7 +91,7 @@ const TOPOLOGIES = {
     },
   },
   'render-farm': {
-    main: 'services/render-farm/main.cpp',
+    main: 'topologies/render_farm_pipeline.cpp',
     loadgenMode: 'render-farm',
     stages: {
       enrich: { kind: 'stateless', inputs: (cfg) => [cfg.inputTopic ?? 'render-events'] },
@@ -100,7 +100,7 @@ const TOPOLOGIES = {
     },
   },
   telemetra: {
-    main: 'services/telemetra/main.cpp',
+    main: 'topologies/telemetra_pipeline.cpp',
     loadgenMode: 'telemetra',
     stages: {
       parse: { kind: 'stateless', inputs: (cfg) => [cfg.chatTopic ?? 'chat-events', cfg.viewerTopic ?? 'viewer-events'] },
@@ -116,9 +116,13 @@ const TOPOLOGIES = {
 };
 const SINK_OPTIONS = (main) => optionsIn(main);
 const LOADGEN_OPTIONS = () => optionsIn('services/loadgen/main.cpp');
+// The catalogue names each pipeline in its topologies/<id>_pipeline.cpp; the build makes
+// streamwright-<name> from it.
 function registryExecutable(topology) {
-  const m = new RegExp(`name == "${topology}"\\) return "([a-z-]+)"`).exec(read('topologies/registry.cpp'));
-  return m ? m[1] : undefined;
+  const file = `topologies/${topology.replace(/-/g, '_')}_pipeline.cpp`;
+  if (!fs.existsSync(path.join(REPO, file))) return undefined;
+  const m = /p\.name = "([a-z-]+)";/.exec(read(file));
+  return m ? `streamwright-${m[1]}` : undefined;
 }
 function topologyOptions(topology) {
   const t = TOPOLOGIES[topology];
@@ -436,7 +440,7 @@ function manifests(renderedFile, valuesFile, rulesOut) {
     check(t(`every stage of ${v.topology} (${Object.keys(topo.stages).join(', ')}) has exactly one workload`),
       Object.keys(topo.stages).map((s) => (stageWorkload(s).length === 1 ? null : `stage ${s}: ${stageWorkload(s).length} workloads`)));
     const exe = registryExecutable(v.topology);
-    check(t(`${v.topology} runs ${exe} (topologies/registry.cpp)${Object.values(topo.stages).some((x) => x.executable) ? ', its sink its own executable' : ''}`),
+    check(t(`${v.topology} runs ${exe} (its topologies/*_pipeline.cpp)${Object.values(topo.stages).some((x) => x.executable) ? ', its sink its own executable' : ''}`),
       workloads.filter((w) => stages.some((s) => stageWorkload(s.name).includes(w)))
         .flatMap((w) => containersOf(w).map((c) => {
           const want = topo.stages[w.metadata.labels['app.kubernetes.io/component']]?.executable ?? exe;
@@ -862,29 +866,29 @@ function optionsCheck() {
   const p = [];
   for (const o of cpp.keys()) if (!listed.has(o) && !managed.has(o)) p.push(`--${o} (C++) is neither in crashMonitorConfig nor set by the chart`);
   for (const o of listed) if (!cpp.has(o)) p.push(`${o} is in crashMonitorConfig but not an option of streamwright-crash-monitor`);
-  check(`values.schema.json lists the ${cpp.size} options of streamwright-crash-monitor (C++: service.cpp, crash-monitor/main.cpp)`, p);
+  check(`values.schema.json lists the ${cpp.size} options of streamwright-crash-monitor (C++: service.cpp, topologies/crash_monitor_pipeline.cpp)`, p);
   const cm = buildSource('crash_monitor');
   check(`the chart's crash-monitor stages (parse, aggregate, crashes-by-user) exist in ${cm.files}`,
     cm.problems.concat(['"parse"', '"aggregate"', '"crashes-by-user"'].map((s) => (cm.src.includes(s) ? null : `${s} not found`))));
-  check('streamwright-crash-monitor is the executable of crash-monitor (topologies/registry.cpp)',
+  check('streamwright-crash-monitor is the executable of crash-monitor (topologies/crash_monitor_pipeline.cpp)',
     registryExecutable('crash-monitor') === 'streamwright-crash-monitor' ? [] : [`registry says ${registryExecutable('crash-monitor')}`]);
   const rfListed = new Set(schema.definitions.renderFarmConfig.propertyNames.enum.map(camelToKebab));
   const rf = topologyOptions('render-farm');
   const q = [];
   for (const o of rf.keys()) if (!rfListed.has(o) && !managed.has(o)) q.push(`--${o} (C++) is neither in renderFarmConfig nor set by the chart`);
   for (const o of rfListed) if (!rf.has(o)) q.push(`${o} is in renderFarmConfig but not an option of streamwright-render-farm`);
-  check(`values.schema.json lists the ${rf.size} options of streamwright-render-farm (C++: service.cpp, render-farm/main.cpp)`, q);
+  check(`values.schema.json lists the ${rf.size} options of streamwright-render-farm (C++: service.cpp, topologies/render_farm_pipeline.cpp)`, q);
   const rfb = buildSource('render_farm');
   check(`the chart's render-farm stages (enrich, aggregate, node-aggregate, frames-by-scene, frames-by-node) exist in ${rfb.files}`,
     rfb.problems.concat(['"enrich"', '"aggregate"', '"node-aggregate"', '"frames-by-scene"', '"frames-by-node"'].map((x) => (rfb.src.includes(x) ? null : `${x} not found`))));
-  check('streamwright-render-farm is the executable of render-farm (topologies/registry.cpp)',
+  check('streamwright-render-farm is the executable of render-farm (its topologies/*_pipeline.cpp)',
     registryExecutable('render-farm') === 'streamwright-render-farm' ? [] : [`registry says ${registryExecutable('render-farm')}`]);
   const tmListed = new Set(schema.definitions.telemetraConfig.propertyNames.enum.map(camelToKebab));
   const tm = topologyOptions('telemetra');
   const r = [];
   for (const o of tm.keys()) if (!tmListed.has(o) && !managed.has(o)) r.push(`--${o} (C++) is neither in telemetraConfig nor set by the chart`);
   for (const o of tmListed) if (!tm.has(o)) r.push(`${o} is in telemetraConfig but not an option of streamwright-telemetra`);
-  check(`values.schema.json lists the ${tm.size} options of streamwright-telemetra (C++: service.cpp, telemetra/main.cpp)`, r);
+  check(`values.schema.json lists the ${tm.size} options of streamwright-telemetra (C++: service.cpp, topologies/telemetra_pipeline.cpp)`, r);
   const sinkMain = TOPOLOGIES.telemetra.stages.sink.main;
   const sinkOpts = SINK_OPTIONS(sinkMain);
   const stageListed = new Set(schema.definitions.telemetraStageConfig.propertyNames.enum.map(camelToKebab));
@@ -907,7 +911,7 @@ function optionsCheck() {
   const tb = buildSource('telemetra');
   check(`the chart's telemetra stages (parse, aggregate, events-by-stream) exist in ${tb.files}`,
     tb.problems.concat(['"parse"', '"aggregate"', '"events-by-stream"'].map((x) => (tb.src.includes(x) ? null : `${x} not found`))));
-  check('streamwright-telemetra is the executable of telemetra (topologies/registry.cpp)',
+  check('streamwright-telemetra is the executable of telemetra (its topologies/*_pipeline.cpp)',
     registryExecutable('telemetra') === 'streamwright-telemetra' ? [] : [`registry says ${registryExecutable('telemetra')}`]);
   const lagOpts = LAG_EXPORTER_OPTIONS();
   check('streamwright-lag-exporter has the flags the chart passes',

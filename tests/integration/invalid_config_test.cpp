@@ -209,7 +209,7 @@ TEST_F(InvalidConfig, LagExporter) {
                 {with({"--no-such-flag"}), "unrecognised option '--no-such-flag'"},
                 {{"--topology", "crash-monitor"}, "--bootstrap-servers"},
                 {{"--bootstrap-servers", kNowhere}, "give --group or --topology"},
-                {{"--bootstrap-servers", kNowhere, "--topology", "nope"}, "unknown topology 'nope'"},
+                {{"--bootstrap-servers", kNowhere, "--topology", "nope"}, "unknown pipeline 'nope' (known: crash-monitor"},
                 {{"--bootstrap-servers", kNowhere, "--group", "g"}, "--group expects GROUP=TOPIC"},
                 {{"--bootstrap-servers", kNowhere, "--group", "g=,"}, "--group 'g=,' names no topic"},
                 {with({"--interval", "0s"}), "--interval must be positive"},

@@ -75,76 +75,23 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
 {{/*
-What the chart knows about each topology: its stages in order, their kinds, the topic each
+What the chart knows about each topology, from files/catalogue.yaml (generated from topologies/ by
+`streamwright list --helm`; tests/helm/run.sh checks it is current): its stages in order, their kinds, the topic each
 stage consumes (inputTopic: KEDA scales on its lag) and any further topics it consumes
-(moreInputTopics, option: default; the lag exporter watches them all), the options the topology
-cannot run without (requiredConfig), and the load generator's mode.
-crash-monitor: topologies/crash_monitor.cpp (stage parse reads --input-topic, default logs;
-aggregate reads the repartition topic <app>-crashes-by-user-repartition).
-render-farm: topologies/render_farm.cpp (enrich reads --input-topic, default render-events;
-aggregate and node-aggregate read <app>-frames-by-scene-repartition and -frames-by-node-; every
-stage loads the scenes and hardware-nodes tables).
-telemetra: topologies/telemetra_topology.cpp (parse reads --chat-topic and --viewer-topic,
-default chat-events and viewer-events; aggregate reads <app>-events-by-stream-repartition) and
-the PostgreSQL sink services/telemetra-sink (kind sink: its own executable, no --stage, reads
---summary-topic and --moments-topic, default chat-summary and moments; group <app>-sink).
+(moreInputTopics, option: default; the lag exporter watches them all). A stage of kind sink runs
+its own executable with flags only (group <app>-sink).
 */}}
 {{- define "streamwright.catalogue" -}}
-crash-monitor:
-  - name: parse
-    kind: stateless
-    inputTopicOption: inputTopic
-    inputTopic: logs
-  - name: aggregate
-    kind: stateful
-    inputTopic: {{ include "streamwright.applicationId" . }}-crashes-by-user-repartition
-render-farm:
-  - name: enrich
-    kind: stateless
-    inputTopicOption: inputTopic
-    inputTopic: render-events
-  - name: aggregate
-    kind: stateful
-    inputTopic: {{ include "streamwright.applicationId" . }}-frames-by-scene-repartition
-  - name: node-aggregate
-    kind: stateful
-    inputTopic: {{ include "streamwright.applicationId" . }}-frames-by-node-repartition
-telemetra:
-  - name: parse
-    kind: stateless
-    inputTopicOption: chatTopic
-    inputTopic: chat-events
-    moreInputTopics:
-      viewerTopic: viewer-events
-  - name: aggregate
-    kind: stateful
-    inputTopic: {{ include "streamwright.applicationId" . }}-events-by-stream-repartition
-  - name: sink
-    kind: sink
-    executable: streamwright-telemetra-sink
-    inputTopicOption: summaryTopic
-    inputTopic: chat-summary
-    moreInputTopics:
-      momentsTopic: moments
+{{- $app := include "streamwright.applicationId" . }}
+{{- (.Files.Get "files/catalogue.yaml" | replace "<app>" $app | fromYaml).catalogue | toYaml }}
 {{- end }}
 
 {{/*
-Per topology: the options every stage needs (each with what to give), and how the load
-generator runs (its --mode, and for telemetra the option of its second topic).
+Per topology, from the same file: the options every stage needs (requiredConfig: each with what to
+give), and how the load generator runs (its --mode, and the flags of further input topics).
 */}}
 {{- define "streamwright.topologyInfo" -}}
-crash-monitor:
-  loadGeneratorMode: crash-monitor
-render-farm:
-  loadGeneratorMode: render-farm
-  requiredConfig:
-    scenes: "the scenes table: topic:NAME (a compacted topic) or a file in the image, e.g. /usr/share/streamwright/render-farm/scenes.json"
-    nodes: "the hardware-nodes table: topic:NAME (a compacted topic) or a file in the image, e.g. /usr/share/streamwright/render-farm/hardware_nodes.jsonl"
-telemetra:
-  loadGeneratorMode: telemetra
-  # The flags of the parse stage's further input topics (moreInputTopics), in order.
-  loadGeneratorMoreTopics:
-    - --viewer-topic
+{{- (.Files.Get "files/catalogue.yaml" | fromYaml).info | toYaml }}
 {{- end }}
 
 {{/*

@@ -1,19 +1,21 @@
-// streamwright-render-farm: runs one stage (enrich, aggregate or node-aggregate) of the
-// render-farm telemetry pipeline.
+// The render farm's catalogue entry: its service options, demo and deployment settings.
 #include <fstream>
 
 #include "common/duration.h"
-#include "runtime/service.h"
+#include "topologies/catalog.h"
 #include "topologies/render_farm.h"
+
+namespace sw::topologies {
 
 namespace po = boost::program_options;
 
-int main(int argc, char** argv) {
-  sw::ServiceDefinition def;
-  def.name = "streamwright-render-farm";
-  def.description = "per-scene and per-node render metrics from frame events (stages: enrich, aggregate, node-aggregate)";
-  def.default_application_id = "render-farm";
-  def.add_options = [](po::options_description& d) {
+Pipeline render_farm_pipeline() {
+  Pipeline p;
+  p.name = "render-farm";
+  p.service.name = "streamwright-render-farm";
+  p.service.description = "per-scene and per-node render metrics from frame events (stages: enrich, aggregate, node-aggregate)";
+  p.service.default_application_id = "render-farm";
+  p.service.add_options = [](po::options_description& d) {
     // clang-format off
     d.add_options()
       ("input-topic", po::value<std::string>()->default_value("render-events"), "frame events (JSON)")
@@ -39,8 +41,8 @@ int main(int argc, char** argv) {
       ("baseline", "the seed's baseline: shuffle join, no pre-aggregation, 24h state retention, no dimension cache");
     // clang-format on
   };
-  def.build = [](const po::variables_map& vm, const std::string& app) {
-    sw::render_farm::Config c;
+  p.service.build = [](const po::variables_map& vm, const std::string& app) {
+    render_farm::Config c;
     c.input_topic = vm["input-topic"].as<std::string>();
     c.dead_letter_topic = vm["dlq-topic"].as<std::string>();
     c.scene_metrics_topic = vm["metrics-topic"].as<std::string>();
@@ -54,25 +56,25 @@ int main(int argc, char** argv) {
       const auto path = source.rfind("file:", 0) == 0 ? source.substr(5) : source;
       if (!std::ifstream(path)) throw std::invalid_argument(std::string("--") + option + ": cannot read '" + path + "'");
     }
-    c.window_size = sw::parse_duration(vm["window-size"].as<std::string>());
-    c.window_advance = sw::parse_duration(vm["window-advance"].as<std::string>());
-    c.grace = sw::parse_duration(vm["grace"].as<std::string>());
+    c.window_size = parse_duration(vm["window-size"].as<std::string>());
+    c.window_advance = parse_duration(vm["window-advance"].as<std::string>());
+    c.grace = parse_duration(vm["grace"].as<std::string>());
     const auto emit = vm["emit"].as<std::string>();
-    if (emit == "final") c.emit = sw::EmitStrategy::on_window_close;
-    else if (emit == "early") c.emit = sw::EmitStrategy::on_window_update;
+    if (emit == "final") c.emit = EmitStrategy::on_window_close;
+    else if (emit == "early") c.emit = EmitStrategy::on_window_update;
     else throw std::invalid_argument("--emit must be 'final' or 'early', not '" + emit + "'");
     const auto unknown = vm["unknown-ids"].as<std::string>();
-    if (unknown == "pass") c.unknown_ids = sw::MissingRow::keep;
-    else if (unknown == "dead-letter") c.unknown_ids = sw::MissingRow::dead_letter;
+    if (unknown == "pass") c.unknown_ids = MissingRow::keep;
+    else if (unknown == "dead-letter") c.unknown_ids = MissingRow::dead_letter;
     else throw std::invalid_argument("--unknown-ids must be 'pass' or 'dead-letter', not '" + unknown + "'");
     c.max_record_bytes = vm["max-record-bytes"].as<unsigned>();
-    c.dimension_check_interval = sw::parse_duration(vm["dimension-check-interval"].as<std::string>());
+    c.dimension_check_interval = parse_duration(vm["dimension-check-interval"].as<std::string>());
     const auto join = vm["join"].as<std::string>();
     if (join != "broadcast" && join != "shuffle")
       throw std::invalid_argument("--join must be 'broadcast' or 'shuffle', not '" + join + "'");
     c.broadcast_join = join == "broadcast";
     c.pre_aggregate = vm["pre-aggregate"].as<bool>();
-    c.state_retention = sw::parse_duration(vm["state-retention"].as<std::string>());
+    c.state_retention = parse_duration(vm["state-retention"].as<std::string>());
     c.cache_dimensions = vm["dimension-cache"].as<bool>();
     if (vm.count("baseline")) {
       c.broadcast_join = false;
@@ -80,8 +82,29 @@ int main(int argc, char** argv) {
       c.state_retention = std::chrono::hours(24);
       c.cache_dimensions = false;
     }
-    c.default_time_zone = sw::TimeZone::parse(vm["default-time-zone"].as<std::string>());
-    return sw::render_farm::build(c, app);
+    c.default_time_zone = TimeZone::parse(vm["default-time-zone"].as<std::string>());
+    return render_farm::build(c, app);
   };
-  return sw::service_main(argc, argv, def);
+  p.build_default = [](const std::string& app) {
+    // Tables are only described here, never opened: the sources are placeholders.
+    render_farm::Config c;
+    c.scenes_source = "scenes.json";
+    c.nodes_source = "hardware_nodes.jsonl";
+    return render_farm::build(c, app);
+  };
+  p.input_topic_options = {{"render-events", "inputTopic"}};
+  p.output_topic = "render-metrics";
+  p.dead_letter_topic = "render-events-dlq";
+  p.output_label = "METRICS";
+  p.defaults = {{"--scenes", "{data}/render-farm/scenes.json"}, {"--nodes", "{data}/render-farm/hardware_nodes.jsonl"}};
+  p.demo_defaults = {{"--window-size", "10s"}, {"--grace", "5s"}};
+  p.required_options = {
+      {"scenes", "the scenes table: topic:NAME (a compacted topic) or a file in the image, e.g. /usr/share/streamwright/render-farm/scenes.json"},
+      {"nodes", "the hardware-nodes table: topic:NAME (a compacted topic) or a file in the image, e.g. /usr/share/streamwright/render-farm/hardware_nodes.jsonl"}};
+  p.loadgen_mode = "render-farm";
+  p.loadgen_args = {"--topic", "render-events"};
+  p.sample_data = "render-farm";
+  return p;
 }
+
+}  // namespace sw::topologies

@@ -1,18 +1,21 @@
-// streamwright-crash-monitor: runs one stage (parse or aggregate) of the crash-monitor pipeline.
+// The crash monitor's catalogue entry: its service options, demo and deployment settings.
 #include <sstream>
 
 #include "common/duration.h"
-#include "runtime/service.h"
+#include "topologies/catalog.h"
 #include "topologies/crash_monitor.h"
+
+namespace sw::topologies {
 
 namespace po = boost::program_options;
 
-int main(int argc, char** argv) {
-  sw::ServiceDefinition def;
-  def.name = "streamwright-crash-monitor";
-  def.description = "crash alerts per user from a log stream (stages: parse, aggregate)";
-  def.default_application_id = "crash-monitor";
-  def.add_options = [](po::options_description& d) {
+Pipeline crash_monitor_pipeline() {
+  Pipeline p;
+  p.name = "crash-monitor";
+  p.service.name = "streamwright-crash-monitor";
+  p.service.description = "crash alerts per user from a log stream (stages: parse, aggregate)";
+  p.service.default_application_id = "crash-monitor";
+  p.service.add_options = [](po::options_description& d) {
     // clang-format off
     d.add_options()
       ("input-topic", po::value<std::string>()->default_value("logs"), "log events (JSON)")
@@ -27,13 +30,13 @@ int main(int argc, char** argv) {
       ("max-record-bytes", po::value<unsigned>()->default_value(65536), "larger input records are dead-lettered");
     // clang-format on
   };
-  def.build = [](const po::variables_map& vm, const std::string& app) {
-    sw::crash_monitor::Config c;
+  p.service.build = [](const po::variables_map& vm, const std::string& app) {
+    crash_monitor::Config c;
     c.input_topic = vm["input-topic"].as<std::string>();
     c.dead_letter_topic = vm["dlq-topic"].as<std::string>();
     c.alerts_topic = vm["alerts-topic"].as<std::string>();
-    c.window_size = sw::parse_duration(vm["window-size"].as<std::string>());
-    c.grace = sw::parse_duration(vm["grace"].as<std::string>());
+    c.window_size = parse_duration(vm["window-size"].as<std::string>());
+    c.grace = parse_duration(vm["grace"].as<std::string>());
     c.threshold = vm["threshold"].as<long long>();
     c.severities.clear();
     std::stringstream ss(vm["severities"].as<std::string>());
@@ -41,14 +44,24 @@ int main(int argc, char** argv) {
       if (!s.empty()) c.severities.push_back(s);
     const auto emit = vm["emit"].as<std::string>();
     if (emit == "final")
-      c.emit = sw::EmitStrategy::on_window_close;
+      c.emit = EmitStrategy::on_window_close;
     else if (emit == "early")
-      c.emit = sw::EmitStrategy::on_window_update;
+      c.emit = EmitStrategy::on_window_update;
     else
       throw std::invalid_argument("--emit must be 'final' or 'early', not '" + emit + "'");
     c.max_record_bytes = vm["max-record-bytes"].as<unsigned>();
-    c.default_time_zone = sw::TimeZone::parse(vm["default-time-zone"].as<std::string>());
-    return sw::crash_monitor::build(c, app);
+    c.default_time_zone = TimeZone::parse(vm["default-time-zone"].as<std::string>());
+    return crash_monitor::build(c, app);
   };
-  return sw::service_main(argc, argv, def);
+  p.build_default = [](const std::string& app) { return crash_monitor::build(crash_monitor::Config{}, app); };
+  p.input_topic_options = {{"logs", "inputTopic"}};
+  p.output_topic = "crash-alerts";
+  p.dead_letter_topic = "logs-dlq";
+  p.output_label = "ALERT";
+  p.demo_defaults = {{"--grace", "5s"}};
+  p.loadgen_mode = "crash-monitor";
+  p.loadgen_args = {"--topic", "logs"};
+  return p;
 }
+
+}  // namespace sw::topologies

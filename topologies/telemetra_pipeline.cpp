@@ -1,10 +1,13 @@
-// streamwright-telemetra: runs one stage (parse or aggregate) of the Telemetra live-chat pipeline.
+// Telemetra's catalogue entry: its service options, demo and deployment settings, and its
+// PostgreSQL sink.
 #include <cstdlib>
 #include <stdexcept>
 
 #include "common/duration.h"
-#include "runtime/service.h"
+#include "topologies/catalog.h"
 #include "topologies/telemetra.h"
+
+namespace sw::topologies {
 
 namespace po = boost::program_options;
 
@@ -26,12 +29,13 @@ double anomaly_threshold(const po::variables_map& vm) {
 }
 }  // namespace
 
-int main(int argc, char** argv) {
-  sw::ServiceDefinition def;
-  def.name = "streamwright-telemetra";
-  def.description = "live-chat analytics per stream and window, z-score chat spikes (stages: parse, aggregate)";
-  def.default_application_id = "telemetra";
-  def.add_options = [](po::options_description& d) {
+Pipeline telemetra_pipeline() {
+  Pipeline p;
+  p.name = "telemetra";
+  p.service.name = "streamwright-telemetra";
+  p.service.description = "live-chat analytics per stream and window, z-score chat spikes (stages: parse, aggregate)";
+  p.service.default_application_id = "telemetra";
+  p.service.add_options = [](po::options_description& d) {
     // clang-format off
     d.add_options()
       ("chat-topic", po::value<std::string>()->default_value("chat-events"), "chat events (JSON)")
@@ -52,28 +56,43 @@ int main(int argc, char** argv) {
            "distinct chatters per stored chunk: a commit writes new full chunks and a small head, not whole sets");
     // clang-format on
   };
-  def.build = [](const po::variables_map& vm, const std::string& app) {
-    sw::telemetra::Config c;
+  p.service.build = [](const po::variables_map& vm, const std::string& app) {
+    telemetra::Config c;
     c.chat_topic = vm["chat-topic"].as<std::string>();
     c.viewer_topic = vm["viewer-topic"].as<std::string>();
     c.chat_dead_letter_topic = vm["chat-dlq-topic"].as<std::string>();
     c.viewer_dead_letter_topic = vm["viewer-dlq-topic"].as<std::string>();
     c.summary_topic = vm["summary-topic"].as<std::string>();
     c.moments_topic = vm["moments-topic"].as<std::string>();
-    c.window_size = sw::parse_duration(vm["window-size"].as<std::string>());
-    c.window_advance = sw::parse_duration(vm["window-advance"].as<std::string>());
-    c.grace = sw::parse_duration(vm["grace"].as<std::string>());
+    c.window_size = parse_duration(vm["window-size"].as<std::string>());
+    c.window_advance = parse_duration(vm["window-advance"].as<std::string>());
+    c.grace = parse_duration(vm["grace"].as<std::string>());
     c.anomaly_threshold = anomaly_threshold(vm);
     c.history_windows = vm["history-windows"].as<unsigned>();
     if (vm.count("lexicon-positive") != vm.count("lexicon-negative"))
       throw std::invalid_argument("--lexicon-positive and --lexicon-negative go together");
     if (vm.count("lexicon-positive"))
-      c.lexicon = sw::telemetra::Lexicon::from_files(vm["lexicon-positive"].as<std::string>(),
+      c.lexicon = telemetra::Lexicon::from_files(vm["lexicon-positive"].as<std::string>(),
                                                      vm["lexicon-negative"].as<std::string>());
     c.max_record_bytes = vm["max-record-bytes"].as<unsigned>();
     c.chatter_chunk = vm["chatter-chunk"].as<unsigned>();
-    c.default_time_zone = sw::TimeZone::parse(vm["default-time-zone"].as<std::string>());
-    return sw::telemetra::build(c, app);
+    c.default_time_zone = TimeZone::parse(vm["default-time-zone"].as<std::string>());
+    return telemetra::build(c, app);
   };
-  return sw::service_main(argc, argv, def);
+  p.build_default = [](const std::string& app) { return telemetra::build(telemetra::Config{}, app); };
+  p.input_topic_options = {{"chat-events", "chatTopic"}, {"viewer-events", "viewerTopic"}};
+  p.output_topic = "chat-summary";
+  p.dead_letter_topic = "chat-events-dlq";
+  p.output_label = "ROW";
+  p.watch_topics = {"chat-summary", "moments"};
+  p.watch_labels = {{"moments", "MOMENT"}};
+  // Rows within seconds instead of after the first minute.
+  p.demo_defaults = {{"--window-size", "20s"}, {"--window-advance", "5s"}, {"--grace", "5s"}};
+  p.loadgen_mode = "telemetra";
+  p.loadgen_args = {"--spike-probability", "0.0002"};
+  p.loadgen_topic_flags = {"--viewer-topic"};
+  p.sinks = {{"streamwright-telemetra-sink", {"chat-summary", "moments"}, {"summaryTopic", "momentsTopic"}}};
+  return p;
 }
+
+}  // namespace sw::topologies
