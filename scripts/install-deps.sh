@@ -11,6 +11,7 @@ PACKAGES=(
   tzdata  # --default-time-zone with IANA names (unit tests use Europe/Berlin)
   gnuplot-nox  # bench/suite.sh: plots
   libpqxx-dev postgresql
+  libcpp-httplib-dev  # the HTTP endpoints (/metrics, /healthz, /readyz) and client
   clang-16 libclang-rt-16-dev  # tests/fuzz: libFuzzer and sanitizers (clang 16: C++20 captures of structured bindings)
 )
 

@@ -2,12 +2,10 @@
 // kafka_exporter's metric names. It reads committed offsets (OffsetFetch) and watermarks
 // (ListOffsets) only, so it needs neither __consumer_offsets nor DescribeGroups.
 #include <boost/program_options.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <chrono>
-#include <csignal>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -19,18 +17,15 @@
 #include "common/duration.h"
 #include "common/time.h"
 #include "kafka/client.h"
-#include "metrics/http_server.h"
 #include "metrics/metrics.h"
 #include "metrics/rates.h"
+#include "service/shell.h"
 #include "topologies/registry.h"
 
 namespace po = boost::program_options;
 using namespace std::chrono_literals;
 
 namespace {
-
-volatile std::sig_atomic_t g_stop = 0;
-extern "C" void on_signal(int) { g_stop = 1; }
 
 struct GroupSpec {
   std::string group;
@@ -237,12 +232,10 @@ int main(int argc, char** argv) {
     ("application-id", po::value<std::string>()->default_value(""), "application id of --topology (default: its name)")
     ("interval", po::value<std::string>()->default_value("10s"), "how often offsets are read")
     ("metrics-address", po::value<std::string>()->default_value("0.0.0.0"), "address of the HTTP endpoint")
-    ("port", po::value<unsigned>()->default_value(9465), "port of /metrics and /healthz (0: any free port)")
-    ("kafka-property", po::value<std::vector<std::string>>()->composing(), "extra librdkafka property key=value")
-    ("kafka-properties-file", po::value<std::vector<std::string>>()->composing(),
-         "librdkafka properties as key=value lines, repeatable; KAFKA_PROPERTY_* and --kafka-property win")
-    ("log-level", po::value<std::string>()->default_value("info"), "trace, debug, info, warn, error");
+    ("port", po::value<unsigned>()->default_value(9465), "port of /metrics, /healthz and /readyz (0: any free port)");
   // clang-format on
+  sw::add_kafka_property_options(desc);
+  sw::add_log_options(desc);
   po::variables_map vm;
   std::vector<GroupSpec> groups;
   sw::kafka::Config extra;
@@ -282,47 +275,38 @@ int main(int argc, char** argv) {
     if (groups.empty()) throw std::invalid_argument("nothing to watch: give --group or --topology");
     interval = sw::parse_duration(vm["interval"].as<std::string>());
     if (interval.count() <= 0) throw std::invalid_argument("--interval must be positive");
-    if (!sw::valid_log_level(vm["log-level"].as<std::string>()))
-      throw std::invalid_argument("--log-level must be trace, debug, info, warn, error, critical or off");
+    sw::check_shell_options(vm);
     // Files, then KAFKA_PROPERTY_<KEY>, then --kafka-property; checked by librdkafka before connecting.
-    extra.set_user_properties(
-        vm.count("kafka-properties-file") ? vm["kafka-properties-file"].as<std::vector<std::string>>()
-                                          : std::vector<std::string>{},
-        vm.count("kafka-property") ? vm["kafka-property"].as<std::vector<std::string>>() : std::vector<std::string>{},
-        "--kafka-property", sw::kafka::ClientRoles::consumer);
+    extra = sw::kafka_properties(vm, sw::kafka::ClientRoles::consumer);
     if (vm["port"].as<unsigned>() > 65535) throw std::invalid_argument("--port must be below 65536");
   } catch (const std::exception& e) {
     std::cerr << "streamwright-lag-exporter: " << sw::name_the_option(vm, e.what()) << "\n";
     return 2;
   }
-  spdlog::set_default_logger(spdlog::stderr_color_mt("lag-exporter"));
-  spdlog::set_level(spdlog::level::from_str(vm["log-level"].as<std::string>()));
-  std::signal(SIGTERM, on_signal);
-  std::signal(SIGINT, on_signal);
+  sw::ServiceShell shell("streamwright-lag-exporter");
+  shell.start_logging(vm, "lag-exporter");
+  sw::metrics::Registry registry;
+  std::unique_ptr<Collector> collector;
+  std::atomic<bool> stop{false};
   try {
-    sw::metrics::Registry registry;
-    Collector collector(vm["bootstrap-servers"].as<std::string>(), extra, groups, registry);
-    sw::metrics::HttpServer http(vm["metrics-address"].as<std::string>(),
-                                 static_cast<std::uint16_t>(vm["port"].as<unsigned>()),
-                                 [&](const std::string& path) -> sw::metrics::HttpResponse {
-                                   if (path == "/metrics")
-                                     return {200, "text/plain; version=0.0.4; charset=utf-8", registry.render()};
-                                   if (path == "/healthz")
-                                     return collector.healthy(interval) ? sw::metrics::HttpResponse{200, "text/plain", "ok\n"}
-                                                                        : sw::metrics::HttpResponse{503, "text/plain", "no recent collection\n"};
-                                   return {404, "text/plain", "not found\n"};
-                                 });
-    std::cout << "metrics-port " << http.port() << std::endl;
-    spdlog::info("watching {} group(s) every {}", groups.size(), sw::format_duration(interval));
-    while (!g_stop) {
-      collector.collect();
-      const auto until = std::chrono::steady_clock::now() + interval;
-      while (!g_stop && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(50ms);
-    }
-    http.stop();
+    collector = std::make_unique<Collector>(vm["bootstrap-servers"].as<std::string>(), extra, groups, registry);
+    auto* c = collector.get();
+    // Healthy and ready while collections succeed.
+    const auto healthy = [c, interval] { return c->healthy(interval); };
+    shell.serve(vm["metrics-address"].as<std::string>(), static_cast<std::uint16_t>(vm["port"].as<unsigned>()), registry,
+                healthy, healthy);
   } catch (const std::exception& e) {
-    spdlog::error("{}", e.what());
+    spdlog::error("cannot start: {}", e.what());
     return 1;
   }
-  return 0;
+  spdlog::info("watching {} group(s) every {}", groups.size(), sw::format_duration(interval));
+  return shell.run(
+      [&] {
+        while (!stop.load()) {
+          collector->collect();
+          const auto until = std::chrono::steady_clock::now() + interval;
+          while (!stop.load() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(50ms);
+        }
+      },
+      [&] { stop.store(true); }, std::chrono::seconds(30), [&] { collector.reset(); });
 }

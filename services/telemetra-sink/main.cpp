@@ -1,28 +1,21 @@
 // streamwright-telemetra-sink: upserts Telemetra's chat-summary and moments topics into
 // PostgreSQL (tables chat_summary_minute and moments), committing offsets after the database.
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/program_options.hpp>
 
-#include <csignal>
 #include <iostream>
 
 #include "common/duration.h"
 #include "common/options.h"
 #include "common/secret_file.h"
-#include "metrics/http_server.h"
+#include "service/shell.h"
 #include "pg/conninfo.h"
 #include "sink.h"
 
 namespace po = boost::program_options;
 
 namespace {
-sw::telemetra::PgSink* g_sink = nullptr;
-extern "C" void on_signal(int) {
-  if (g_sink) g_sink->stop();
-}
-
 // The seed's variable names; flags win.
 std::string env_option(const std::string& env) {
   if (env == "KAFKA_BOOTSTRAP_SERVERS") return "bootstrap-servers";
@@ -52,19 +45,17 @@ int main(int argc, char** argv) {
     ("group-id", po::value<std::string>()->default_value("telemetra-sink"), "consumer group")
     ("summary-topic", po::value<std::string>()->default_value("chat-summary"), "window summaries (JSON)")
     ("moments-topic", po::value<std::string>()->default_value("moments"), "moments (JSON)")
-    ("kafka-property", po::value<std::vector<std::string>>()->composing(), "extra librdkafka property key=value")
-    ("kafka-properties-file", po::value<std::vector<std::string>>()->composing(),
-         "librdkafka properties as key=value lines, repeatable (env STREAMWRIGHT_KAFKA_PROPERTIES_FILE); "
-         "KAFKA_PROPERTY_* and --kafka-property win")
     ("batch-rows", po::value<unsigned>()->default_value(2000), "rows per database transaction (at most)")
     ("batch-linger", po::value<std::string>()->default_value("200ms"), "how long to gather a batch while records arrive")
     ("max-backoff", po::value<std::string>()->default_value("10s"), "longest wait between database retries")
     ("db-check-interval", po::value<std::string>()->default_value("5s"),
          "while nothing is written, how often the database connection is checked (/readyz is 503 when it fails)")
-    ("metrics-address", po::value<std::string>()->default_value("0.0.0.0"), "address of the HTTP endpoint")
-    ("metrics-port", po::value<unsigned>()->default_value(9464), "port of /metrics, /healthz, /readyz (0: any free port)")
-    ("log-level", po::value<std::string>()->default_value("info"), "trace, debug, info, warn, error");
+    ("shutdown-timeout", po::value<std::string>()->default_value("30s"),
+         "after SIGTERM, exit anyway if committing and leaving the group takes longer (e.g. broker or database gone)");
   // clang-format on
+  sw::add_kafka_property_options(desc);
+  sw::add_http_options(desc);
+  sw::add_log_options(desc);
   po::variables_map vm;
   sw::telemetra::SinkConfig config;
   try {
@@ -88,75 +79,42 @@ int main(int argc, char** argv) {
       password = sw::read_secret_file(vm["postgres-password-file"].as<std::string>(), "--postgres-password-file");
     config.conninfo = sw::pg::make_conninfo(vm["postgres-url"].as<std::string>(), vm["postgres-user"].as<std::string>(),
                                             password);
-    config.kafka.set_user_properties(
-        vm.count("kafka-properties-file") ? vm["kafka-properties-file"].as<std::vector<std::string>>()
-                                          : std::vector<std::string>{},
-        vm.count("kafka-property") ? vm["kafka-property"].as<std::vector<std::string>>() : std::vector<std::string>{},
-        "--kafka-property", sw::kafka::ClientRoles::consumer);
+    config.kafka = sw::kafka_properties(vm, sw::kafka::ClientRoles::consumer);
     config.group_id = vm["group-id"].as<std::string>();
     config.summary_topic = vm["summary-topic"].as<std::string>();
     config.moments_topic = vm["moments-topic"].as<std::string>();
     config.batch_rows = vm["batch-rows"].as<unsigned>();
     if (config.batch_rows == 0) throw std::invalid_argument("--batch-rows must be positive");
-    if (!sw::valid_log_level(vm["log-level"].as<std::string>()))
-      throw std::invalid_argument("--log-level must be trace, debug, info, warn, error, critical or off");
     config.batch_linger = sw::parse_duration(vm["batch-linger"].as<std::string>());
     config.max_backoff = sw::parse_duration(vm["max-backoff"].as<std::string>());
     if (config.max_backoff < config.min_backoff) config.max_backoff = config.min_backoff;
     config.db_check_interval = sw::parse_duration(vm["db-check-interval"].as<std::string>());
     if (config.db_check_interval.count() <= 0) throw std::invalid_argument("--db-check-interval must be positive");
-    if (vm["metrics-port"].as<unsigned>() > 65535) throw std::invalid_argument("--metrics-port must be below 65536");
+    if (sw::parse_duration(vm["shutdown-timeout"].as<std::string>()).count() <= 0)
+      throw std::invalid_argument("--shutdown-timeout must be positive");
+    sw::check_shell_options(vm);
   } catch (const std::exception& e) {
     std::cerr << "streamwright-telemetra-sink: " << sw::name_the_option(vm, e.what()) << "\n";
     return 2;
   }
 
-  auto logger = spdlog::stderr_color_mt("telemetra-sink");
-  spdlog::set_default_logger(logger);
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%n] %v");
-  spdlog::set_level(spdlog::level::from_str(vm["log-level"].as<std::string>()));
+  sw::ServiceShell shell("streamwright-telemetra-sink");
+  shell.start_logging(vm, "telemetra-sink");
   spdlog::info("PostgreSQL: {}", sw::pg::redact(config.conninfo));
   spdlog::info("Kafka settings:\n{}", config.kafka.redacted());
 
   sw::metrics::Registry registry;
   std::unique_ptr<sw::telemetra::PgSink> sink;
-  std::unique_ptr<sw::metrics::HttpServer> http;
   try {
     sink = std::make_unique<sw::telemetra::PgSink>(config, registry);
     auto* s = sink.get();
-    http = std::make_unique<sw::metrics::HttpServer>(
-        vm["metrics-address"].as<std::string>(), static_cast<std::uint16_t>(vm["metrics-port"].as<unsigned>()),
-        [s, &registry](const std::string& path) -> sw::metrics::HttpResponse {
-          if (path == "/metrics") return {200, "text/plain; version=0.0.4; charset=utf-8", registry.render()};
-          if (path == "/healthz")
-            return s->alive() ? sw::metrics::HttpResponse{200, "text/plain", "ok\n"}
-                              : sw::metrics::HttpResponse{503, "text/plain", "stalled\n"};
-          if (path == "/readyz")
-            return s->ready() ? sw::metrics::HttpResponse{200, "text/plain", "ready\n"}
-                              : sw::metrics::HttpResponse{503, "text/plain", "not ready\n"};
-          return {404, "text/plain", "not found\n"};
-        });
-    std::cout << "metrics-port " << http->port() << std::endl;
+    shell.serve(vm, registry, [s] { return s->alive(); }, [s] { return s->ready(); });
   } catch (const std::exception& e) {
     spdlog::error("cannot start: {}", e.what());
     return 1;
   }
-  g_sink = sink.get();
-  struct sigaction sa{};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGTERM, &sa, nullptr);
-  sigaction(SIGINT, &sa, nullptr);
-  int code = 0;
-  try {
-    sink->run();
-  } catch (const std::exception& e) {
-    spdlog::error("sink failed: {}", e.what());
-    code = 1;
-  }
-  g_sink = nullptr;
-  http->stop();
-  sink.reset();
+  const int code = shell.run([&] { sink->run(); }, [&] { sink->stop(); },
+                             sw::parse_duration(vm["shutdown-timeout"].as<std::string>()), [&] { sink.reset(); });
   spdlog::info("sink stopped");
   return code;
 }

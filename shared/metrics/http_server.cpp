@@ -1,94 +1,74 @@
 #include "metrics/http_server.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <httplib.h>
 
-#include <cerrno>
-#include <cstring>
+#include <sys/socket.h>
+
+#include <chrono>
 #include <stdexcept>
 
 namespace sw::metrics {
 
 HttpServer::HttpServer(const std::string& bind_address, std::uint16_t port, Handler handler)
-    : handler_(std::move(handler)) {
-  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (listen_fd_ < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
-  int one = 1;
-  ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  if (::inet_pton(AF_INET, bind_address.c_str(), &addr.sin_addr) != 1) {
-    ::close(listen_fd_);
-    throw std::runtime_error("invalid metrics bind address: " + bind_address);
+    : server_(std::make_unique<httplib::Server>()) {
+  auto& s = *server_;
+  s.new_task_queue = [] { return new httplib::ThreadPool(kWorkers); };
+  s.set_read_timeout(kReadTimeoutSeconds, 0);
+  s.set_write_timeout(kReadTimeoutSeconds, 0);
+  s.set_keep_alive_timeout(kReadTimeoutSeconds);
+  s.set_keep_alive_max_count(100);
+  s.set_payload_max_length(64 * 1024);
+  // SO_REUSEADDR only: httplib's default also sets SO_REUSEPORT, which lets a second process bind
+  // the same port and silently take half of the scrapes.
+  int listen_fd = -1;
+  s.set_socket_options([&listen_fd](int sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listen_fd = sock;
+  });
+  auto serve = [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
+    const HttpResponse r = handler(req.path);
+    res.status = r.status;
+    res.set_content(r.body, r.content_type.c_str());
+  };
+  s.Get(".*", serve);
+  // Anything but GET and HEAD (which httplib answers from the GET handler).
+  const auto not_allowed = [](const httplib::Request&, httplib::Response& res) {
+    res.status = 405;
+    res.set_content("method not allowed\n", "text/plain");
+  };
+  s.Post(".*", not_allowed);
+  s.Put(".*", not_allowed);
+  s.Delete(".*", not_allowed);
+  s.Patch(".*", not_allowed);
+  if (bind_address.empty()) throw std::runtime_error("empty metrics bind address");
+  if (port == 0) {
+    const int p = s.bind_to_any_port(bind_address);
+    if (p <= 0) throw std::runtime_error("cannot listen on " + bind_address + ": bad address or no free port");
+    port_ = static_cast<std::uint16_t>(p);
+  } else {
+    if (!s.bind_to_port(bind_address, port))
+      throw std::runtime_error("cannot listen on " + bind_address + ":" + std::to_string(port) +
+                               " (address in use, or not an address of this host)");
+    port_ = port;
   }
-  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listen_fd_, 16) != 0) {
-    const std::string err = std::strerror(errno);
-    ::close(listen_fd_);
-    throw std::runtime_error("cannot listen on " + bind_address + ":" + std::to_string(port) + ": " + err);
-  }
-  socklen_t len = sizeof addr;
-  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-  port_ = ntohs(addr.sin_port);
-  thread_ = std::thread([this] { serve(); });
+  // httplib listens with a backlog of 5: a burst of connections (a port scan, scrapers at once)
+  // would have SYNs dropped and retried a second later. Listening again raises the backlog.
+  if (listen_fd >= 0) ::listen(listen_fd, SOMAXCONN);
+  s.set_socket_options(httplib::default_socket_options);  // the hook's reference dies here
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  // stop() only reaches a server that is running: wait until it is, so that one destroyed right
+  // away (a failed start-up) does not leave its thread listening.
+  while (!server_->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
 HttpServer::~HttpServer() { stop(); }
 
 void HttpServer::stop() {
-  if (stopping_.exchange(true)) return;
+  if (!server_) return;
+  server_->stop();
   if (thread_.joinable()) thread_.join();
-  if (listen_fd_ >= 0) ::close(listen_fd_);
-  listen_fd_ = -1;
-}
-
-void HttpServer::serve() {
-  while (!stopping_.load()) {
-    pollfd p{listen_fd_, POLLIN, 0};
-    if (::poll(&p, 1, 200) <= 0) continue;
-    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;
-    timeval tv{2, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    handle(fd);
-    ::close(fd);
-  }
-}
-
-void HttpServer::handle(int fd) {
-  std::string req;
-  char buf[2048];
-  while (req.find("\r\n\r\n") == std::string::npos && req.size() < 16384) {
-    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    req.append(buf, static_cast<std::size_t>(n));
-  }
-  HttpResponse resp;
-  const auto sp1 = req.find(' ');
-  const auto sp2 = sp1 == std::string::npos ? std::string::npos : req.find(' ', sp1 + 1);
-  if (sp2 == std::string::npos) {
-    resp = {400, "text/plain", "bad request\n"};
-  } else if (req.compare(0, sp1, "GET") != 0 && req.compare(0, sp1, "HEAD") != 0) {
-    resp = {405, "text/plain", "method not allowed\n"};
-  } else {
-    std::string path = req.substr(sp1 + 1, sp2 - sp1 - 1);
-    if (auto q = path.find('?'); q != std::string::npos) path.resize(q);
-    resp = handler_(path);
-  }
-  const char* reason = resp.status == 200 ? "OK" : resp.status == 404 ? "Not Found" : resp.status == 503 ? "Service Unavailable" : "Error";
-  std::string out = "HTTP/1.1 " + std::to_string(resp.status) + " " + reason + "\r\nContent-Type: " +
-                    resp.content_type + "\r\nContent-Length: " + std::to_string(resp.body.size()) +
-                    "\r\nConnection: close\r\n\r\n" + resp.body;
-  std::size_t off = 0;
-  while (off < out.size()) {
-    const ssize_t n = ::send(fd, out.data() + off, out.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) break;
-    off += static_cast<std::size_t>(n);
-  }
+  server_.reset();
 }
 
 }  // namespace sw::metrics

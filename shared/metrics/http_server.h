@@ -1,11 +1,16 @@
 #pragma once
-// A minimal HTTP/1.1 server for /metrics, /healthz and /readyz: one background thread, one
-// request per connection. Not a general web server.
-#include <atomic>
+// The HTTP endpoint of every service (/metrics, /healthz, /readyz, and the console's API): cpp-httplib
+// with a thread pool, so idle, slow or many connections (a port scan, a stuck scraper) cannot hold
+// a liveness probe back. GET and HEAD only.
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <thread>
+
+namespace httplib {
+class Server;
+}
 
 namespace sw::metrics {
 
@@ -18,24 +23,25 @@ struct HttpResponse {
 class HttpServer {
  public:
   using Handler = std::function<HttpResponse(const std::string& path)>;
-  // Binds at construction (throws std::runtime_error if the port is taken); port 0 picks one.
+  // Binds at construction (throws std::runtime_error if the address is bad or the port taken);
+  // port 0 picks one. The handler runs on the pool's threads, concurrently.
   HttpServer(const std::string& bind_address, std::uint16_t port, Handler handler);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
   std::uint16_t port() const noexcept { return port_; }
-  // Stops accepting and waits for the thread. Idempotent.
+  // Stops accepting, closes the connections and waits for the threads. Idempotent.
   void stop();
 
- private:
-  void serve();
-  void handle(int fd);
+  // Worker threads: each open connection holds one until it sends a request or its read timeout
+  // (kReadTimeout) passes; more connections than workers wait in the accept queue.
+  static constexpr int kWorkers = 16;
+  static constexpr int kReadTimeoutSeconds = 2;
 
-  int listen_fd_ = -1;
+ private:
+  std::unique_ptr<httplib::Server> server_;
   std::uint16_t port_ = 0;
-  Handler handler_;
-  std::atomic<bool> stopping_{false};
   std::thread thread_;
 };
 

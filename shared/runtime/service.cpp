@@ -13,18 +13,13 @@
 #include "common/duration.h"
 #include "common/options.h"
 #include "kafka/client.h"
-#include "metrics/http_server.h"
+#include "service/shell.h"
 
 namespace po = boost::program_options;
 
 namespace sw {
 
 namespace {
-Runner* g_runner = nullptr;
-extern "C" void on_signal(int) {
-  if (g_runner) g_runner->stop();
-}
-
 std::string upper_snake(const std::string& option) {
   std::string out;
   for (char c : option) out += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -50,14 +45,8 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
     ("bootstrap-servers", po::value<std::string>(), "Kafka bootstrap servers (env KAFKA_BOOTSTRAP_SERVERS)")
     ("application-id", po::value<std::string>()->default_value(def.default_application_id),
          "prefix of consumer groups, internal topics and state")
-    ("kafka-property", po::value<std::vector<std::string>>()->composing(),
-         "extra librdkafka property key=value, repeatable (TLS, SASL, tuning)")
-    ("kafka-properties-file", po::value<std::vector<std::string>>()->composing(),
-         "librdkafka properties as key=value lines (# comments), repeatable; --kafka-property and KAFKA_PROPERTY_* win")
     ("state-dir", po::value<std::string>()->default_value("/tmp/streamwright-state"),
          "directory for RocksDB state (env CHECKPOINT_LOCATION)")
-    ("metrics-address", po::value<std::string>()->default_value("0.0.0.0"), "address of the HTTP endpoint")
-    ("metrics-port", po::value<unsigned>()->default_value(9464), "port of /metrics, /healthz, /readyz (0: any free port)")
     ("commit-interval", po::value<std::string>()->default_value("500ms"), "how often state is flushed and offsets committed")
     ("processing-guarantee", po::value<std::string>()->default_value("at_least_once"),
          "at_least_once, or exactly_once: each commit is one Kafka transaction (outputs, changelog, offsets)")
@@ -77,9 +66,12 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
     ("starting-offsets", po::value<std::string>()->default_value("earliest"),
          "with no committed offset, an entry stage starts at the earliest retained record or at the latest (Spark's startingOffsets)")
     ("default-time-zone", po::value<std::string>()->default_value("UTC"),
-         "zone of input timestamps written without one (\"2026-01-01 10:15:30\"): UTC, an offset such as +02:00, or an IANA name such as Europe/Berlin")
-    ("log-level", po::value<std::string>()->default_value("info"), "trace, debug, info, warn, error");
+         "zone of input timestamps written without one (\"2026-01-01 10:15:30\"): UTC, an offset such as +02:00, or an IANA name such as Europe/Berlin");
+
   // clang-format on
+  add_kafka_property_options(common);
+  add_http_options(common);
+  add_log_options(common);
   po::options_description pipeline("Pipeline options");
   if (def.add_options) def.add_options(pipeline);
   po::options_description all;
@@ -122,11 +114,8 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
     return 0;
   }
 
-  auto logger = spdlog::stderr_color_mt("streamwright");
-  spdlog::set_default_logger(logger);
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [%n] %v");
-  const auto level = spdlog::level::from_str(vm["log-level"].as<std::string>());
-  spdlog::set_level(level);
+  ServiceShell shell(def.name);
+  shell.start_logging(vm, "streamwright");
 
   std::unique_ptr<Topology> topology;
   RunnerConfig rc;
@@ -150,10 +139,7 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
     rc.bootstrap_servers = vm["bootstrap-servers"].as<std::string>();
     // Files, then KAFKA_PROPERTY_<KEY>, then --kafka-property; librdkafka checks them all here,
     // before anything connects.
-    rc.kafka.set_user_properties(
-        vm.count("kafka-properties-file") ? vm["kafka-properties-file"].as<std::vector<std::string>>()
-                                          : std::vector<std::string>{},
-        vm.count("kafka-property") ? vm["kafka-property"].as<std::vector<std::string>>() : std::vector<std::string>{});
+    rc.kafka = kafka_properties(vm, kafka::ClientRoles::both);
     rc.state_dir = vm["state-dir"].as<std::string>();
     rc.commit_interval = parse_duration(vm["commit-interval"].as<std::string>());
     rc.idle_timeout = parse_duration(vm["idle-timeout"].as<std::string>());
@@ -182,9 +168,7 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
     const auto mb = vm["rocksdb-cache-mb"].as<unsigned>();
     rc.rocksdb.block_cache_bytes = static_cast<std::size_t>(mb) << 20;
     rc.rocksdb.write_buffer_bytes = static_cast<std::size_t>(mb) << 19;
-    if (vm["metrics-port"].as<unsigned>() > 65535) throw std::invalid_argument("--metrics-port must be below 65536");
-    if (!valid_log_level(vm["log-level"].as<std::string>()))
-      throw std::invalid_argument("--log-level must be trace, debug, info, warn, error, critical or off");
+    check_shell_options(vm);
   } catch (const std::exception& e) {
     std::cerr << def.name << ": " << name_the_option(vm, e.what()) << "\n";
     return 2;
@@ -193,67 +177,20 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
   const std::string stage = vm["stage"].as<std::string>();
   metrics::Registry registry;
   std::unique_ptr<Runner> runner;
-  std::unique_ptr<metrics::HttpServer> http;
   try {
     spdlog::info("{} stage {}: Kafka settings:\n{}", def.name, stage, rc.kafka.redacted());
     runner = std::make_unique<Runner>(*topology, stage, rc, registry);
     Runner* r = runner.get();
-    http = std::make_unique<metrics::HttpServer>(
-        vm["metrics-address"].as<std::string>(), static_cast<std::uint16_t>(vm["metrics-port"].as<unsigned>()),
-        [r, &registry](const std::string& path) -> metrics::HttpResponse {
-          if (path == "/metrics") return {200, "text/plain; version=0.0.4; charset=utf-8", registry.render()};
-          if (path == "/healthz") return r->alive() ? metrics::HttpResponse{200, "text/plain", "ok\n"}
-                                                    : metrics::HttpResponse{503, "text/plain", "stalled\n"};
-          if (path == "/readyz") return r->ready() ? metrics::HttpResponse{200, "text/plain", "ready\n"}
-                                                   : metrics::HttpResponse{503, "text/plain", "not ready\n"};
-          return {404, "text/plain", "not found\n"};
-        });
-    spdlog::info("metrics and health on {}:{}", vm["metrics-address"].as<std::string>(), http->port());
-    // Tools and tests read this line to find the port when --metrics-port 0 is used.
-    std::cout << "metrics-port " << http->port() << std::endl;
+    shell.serve(vm, registry, [r] { return r->alive(); }, [r] { return r->ready(); });
   } catch (const std::exception& e) {
     spdlog::error("cannot start: {}", e.what());
     return 1;
   }
-
   // A clean stop commits and leaves the group, which can block while the broker is unreachable.
   // Offsets are only ever committed after their outputs are durable, so giving up is safe: the
   // next owner replays from the last commit.
-  const auto shutdown_timeout = parse_duration(vm["shutdown-timeout"].as<std::string>());
-  std::atomic<bool> finished{false};
-  std::thread watchdog([&] {
-    while (!finished.load() && !runner->stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    const auto deadline = std::chrono::steady_clock::now() + shutdown_timeout;
-    while (!finished.load()) {
-      if (std::chrono::steady_clock::now() >= deadline) {
-        spdlog::error("stage {}: shutdown did not finish within {}; exiting without a clean leave", stage,
-                      format_duration(shutdown_timeout));
-        spdlog::default_logger()->flush();
-        std::_Exit(1);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-  });
-
-  g_runner = runner.get();
-  struct sigaction sa{};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGTERM, &sa, nullptr);
-  sigaction(SIGINT, &sa, nullptr);
-  int code = 0;
-  try {
-    runner->run();
-  } catch (const std::exception& e) {
-    spdlog::error("stage {} failed: {}", stage, e.what());
-    code = 1;
-  }
-  g_runner = nullptr;
-  runner->stop();  // arms the watchdog for the rest of the shutdown, whatever ended the run
-  http->stop();
-  runner.reset();
-  finished.store(true);
-  watchdog.join();
+  const int code = shell.run([&] { runner->run(); }, [&] { runner->stop(); },
+                             parse_duration(vm["shutdown-timeout"].as<std::string>()), [&] { runner.reset(); });
   spdlog::info("stage {} stopped", stage);
   return code;
 }

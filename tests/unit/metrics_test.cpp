@@ -1,4 +1,9 @@
 #include <gtest/gtest.h>
+#include <vector>
+#include <chrono>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +17,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "metrics/http_client.h"
+#include "metrics/http_server.h"
 #include "metrics/metrics.h"
 #include "metrics/rates.h"
 
@@ -338,6 +345,51 @@ TEST(RateWindow, AveragesOverTheLastSpan) {
   EXPECT_DOUBLE_EQ(w.rate(), 300);
   w.add(20, 0);                     // one long sample replaces everything before it
   EXPECT_DOUBLE_EQ(w.rate(), 0);
+}
+
+// A liveness probe must not wait behind other connections: idle ones (a port scan, a stuck
+// scraper), slow ones (a request trickling in) or many at once. The server this replaced took
+// them one at a time with a 2 s read timeout: five idle connections held /healthz for 10 s.
+TEST(HttpServer, IdleSlowAndManyConnectionsDoNotDelayHealthz) {
+  HttpServer server("127.0.0.1", 0, [](const std::string& path) {
+    return path == "/healthz" ? HttpResponse{200, "text/plain", "ok\n"} : HttpResponse{404, "text/plain", "no\n"};
+  });
+  auto connect_to = [&] {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(server.port());
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    return fd;
+  };
+  std::vector<int> open;
+  for (int i = 0; i < 5; ++i) open.push_back(connect_to());  // idle
+  for (int i = 0; i < 3; ++i) {                                 // a request that never ends
+    open.push_back(connect_to());
+    ASSERT_EQ(::send(open.back(), "GET /hea", 8, MSG_NOSIGNAL), 8);
+  }
+  for (int i = 0; i < 50; ++i) ::close(connect_to());  // a port scan
+  for (int round = 0; round < 5; ++round) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto r = http_get(server.port(), "/healthz", std::chrono::milliseconds(5000));
+    const auto took = std::chrono::steady_clock::now() - t0;
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "ok\n");
+    EXPECT_LT(took, std::chrono::milliseconds(500)) << "round " << round;
+  }
+  EXPECT_EQ(http_get(server.port(), "/nope").status, 404);
+  for (int fd : open) ::close(fd);
+  server.stop();
+  EXPECT_EQ(http_get(server.port(), "/healthz", std::chrono::milliseconds(500)).status, 0);
+}
+
+TEST(HttpServer, ServesOnlyGetAndRejectsABadAddressOrATakenPort) {
+  HttpServer server("127.0.0.1", 0, [](const std::string& path) { return HttpResponse{200, "text/plain", path}; });
+  EXPECT_EQ(http_get(server.port(), "/metrics?x=1").body, "/metrics");  // the query is not the path
+  EXPECT_THROW(HttpServer("256.1.1.1", 0, [](const std::string&) { return HttpResponse{}; }), std::runtime_error);
+  EXPECT_THROW(HttpServer("127.0.0.1", server.port(), [](const std::string&) { return HttpResponse{}; }),
+               std::runtime_error);
 }
 
 }  // namespace sw::metrics
