@@ -496,7 +496,9 @@ class WindowedAggregateProcessor final : public Processor<K, V>, public Windowed
   void on_event_time(TimestampMs t) override {
     if (t == kNoTimestamp) return;
     const TimestampMs bound = t - windows_.grace_ms();  // windows with end <= bound close
-    if (earliest_end_ > bound) return;
+    // earliest_end_ covers the cached windows only: once some were evicted, the store may hold
+    // a window due at any bound, so every advance looks there.
+    if (complete_ && earliest_end_ > bound) return;
     closing_.clear();
     expiring_.clear();
     TimestampMs next_earliest = INT64_MAX;
