@@ -7,6 +7,7 @@
 // In parts:
 //   options.h           Consumed, Grouped, Materialized, Produced, MissingRow, Windowed, ...
 //   processors.h        sources, filter, map, join, sinks (internal)
+//   window_cache.h      the window cache every windowed aggregate keeps its state in (internal)
 //   window_aggregate.h  the windowed aggregates and two-phase aggregation (internal)
 //   fluent.h            StreamsBuilder, KStream, KGroupedStream, TimeWindowedKStream, KTable
 // Extensions (several input topics, aggregates with a history) are in dsl_ext.h.
@@ -16,4 +17,5 @@
 #include "topology/serde.h"
 #include "topology/topology.h"
 #include "topology/window_aggregate.h"
+#include "topology/window_cache.h"
 #include "window/windows.h"

@@ -5,7 +5,7 @@
 //    deserializer and dead-letter topic) into one typed stream - a merge at the source.
 //  * aggregate_with_history(): an emit-final windowed aggregation whose closing windows are
 //    folded, per key and in window order, into a per-key history that lives in the SAME store
-//    (and changelog) as the windows (detail::WindowedHistoryAggregateProcessor says why).
+//    (and changelog) as the windows (detail::WindowedHistoryAggregate says why).
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -46,26 +46,23 @@ KStream<K, V> stream_topics(StreamsBuilder& b, const std::vector<std::pair<std::
 
 // Emit-final windowed aggregate whose closed windows are folded per key, in window order, into a
 // persistent history: close(key, window, aggregate, history&, out&) produces the output value.
+// Bounded like any windowed aggregate: mat.max_cached_windows and mat.max_cached_histories.
 template <class VO, class K, class V, class VA, class H>
-KTable<K, VO> aggregate_with_history(
-    TimeWindowedKStream<K, V> windowed, std::function<VA()> init, std::function<void(const K&, const V&, VA&)> agg,
-    typename detail::WindowedHistoryAggregateProcessor<K, V, VA, H, VO>::Close close,
-    MaterializedWithHistory<K, VA, H> mat) {
-  auto& g = detail::DslAccess::draft(windowed);
-  const std::size_t sub = detail::DslAccess::downstream_subtopology(windowed);
-  const std::string changelog = g.changelog_topic(mat.store_name);
-  auto out = std::make_shared<detail::Node<Windowed<K>, VO>>();
+KTable<K, VO> aggregate_with_history(TimeWindowedKStream<K, V> windowed, std::function<VA()> init,
+                                     std::function<void(const K&, const V&, VA&)> agg,
+                                     std::type_identity_t<detail::HistoryClose<K, VA, H, VO>> close,
+                                     MaterializedWithHistory<K, VA, H> mat) {
   const TimeWindows windows = detail::DslAccess::windows(windowed);
-  detail::DslAccess::single_phase_input(windowed)->children.push_back(
-      [=](TaskContext& ctx) -> std::unique_ptr<Processor<K, V>> {
-        return std::make_unique<detail::WindowedHistoryAggregateProcessor<K, V, VA, H, VO>>(
-            ctx, windows, init, agg, close, mat, changelog, out->instantiate(ctx));
+  const std::string store = mat.store_name;
+  return detail::DslAccess::wire<VA, VO, false>(
+      windowed, store, "window-aggregate-with-history " + store + " " + windows.describe() + " emit-final",
+      std::move(init), std::move(agg), {}, {},
+      [windows, close = std::move(close), mat = std::move(mat)](TaskContext& ctx, std::function<VA()> initial,
+                                                                 const std::string& changelog,
+                                                                 Forwarder<Windowed<K>, VO> out) {
+        return std::make_unique<detail::WindowedHistoryAggregate<K, VA, H, VO>>(ctx, windows, std::move(initial), close,
+                                                                                mat, changelog, std::move(out));
       });
-  g.sub(sub).stores.push_back(mat.store_name);
-  g.add_topic(changelog, TopicRole::changelog, sub);
-  g.describe(sub, "window-aggregate-with-history " + mat.store_name + " " + windows.describe() +
-                      " emit-final (changelog " + changelog + ")");
-  return detail::DslAccess::table(&g, sub, out);
 }
 
 }  // namespace sw

@@ -76,18 +76,14 @@ struct DslAccess {
   static const TimeWindows& windows(const TimeWindowedKStream<K, V>& w) {
     return w.windows_;
   }
-  // The repartition of a single-phase aggregation, for aggregates of the DSL's extensions.
-  template <class K, class V>
-  static std::shared_ptr<Node<K, V>> single_phase_input(TimeWindowedKStream<K, V>& w) {
-    return w.single_phase_input();
-  }
-  template <class K, class V>
-  static TopologyDraft& draft(const TimeWindowedKStream<K, V>& w) {
-    return *w.def_.draft;
-  }
-  template <class K, class V>
-  static std::size_t downstream_subtopology(const TimeWindowedKStream<K, V>& w) {
-    return w.def_.downstream_sub;
+  // TimeWindowedKStream::wire, for aggregates of the DSL's extensions.
+  template <class VA, class VO, bool kTwoPhase, class K, class V, class MakeCore>
+  static KTable<K, VO> wire(TimeWindowedKStream<K, V>& w, const std::string& store, const std::string& what,
+                            std::function<VA()> init, std::function<void(const K&, const V&, VA&)> agg,
+                            std::function<void(const K&, const VA&, VA&)> merge, Serde<VA> partial_serde,
+                            MakeCore make_core) {
+    return w.template wire<VA, VO, kTwoPhase>(store, what, std::move(init), std::move(agg), std::move(merge),
+                                               std::move(partial_serde), std::move(make_core));
   }
 };
 
@@ -156,27 +152,7 @@ class TimeWindowedKStream {
   template <class VA>
   KTable<K, VA> aggregate(std::function<VA()> init, std::function<void(const K&, const V&, VA&)> agg,
                           Materialized<K, VA> mat) {
-    auto* g = def_.draft;
-    const std::string topic = def_.topic;
-    const auto grouped = def_.grouped;
-    def_.selected->children.push_back([topic, grouped](TaskContext& ctx) -> std::unique_ptr<Processor<K, V>> {
-      return std::make_unique<detail::RepartitionSinkProcessor<K, V>>(ctx, topic, grouped.key_serde,
-                                                                     grouped.value_serde);
-    });
-    auto node = std::make_shared<detail::Node<K, V>>();
-    g->sub(def_.downstream_sub).sources[topic] = [grouped, node](TaskContext& ctx) -> std::unique_ptr<SourceNode> {
-      return std::make_unique<detail::InternalSource<K, V>>(grouped.key_serde, grouped.value_serde,
-                                                           node->instantiate(ctx));
-    };
-    const std::string changelog = register_store(mat, "");
-    auto out = std::make_shared<detail::Node<Windowed<K>, VA>>();
-    auto windows = windows_;
-    auto emit = emit_;
-    node->children.push_back([=](TaskContext& ctx) -> std::unique_ptr<Processor<K, V>> {
-      return std::make_unique<detail::WindowedAggregateProcessor<K, V, VA>>(ctx, windows, emit, init, agg, mat,
-                                                                            changelog, out->instantiate(ctx));
-    });
-    return detail::DslAccess::table(g, def_.downstream_sub, out);
+    return aggregate_impl<VA, false>(std::move(init), std::move(agg), {}, std::move(mat));
   }
 
   // Two phase: the entry stage folds records into partial aggregates per (key, window) and
@@ -185,36 +161,8 @@ class TimeWindowedKStream {
   template <class VA>
   KTable<K, VA> aggregate(std::function<VA()> init, std::function<void(const K&, const V&, VA&)> agg,
                           std::function<void(const K&, const VA&, VA&)> merge, Materialized<K, VA> mat) {
-    static_assert(!std::is_same_v<K, std::string_view>, "partials outlive the record: the key must own its bytes");
-    auto* g = def_.draft;
-    auto& upstream = g->sub(def_.upstream_sub);
-    if (upstream.table_dependent_drops)
-      throw std::invalid_argument("two-phase aggregation " + mat.store_name +
-                                  ": its stage dead-letters records by a table's content, so a replay could produce "
-                                  "different partials; use a single-phase aggregation or keep unknown keys");
-    upstream.pre_aggregating = true;
-    const std::string topic = def_.topic;
-    const auto ks = def_.grouped.key_serde;
-    const auto vs = mat.value_serde;
-    auto windows = windows_;
-    def_.selected->children.push_back([=](TaskContext& ctx) -> std::unique_ptr<Processor<K, V>> {
-      return std::make_unique<detail::PreAggregateProcessor<K, V, VA>>(ctx, windows, init, agg, topic, ks, vs);
-    });
-    g->describe(def_.upstream_sub, "pre-aggregate " + mat.store_name + " per " + windows_.describe() +
-                                       " window, partials to " + topic);
-    auto node = std::make_shared<detail::Node<Windowed<K>, VA>>();
-    g->sub(def_.downstream_sub).sources[topic] = [windows, ks, vs, node](TaskContext& ctx) -> std::unique_ptr<SourceNode> {
-      return std::make_unique<detail::PartialSource<K, VA>>(windows, ks, vs, node->instantiate(ctx));
-    };
-    const std::string changelog = register_store(mat, " merging partials");
-    auto out = std::make_shared<detail::Node<Windowed<K>, VA>>();
-    auto emit = emit_;
-    node->children.push_back([=](TaskContext& ctx) -> std::unique_ptr<Processor<Windowed<K>, VA>> {
-      return std::make_unique<detail::PartialMergeProcessor<K, VA>>(
-          std::make_unique<detail::WindowedAggregateProcessor<K, VA, VA>>(ctx, windows, emit, init, merge, mat,
-                                                                          changelog, out->instantiate(ctx)));
-    });
-    return detail::DslAccess::table(g, def_.downstream_sub, out);
+    if (!merge) throw std::invalid_argument("two-phase aggregation " + mat.store_name + ": no merge function");
+    return aggregate_impl<VA, true>(std::move(init), std::move(agg), std::move(merge), std::move(mat));
   }
 
   KTable<K, std::int64_t> count(Materialized<K, std::int64_t> mat) {
@@ -227,33 +175,85 @@ class TimeWindowedKStream {
   TimeWindowedKStream(detail::GroupedStreamDef<K, V> def, TimeWindows windows, EmitStrategy emit)
       : def_(std::move(def)), windows_(windows), emit_(emit) {}
 
-  // Wires the single-phase repartition (sink upstream, source downstream) and returns the node
-  // at which the records arrive in the downstream stage.
-  std::shared_ptr<detail::Node<K, V>> single_phase_input() {
-    const std::string topic = def_.topic;
-    const auto grouped = def_.grouped;
-    def_.selected->children.push_back([topic, grouped](TaskContext& ctx) -> std::unique_ptr<Processor<K, V>> {
-      return std::make_unique<detail::RepartitionSinkProcessor<K, V>>(ctx, topic, grouped.key_serde,
-                                                                     grouped.value_serde);
-    });
-    auto node = std::make_shared<detail::Node<K, V>>();
-    def_.draft->sub(def_.downstream_sub).sources[topic] = [grouped, node](TaskContext& ctx) -> std::unique_ptr<SourceNode> {
-      return std::make_unique<detail::InternalSource<K, V>>(grouped.key_serde, grouped.value_serde,
-                                                           node->instantiate(ctx));
-    };
-    return node;
+  template <class VA, bool kTwoPhase>
+  KTable<K, VA> aggregate_impl(std::function<VA()> init, std::function<void(const K&, const V&, VA&)> agg,
+                               std::function<void(const K&, const VA&, VA&)> merge, Materialized<K, VA> mat) {
+    const std::string what = "window-aggregate " + mat.store_name + " " + windows_.describe() +
+                             (emit_ == EmitStrategy::on_window_close ? " emit-final" : " emit-on-update") +
+                             (kTwoPhase ? " merging partials" : "");
+    const auto windows = windows_;
+    const auto emit = emit_;
+    auto partials = mat.value_serde;
+    const auto store = mat.store_name;
+    return wire<VA, VA, kTwoPhase>(
+        store, what, std::move(init), std::move(agg), std::move(merge), std::move(partials),
+        [windows, emit, mat = std::move(mat)](TaskContext& ctx, std::function<VA()> initial,
+                                              const std::string& changelog, Forwarder<Windowed<K>, VA> out) {
+          return std::make_unique<detail::WindowedAggregate<K, VA>>(ctx, windows, emit, std::move(initial), mat,
+                                                                    changelog, std::move(out));
+        });
   }
 
-  template <class VA>
-  std::string register_store(const Materialized<K, VA>& mat, const char* how) {
+  // The one wiring of every windowed aggregate. Single phase: the records cross the repartition
+  // topic and are folded (`agg`) into their windows downstream. Two phase: the entry stage
+  // pre-aggregates them (`agg`) and the partials (`partial_serde`) cross, to be merged (`merge`)
+  // into their windows. Either way the downstream aggregate is `make_core(ctx, init, changelog,
+  // out)`, a window-cache aggregate with update(key, window, context, fold), registered with its
+  // store and changelog; `what` describes it (--describe).
+  template <class VA, class VO, bool kTwoPhase, class MakeCore>
+  KTable<K, VO> wire(const std::string& store, const std::string& what, std::function<VA()> init,
+                     std::function<void(const K&, const V&, VA&)> agg, std::function<void(const K&, const VA&, VA&)> merge,
+                     Serde<VA> partial_serde, MakeCore make_core) {
+    static_assert(!std::is_same_v<K, std::string_view>, "windows outlive the record: the key must own its bytes");
+    using Core = typename std::invoke_result_t<MakeCore&, TaskContext&, std::function<VA()>, const std::string&,
+                                               Forwarder<Windowed<K>, VO>>::element_type;
     auto* g = def_.draft;
-    const std::string changelog = g->changelog_topic(mat.store_name);
-    g->sub(def_.downstream_sub).stores.push_back(mat.store_name);
+    const std::string topic = def_.topic;
+    const auto grouped = def_.grouped;
+    const auto windows = windows_;
+    const std::string changelog = g->changelog_topic(store);
+    auto out = std::make_shared<detail::Node<Windowed<K>, VO>>();
+    auto core = [=](TaskContext& ctx) { return make_core(ctx, init, changelog, out->instantiate(ctx)); };
+    if constexpr (!kTwoPhase) {
+      def_.selected->children.push_back([topic, grouped](TaskContext& ctx) -> std::unique_ptr<Processor<K, V>> {
+        return std::make_unique<detail::RepartitionSinkProcessor<K, V>>(ctx, topic, grouped.key_serde,
+                                                                       grouped.value_serde);
+      });
+      auto node = std::make_shared<detail::Node<K, V>>();
+      g->sub(def_.downstream_sub).sources[topic] = [grouped, node](TaskContext& ctx) -> std::unique_ptr<SourceNode> {
+        return std::make_unique<detail::InternalSource<K, V>>(grouped.key_serde, grouped.value_serde,
+                                                             node->instantiate(ctx));
+      };
+      node->children.push_back([=](TaskContext& ctx) -> std::unique_ptr<Processor<K, V>> {
+        return std::make_unique<detail::RecordAggregateInput<K, V, VA, Core>>(ctx, windows, agg, core(ctx));
+      });
+    } else {
+      auto& upstream = g->sub(def_.upstream_sub);
+      if (upstream.table_dependent_drops)
+        throw std::invalid_argument("two-phase aggregation " + store +
+                                    ": its stage dead-letters records by a table's content, so a replay could produce "
+                                    "different partials; use a single-phase aggregation or keep unknown keys");
+      upstream.pre_aggregating = true;
+      const auto ks = grouped.key_serde;
+      def_.selected->children.push_back([=](TaskContext& ctx) -> std::unique_ptr<Processor<K, V>> {
+        return std::make_unique<detail::PreAggregateProcessor<K, V, VA>>(ctx, windows, init, agg, topic, ks,
+                                                                        partial_serde);
+      });
+      g->describe(def_.upstream_sub,
+                  "pre-aggregate " + store + " per " + windows.describe() + " window, partials to " + topic);
+      auto node = std::make_shared<detail::Node<Windowed<K>, VA>>();
+      g->sub(def_.downstream_sub).sources[topic] = [windows, ks, partial_serde,
+                                                    node](TaskContext& ctx) -> std::unique_ptr<SourceNode> {
+        return std::make_unique<detail::PartialSource<K, VA>>(windows, ks, partial_serde, node->instantiate(ctx));
+      };
+      node->children.push_back([=](TaskContext& ctx) -> std::unique_ptr<Processor<Windowed<K>, VA>> {
+        return std::make_unique<detail::PartialAggregateInput<K, VA, Core>>(merge, core(ctx));
+      });
+    }
+    g->sub(def_.downstream_sub).stores.push_back(store);
     g->add_topic(changelog, TopicRole::changelog, def_.downstream_sub);
-    g->describe(def_.downstream_sub, "window-aggregate " + mat.store_name + " " + windows_.describe() +
-                                         (emit_ == EmitStrategy::on_window_close ? " emit-final" : " emit-on-update") +
-                                         how + " (changelog " + changelog + ")");
-    return changelog;
+    g->describe(def_.downstream_sub, what + " (changelog " + changelog + ")");
+    return detail::DslAccess::table(g, def_.downstream_sub, out);
   }
 
   detail::GroupedStreamDef<K, V> def_;

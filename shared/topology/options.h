@@ -53,6 +53,8 @@ struct Materialized {
   std::string store_name;  // changelog topic is <app>-<store>-changelog
   Serde<K> key_serde;
   Serde<VA> value_serde;
+  // Open windows held in memory per task; beyond it, windows are evicted to RocksDB after a
+  // commit and read back when a record needs them (see docs/architecture.md, window cache).
   std::size_t max_cached_windows = 1'000'000;
   // How long a window stays in the store after it ends. 0: until it closes (end + grace), the
   // least that gives correct results; longer keeps closed windows around (costs state).
@@ -75,7 +77,10 @@ enum class MissingRow {
 // the whole value (for values that grow, such as sets of distinct members: rewriting them whole
 // at every commit makes the changelog traffic grow with the state instead of with the input).
 // A part's store key is the window key's bytes followed by its 4-byte big-endian index, so the
-// parts of one value load in index order.
+// parts of one value load in index order. Indexes are 1, 2, ... n without gaps, plus at most one
+// final part at kFinalValuePart: a value evicted from the cache is read back by looking up
+// index 1, 2, ... until one is missing, then the final part.
+inline constexpr std::uint32_t kFinalValuePart = 0xFFFFFFFFu;
 template <class VA>
 struct ValueParts {
   // Appends (index, bytes) for every part changed since the last call and notes them as written.
@@ -95,6 +100,10 @@ struct MaterializedWithHistory {
   Serde<VA> value_serde;  // the whole value, unless `parts` is set
   Serde<H> history_serde;
   std::optional<ValueParts<VA>> parts{};
+  // Open windows, and separately key histories, held in memory per task; beyond either bound
+  // the clean ones are evicted to RocksDB after a commit and read back when needed.
+  std::size_t max_cached_windows = 1'000'000;
+  std::size_t max_cached_histories = 1'000'000;
 };
 
 }  // namespace sw
