@@ -1,7 +1,8 @@
 // The window cache every windowed aggregate keeps its state in (topology/window_cache.h): closing
 // visits only the windows it closes; evicted windows are read back and closed from the store at
 // their own time; and a run with a tiny cache bound gives byte-identical outputs to an unbounded
-// one, through commits, crashes and restores (plain aggregates in every mode).
+// one, through commits, crashes and restores (plain aggregates in every mode, and Telemetra's
+// aggregate with history).
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -15,6 +16,7 @@
 #include "common/time.h"
 #include "testing/topology_test_driver.h"
 #include "topologies/crash_monitor.h"
+#include "topologies/telemetra.h"
 #include "topology/dsl.h"
 
 namespace sw {
@@ -392,6 +394,70 @@ TEST(WindowCacheBound, ATinyBoundGivesByteIdenticalOutputsForEveryKindOfAggregat
     ASSERT_GT(unbounded.size(), 100u);
     EXPECT_TRUE(bounded == unbounded) << bounded.size() << " records against " << unbounded.size();
   }
+}
+
+// Telemetra: windows in parts and per-stream histories (the z-scores' baseline), both bounded.
+Records telemetra_run(std::size_t max_cached_windows, Records* moments) {
+  telemetra::Config config;
+  config.chatter_chunk = 2;  // windows in several parts, written over several commits
+  config.max_cached_windows = max_cached_windows;
+  const Topology topology = telemetra::build(config);
+  TopologyTestDriver driver(topology, {4, {}, 5000, kT});
+  const auto chat = [&](const std::string& stream, const std::string& user, int second, std::int32_t partition) {
+    driver.pipe_input("chat-events", stream,
+                      nlohmann::json{{"stream_id", stream},
+                                     {"user_id", user},
+                                     {"message", second % 3 ? "gg love it" : "bad lag"},
+                                     {"emotes", {second % 2 ? "Kappa" : "LUL"}},
+                                     {"timestamp", format_rfc3339(kT + second * 1000LL)}}
+                          .dump(),
+                      partition);
+  };
+  const auto viewers = [&](const std::string& stream, int n, int second, std::int32_t partition) {
+    driver.pipe_input("viewer-events", stream,
+                      nlohmann::json{{"stream_id", stream}, {"viewer_count", n}, {"timestamp", format_rfc3339(kT + second * 1000LL)}}
+                          .dump(),
+                      partition);
+  };
+  const auto advance_all = [&](int second) {
+    for (std::int32_t p = 0; p < 4; ++p) {
+      chat("filler", "f", second, p);
+      viewers("filler", 1, second, p);
+    }
+  };
+  advance_all(0);
+  int step = 0;
+  for (int slot = 0; slot < 45; ++slot) {
+    for (int s = 0; s < 5; ++s) {
+      const std::string stream = "s" + std::to_string(s);
+      int n = 2 + (slot * (s + 3)) % 5;
+      if (slot == 20 + s) n = 40;  // a spike per stream
+      for (int i = 0; i < n; ++i) chat(stream, "u" + std::to_string((i * 7 + slot) % 9), slot * 10 + i % 10, s % 4);
+      viewers(stream, 100 + slot + s, slot * 10 + 5, 2);
+    }
+    advance_all(slot * 10);  // windows close between crashes: histories move on
+    ++step;
+    if (step % 2 == 0) driver.commit();
+    if (step % 3 == 0) driver.crash_and_restart(step % 9 == 0 ? "parse" : "aggregate", step % 4 == 0);
+  }
+  advance_all(2000);
+  driver.commit();
+  if (moments) *moments = records(driver, "moments");
+  return records(driver, "chat-summary");
+}
+
+TEST(WindowCacheBound, TelemetraWithATinyBoundGivesByteIdenticalSummariesAndMoments) {
+  Records moments_unbounded, moments_bounded;
+  const auto unbounded = telemetra_run(1'000'000, &moments_unbounded);
+  const auto before = Totals::now();
+  const auto bounded = telemetra_run(1, &moments_bounded);
+  const auto after = Totals::now();
+  EXPECT_GT(after.evicted, before.evicted);
+  EXPECT_GT(after.read_back, before.read_back);
+  ASSERT_GT(unbounded.size(), 200u);
+  ASSERT_GE(moments_unbounded.size(), 3u);
+  EXPECT_TRUE(bounded == unbounded) << bounded.size() << " summaries against " << unbounded.size();
+  EXPECT_TRUE(moments_bounded == moments_unbounded);
 }
 
 }  // namespace
