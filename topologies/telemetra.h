@@ -77,6 +77,9 @@ struct Config {
   // Distinct chatters are persisted in chunks of this many, written once when full, so a commit
   // writes what changed in a window rather than its whole chatter set (see ValueParts).
   std::size_t chatter_chunk = 64;
+  // Windows, and separately stream histories, the aggregate holds in memory per task; beyond
+  // either, the clean ones are evicted to RocksDB after a commit and read back when needed.
+  std::size_t max_cached_windows = 1'000'000;
   Lexicon lexicon = Lexicon::builtin();
   TimeZone default_time_zone;  // of timestamps written without a zone
 };

@@ -109,7 +109,7 @@ Topology build(const Config& c, const std::string& application_id) {
           },
           MaterializedWithHistory<std::string, WindowState, History>{
               "stream-windows", serdes::string(), window_state_serde(), history_serde(),
-              window_state_parts(c.chatter_chunk)})
+              window_state_parts(c.chatter_chunk), c.max_cached_windows, c.max_cached_windows})
           .to_stream();
 
   const Produced<std::string, std::string> json_out{serdes::string(), serdes::string()};

@@ -1,6 +1,8 @@
 #pragma once
 // A built topology: sub-topologies cut at repartition topics, each run by its own consumer
 // group (`<app>-<sub-topology>`), with explicit names for every internal topic and store.
+#include <algorithm>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -14,6 +16,9 @@
 namespace sw {
 namespace table {
 class GlobalTableBase;
+}
+namespace detail {
+class TopologyDraft;
 }
 
 enum class TopicRole { input, output, repartition, changelog, dead_letter };
@@ -61,11 +66,40 @@ class Topology {
   std::string describe() const;
 
  private:
-  friend class StreamsBuilder;
+  friend class detail::TopologyDraft;
   std::string app_;
   std::vector<SubTopologyDef> subs_;
   std::vector<std::string> entry_topics_;
   std::vector<TopicUse> topics_;
 };
 
+namespace detail {
+
+// A topology under construction: what the DSL's fluent types (topology/fluent.h) record as they
+// are called. Internal to the DSL; users build topologies through StreamsBuilder.
+class TopologyDraft {
+ public:
+  explicit TopologyDraft(std::string application_id);
+  // The topology, once every stage has a source.
+  Topology build() const;
+
+  std::size_t add_subtopology(const std::string& name, bool internal);
+  SubTopologyDef& sub(std::size_t i) { return topo_.subs_[i]; }
+  const std::string& app() const { return topo_.app_; }
+  void add_topic(const std::string& name, TopicRole role, std::size_t sub);
+  void describe(std::size_t sub, std::string line) { topo_.subs_[sub].description.push_back(std::move(line)); }
+  // Makes a stage open and refresh a global table (a join, or user code that reads it).
+  void use_table(std::size_t sub, std::shared_ptr<table::GlobalTableBase> t);
+  void use_table(const std::string& stage, std::shared_ptr<table::GlobalTableBase> t);
+  std::string changelog_topic(const std::string& store) const { return topo_.changelog_topic(store); }
+  // Registers an external topic read by an entry sub-topology; returns its entry index.
+  std::uint16_t add_entry_topic(const std::string& topic);
+  // The entry topics whose records reach a sub-topology.
+  std::vector<std::string> entry_topics_of(std::size_t sub) const;
+
+ private:
+  Topology topo_;
+};
+
+}  // namespace detail
 }  // namespace sw
