@@ -27,7 +27,9 @@ Pipeline crash_monitor_pipeline() {
       ("severities", po::value<std::string>()->default_value("High,Critical"), "comma-separated severities that count")
       ("emit", po::value<std::string>()->default_value("final"),
            "final: one alert per window when it closes; early: as soon as the count crosses the threshold, then updates")
-      ("max-record-bytes", po::value<unsigned>()->default_value(65536), "larger input records are dead-lettered");
+      ("max-record-bytes", po::value<unsigned>()->default_value(65536), "larger input records are dead-lettered")
+      ("max-cached-windows", po::value<unsigned>()->default_value(1000000),
+           "open windows held in memory per task; beyond it, state is read back from RocksDB (memory bound)");
     // clang-format on
   };
   p.service.build = [](const po::variables_map& vm, const std::string& app) {
@@ -50,6 +52,8 @@ Pipeline crash_monitor_pipeline() {
     else
       throw std::invalid_argument("--emit must be 'final' or 'early', not '" + emit + "'");
     c.max_record_bytes = vm["max-record-bytes"].as<unsigned>();
+    c.max_cached_windows = vm["max-cached-windows"].as<unsigned>();
+    if (c.max_cached_windows == 0) throw std::invalid_argument("--max-cached-windows must be positive");
     c.default_time_zone = TimeZone::parse(vm["default-time-zone"].as<std::string>());
     return crash_monitor::build(c, app);
   };

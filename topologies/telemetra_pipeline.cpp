@@ -52,6 +52,8 @@ Pipeline telemetra_pipeline() {
       ("lexicon-positive", po::value<std::string>(), "positive word list (default: the built-in list)")
       ("lexicon-negative", po::value<std::string>(), "negative word list (default: the built-in list)")
       ("max-record-bytes", po::value<unsigned>()->default_value(65536), "larger input records are dead-lettered")
+      ("max-cached-windows", po::value<unsigned>()->default_value(1000000),
+           "open windows held in memory per task; beyond it, state is read back from RocksDB (memory bound)")
       ("chatter-chunk", po::value<unsigned>()->default_value(64),
            "distinct chatters per stored chunk: a commit writes new full chunks and a small head, not whole sets");
     // clang-format on
@@ -75,6 +77,8 @@ Pipeline telemetra_pipeline() {
       c.lexicon = telemetra::Lexicon::from_files(vm["lexicon-positive"].as<std::string>(),
                                                      vm["lexicon-negative"].as<std::string>());
     c.max_record_bytes = vm["max-record-bytes"].as<unsigned>();
+    c.max_cached_windows = vm["max-cached-windows"].as<unsigned>();
+    if (c.max_cached_windows == 0) throw std::invalid_argument("--max-cached-windows must be positive");
     c.chatter_chunk = vm["chatter-chunk"].as<unsigned>();
     c.default_time_zone = TimeZone::parse(vm["default-time-zone"].as<std::string>());
     return telemetra::build(c, app);

@@ -13,6 +13,7 @@
 #include "runtime/client_config.h"
 #include "runtime/commit_modes.h"
 #include "runtime/kafka_changelog.h"
+#include "runtime/kafka_table_feed.h"
 #include "runtime/topic_setup.h"
 #include "table/global_table.h"
 
@@ -223,8 +224,9 @@ Runner::Runner(const Topology& topology, const std::string& stage, RunnerConfig 
   consumer_ = std::make_unique<kafka::Consumer>(clients.consumer, this);
   commits_ = make_commit_mode(config_.exactly_once, *producer_, *consumer_, config_.flush_timeout);
   // Global tables load whole before the first record is processed.
-  table::TableEnv env{config_.bootstrap_servers, {}, &registry_, clients.client_id};
-  for (const auto& [k, v] : config_.kafka.entries()) env.kafka.emplace_back(k, v);
+  std::vector<std::pair<std::string, std::string>> properties;
+  for (const auto& [k, v] : config_.kafka.entries()) properties.emplace_back(k, v);
+  table::TableEnv env{&registry_, clients.client_id, kafka_row_feeds(config_.bootstrap_servers, std::move(properties))};
   for (const auto& t : def_.global_tables) t->open(env);
   last_loop_ms_.store(steady_ms());
 }

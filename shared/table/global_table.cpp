@@ -7,7 +7,6 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "kafka/client.h"
 #include "metrics/metrics.h"
 
 namespace sw::table {
@@ -59,21 +58,18 @@ void GlobalTableBase::open(const TableEnv& env) {
     if (!load_file(error, true))
       throw std::runtime_error("table " + name_ + ": cannot load " + source_.location + ": " + error);
   } else {
-    if (env.bootstrap_servers.empty())
-      throw std::runtime_error("table " + name_ + ": a topic source needs Kafka bootstrap servers");
-    kafka::Config c;
-    c.set(kafka::keys::bootstrap_servers, env.bootstrap_servers);
-    c.set(kafka::keys::client_id, env.client_id + "-" + name_);
-    c.set(kafka::keys::enable_partition_eof, false);
-    for (const auto& [k, v] : env.kafka) c.set_raw(k, v);
-    consumer_ = std::make_unique<kafka::Consumer>(c, nullptr);
-    std::int32_t parts = 0;
-    if (auto ec = consumer_->partition_count(source_.location, parts, 10s))
-      throw std::runtime_error("table " + name_ + ": topic " + source_.location + " is not available: " + ec.message());
-    std::vector<kafka::TopicPartition> all;
-    for (std::int32_t p = 0; p < parts; ++p) all.push_back({source_.location, p, kafka::kOffsetBeginning, {}});
-    if (auto ec = consumer_->assign(all)) throw std::runtime_error("table " + name_ + ": assign: " + ec.message());
-    poll_topic(true);
+    if (!env.open_topic)
+      throw std::runtime_error("table " + name_ + ": a topic source needs Kafka (bootstrap servers)");
+    feed_ = env.open_topic(source_.location, env.client_id + "-" + name_);
+    std::uint64_t applied = 0;
+    feed_->read_to_end([&](const RowFeed::Row& r) {
+      ++applied;
+      apply(r);
+    });
+    if (applied > 0) {
+      ++reloads_;
+      if (reload_ok_) reload_ok_->inc();
+    }
   }
   open_ = true;
   update_gauges();
@@ -81,7 +77,7 @@ void GlobalTableBase::open(const TableEnv& env) {
 }
 
 void GlobalTableBase::close() {
-  consumer_.reset();
+  feed_.reset();
   open_ = false;
 }
 
@@ -101,7 +97,16 @@ void GlobalTableBase::maintain(TimestampMs now) {
   if (!open_) return;
   if (source_.kind == TableSource::Kind::topic) {
     if (now >= next_check_) {
-      poll_topic(false);
+      std::uint64_t applied = 0;
+      feed_->read_new([&](const RowFeed::Row& r) {
+        ++applied;
+        apply(r);
+      });
+      if (applied > 0) {
+        ++reloads_;
+        if (reload_ok_) reload_ok_->inc();
+        update_gauges();
+      }
       next_check_ = now + 50;  // new rows within ~50 ms, without a poll per batch
     }
     return;
@@ -194,57 +199,18 @@ bool GlobalTableBase::load_file(std::string& error, bool force) {
   return true;
 }
 
-void GlobalTableBase::poll_topic(bool until_end) {
-  kafka::MessageBatch batch(10000);
-  std::vector<std::int64_t> low, high;
-  const auto parts = consumer_->assignment();
-  if (until_end) {
-    for (const auto& tp : parts) {
-      std::int64_t lo = 0, hi = 0;
-      if (auto ec = consumer_->query_watermarks(tp.topic, tp.partition, lo, hi, 10s))
-        throw std::runtime_error("table " + name_ + ": cannot read offsets of " + tp.topic + ": " + ec.message());
-      low.push_back(lo);
-      high.push_back(hi);
-    }
+void GlobalTableBase::apply(const RowFeed::Row& r) {
+  if (r.deleted) {
+    erase_row(r.key);
+    return;
   }
-  const auto deadline = std::chrono::steady_clock::now() + 120s;
   std::string error;
-  std::uint64_t applied = 0;
-  for (;;) {
-    const auto n = consumer_->poll(batch, 10000, until_end ? 100ms : 0ms);
-    for (std::size_t i = 0; i < n; ++i) {
-      const auto m = batch[i];
-      if (m.error()) continue;
-      ++applied;
-      if (m.value_is_null()) {
-        erase_row(m.key());
-        continue;
-      }
-      const auto row = nlohmann::json::parse(m.value(), nullptr, false);
-      if (row.is_discarded() || !row.is_object() || !upsert_row(row, error)) {
-        ++rejected_;
-        if (rejected_counter_) rejected_counter_->inc();
-        spdlog::warn("table {}: skipped record at {} [{}] offset {}: {}", name_, m.topic(), m.partition(), m.offset(),
-                     row.is_discarded() ? "not JSON" : (row.is_object() ? error : "not a JSON object"));
-      }
-    }
-    if (!until_end) break;
-    bool done = true;
-    for (std::size_t i = 0; i < parts.size(); ++i) {
-      // An empty partition (high <= low, e.g. everything compacted away) has nothing to read.
-      if (high[i] <= low[i]) continue;
-      const auto pos = consumer_->position(parts[i].topic, parts[i].partition);
-      if (pos < high[i]) done = false;
-    }
-    if (done) break;
-    if (std::chrono::steady_clock::now() > deadline)
-      throw std::runtime_error("table " + name_ + ": timed out loading topic " + source_.location);
-  }
-  batch.clear();
-  if (applied > 0) {
-    ++reloads_;
-    if (reload_ok_) reload_ok_->inc();
-    update_gauges();
+  const auto row = nlohmann::json::parse(r.value, nullptr, false);
+  if (row.is_discarded() || !row.is_object() || !upsert_row(row, error)) {
+    ++rejected_;
+    if (rejected_counter_) rejected_counter_->inc();
+    spdlog::warn("table {}: skipped record at {}: {}", name_, r.where,
+                 row.is_discarded() ? "not JSON" : (row.is_object() ? error : "not a JSON object"));
   }
 }
 

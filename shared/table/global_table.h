@@ -19,9 +19,6 @@
 
 #include "common/time.h"
 
-namespace sw::kafka {
-class Consumer;
-}
 namespace sw::metrics {
 class Registry;
 class Counter;
@@ -44,12 +41,29 @@ enum class ReloadPolicy {
   every_batch,  // re-read the file before every batch (the uncached baseline; files only)
 };
 
+// A compacted topic's rows as a table source reads them: the runtime implements it with Kafka
+// (runtime/kafka_table_feed.h), so this module does not link librdkafka.
+class RowFeed {
+ public:
+  struct Row {
+    std::string_view key, value;
+    bool deleted = false;   // a tombstone
+    std::string_view where;  // for messages: "topic [partition] offset N"
+  };
+  using RowFn = std::function<void(const Row&)>;
+  virtual ~RowFeed() = default;
+  // Every row up to the topic's current end (start-up); throws std::runtime_error if it cannot.
+  virtual void read_to_end(const RowFn& f) = 0;
+  // What arrived since, without waiting.
+  virtual void read_new(const RowFn& f) = 0;
+};
+
 // What the runtime gives a table to open it.
 struct TableEnv {
-  std::string bootstrap_servers;                             // topic sources
-  std::vector<std::pair<std::string, std::string>> kafka;    // extra librdkafka properties
   metrics::Registry* registry = nullptr;
   std::string client_id = "streamwright-table";
+  // Opens a topic source (topic, client id); empty where no Kafka is configured.
+  std::function<std::unique_ptr<RowFeed>(const std::string& topic, const std::string& client_id)> open_topic;
 };
 
 class GlobalTableBase {
@@ -88,7 +102,7 @@ class GlobalTableBase {
 
  private:
   bool load_file(std::string& error, bool force);
-  void poll_topic(bool until_end);
+  void apply(const RowFeed::Row& row);
   void update_gauges();
 
   std::string name_;
@@ -104,7 +118,7 @@ class GlobalTableBase {
   std::uintmax_t failed_size_ = 0;
   std::uint64_t reloads_ = 0, rejected_ = 0;
   std::atomic<std::uint64_t> misses_{0};
-  std::unique_ptr<kafka::Consumer> consumer_;
+  std::unique_ptr<RowFeed> feed_;
   metrics::Counter *reload_ok_ = nullptr, *reload_failed_ = nullptr, *rejected_counter_ = nullptr,
                    *miss_counter_ = nullptr;
   metrics::Gauge* rows_gauge_ = nullptr;

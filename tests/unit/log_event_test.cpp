@@ -201,11 +201,8 @@ TEST(ParseLogEvent, RejectsTruncatedJson) {
   expect_rejected(full.substr(0, full.size() - 5), "malformed JSON: A string is opened, but never closed");
 }
 
-// KNOWN LIBRARY BUG: this test fails on purpose until parse_log_event is fixed. A truncated
-// object is rejected, but with the reason "not a JSON object": parse_log_event maps every error
-// of doc.get_object() to that message, and simdjson returns INCOMPLETE_ARRAY_OR_OBJECT (not
-// INCORRECT_TYPE) when the root object's brackets do not balance. The dead-letter reason should
-// say the JSON is malformed.
+// A truncated object is malformed JSON, not "not a JSON object": simdjson returns
+// INCOMPLETE_ARRAY_OR_OBJECT (not INCORRECT_TYPE) when the root object's brackets do not balance.
 TEST(ParseLogEvent, TruncatedObjectIsReportedAsMalformedJson) {
   const std::string full(kValid);
   // Before the final brace, after a comma, after a value, and right after the opening brace.
@@ -344,12 +341,8 @@ TEST(ParseLogEvent, RejectsTrailingContent) {
   expect_rejected(valid + valid, "malformed JSON: trailing content");
 }
 
-// KNOWN LIBRARY BUG: this test fails on purpose until parse_log_event is fixed. Trailing
-// content is rejected, but unless the input happens to end in '}' the reason is "not a JSON
-// object": simdjson's get_object() returns INCOMPLETE_ARRAY_OR_OBJECT when the document's last
-// structural character is not the root object's closing brace, parse_log_event reports every
-// get_object() error as "not a JSON object", and its own "malformed JSON: trailing content"
-// check is never reached.
+// Trailing content is malformed JSON whatever the input ends in (simdjson's get_object() reports
+// INCOMPLETE_ARRAY_OR_OBJECT when the last structural character is not the root's closing brace).
 TEST(ParseLogEvent, TrailingContentIsReportedAsMalformedJson) {
   const std::string valid(kValid);
   for (const char* tail : {"x", ",", " 1", " []", "]", " \"s\""}) {
@@ -357,10 +350,8 @@ TEST(ParseLogEvent, TrailingContentIsReportedAsMalformedJson) {
   }
 }
 
-// KNOWN LIBRARY BUG: this test fails on purpose until parse_log_event is fixed. Invalid JSON
-// inside a field that parse_log_event does not read is accepted: simdjson On-Demand skips unread
-// values by bracket counting without validating them, so these records (which are not JSON)
-// pass as valid events instead of going to the dead-letter topic.
+// Invalid JSON inside a field the parser does not read is rejected: simdjson On-Demand would skip
+// unread values by bracket counting without validating them (json::parse_object validates them).
 TEST(ParseLogEvent, RejectsMalformedJsonInSkippedFields) {
   const std::string rest = R"("user_id":"u1","severity":"High","content":"crash","timestamp":"2026-01-01T10:15:30Z")";
   for (const std::string extra : {R"("a":tru)", R"("a":[1,2})", R"("a":01)", R"("a":{"b"})", R"("a":1x)"}) {
