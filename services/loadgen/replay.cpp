@@ -186,7 +186,9 @@ bool RecordDecoder::decode(const RawRecord& raw, std::int64_t shift_ms, bool col
     std::size_t at = 0;
     for (const auto& s : spans_) {
       shifted_.append(text.data() + at, s.pos - at);
-      append_shifted(s.time, shift_ms, shifted_);
+      if (!append_shifted(s.time, shift_ms, shifted_))
+        return bad(out, "a timestamp field moved by " + std::to_string(shift_ms) +
+                            " ms leaves the range its form can hold: " + snippet(text.substr(s.pos, s.len)));
       at = s.pos + s.len;
     }
     shifted_.append(text.data() + at, text.size() - at);

@@ -118,12 +118,18 @@ bool parse_token_time(std::string_view token, TokenTime& out) noexcept {
   return true;
 }
 
-void append_shifted(const TokenTime& t, std::int64_t shift_ms, std::string& out) {
+bool append_shifted(const TokenTime& t, std::int64_t shift_ms, std::string& out) {
+  constexpr std::int64_t kLimit = 1'000'000'000'000'000;
+  if (shift_ms <= -kLimit || shift_ms >= kLimit) return false;
   const std::int64_t v = t.local_ms + shift_ms;
   if (t.number) {
+    if (v <= -kLimit || v >= kLimit) return false;
     put(out, v, 1);
-    return;
+    return true;
   }
+  constexpr std::int64_t kYear0 = -62167219200000;    // 0000-01-01T00:00:00
+  constexpr std::int64_t kYear10000 = 253402300800000;  // 10000-01-01T00:00:00
+  if (v < kYear0 || v >= kYear10000) return false;
   std::int64_t days = v >= 0 ? v / 86400000 : (v - 86399999) / 86400000;
   std::int64_t rem = v - days * 86400000;
   std::int64_t y;
@@ -151,6 +157,7 @@ void append_shifted(const TokenTime& t, std::int64_t shift_ms, std::string& out)
   }
   out += t.zone;
   out += '"';
+  return true;
 }
 
 }  // namespace sw::loadgen

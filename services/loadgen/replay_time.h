@@ -28,7 +28,9 @@ struct TokenTime {
 bool parse_token_time(std::string_view token, TokenTime& out) noexcept;
 
 // Appends the token moved by `shift_ms`, in its original form (separator, fraction digits, zone;
-// digits the shift cannot show are cut, as the original form would).
-void append_shifted(const TokenTime& t, std::int64_t shift_ms, std::string& out);
+// digits the shift cannot show are cut, as the original form would). False (nothing appended)
+// if the form cannot hold the result: a year outside 0000-9999, or epoch milliseconds beyond
+// +-10^15.
+bool append_shifted(const TokenTime& t, std::int64_t shift_ms, std::string& out);
 
 }  // namespace sw::loadgen

@@ -370,7 +370,7 @@ std::string shifted(const std::string& token, std::int64_t ms) {
   TokenTime t;
   if (!parse_token_time(token, t)) return "INVALID";
   std::string out;
-  append_shifted(t, ms, out);
+  if (!append_shifted(t, ms, out)) return "OUT OF RANGE";
   return out;
 }
 
@@ -383,6 +383,8 @@ TEST(ReplayTime, ShiftsKeepTheWrittenForm) {
   EXPECT_EQ(shifted(R"("2026-01-01T10:00:00+01")", 60000), R"("2026-01-01T10:01:00+01")");
   EXPECT_EQ(shifted(R"("2026-01-01T10:00:00Z")", 1234), R"("2026-01-01T10:00:01Z")");  // no fraction: none added
   EXPECT_EQ(shifted("1767225600000", 86400000), "1767312000000");                       // epoch milliseconds
+  EXPECT_EQ(shifted(R"("9999-12-31T23:59:59Z")", 1000), "OUT OF RANGE");  // no five-digit years
+  EXPECT_EQ(shifted(R"("0000-01-01 00:00:00")", -1), "OUT OF RANGE");
   for (const char* bad : {R"("2026-13-01T00:00:00Z")", R"("2026-02-30 00:00:00")", R"("2026-01-01T24:00:00Z")",
                           R"("2026-01-01")", R"("10:00:00")", R"("2026-01-01T10:00Z")", R"("2026-01-01T10:00:00 UTC")",
                           R"("2026-01-01T10:00:00.Z")", "1.5e12", "true", "\"\""})
@@ -401,6 +403,7 @@ TEST(RecordDecoder, ShiftsOnlyTheNamedTopLevelFields) {
   const auto bad = decode(R"({"ts":"yesterday"})", "", {"ts"}, 60000);
   EXPECT_FALSE(bad.ok);
   EXPECT_NE(bad.problem.find("field 'ts' is not a timestamp"), std::string::npos) << bad.problem;
+  EXPECT_NE(decode(R"({"ts":"9999-12-31T23:59:59Z"})", "", {"ts"}, 1000).problem.find("leaves the range"), std::string::npos);
   std::string missing;
   EXPECT_TRUE(decode(R"({"other":1})", "", {"ts"}, 60000, &missing).ok);  // no field: sent as it is
   EXPECT_EQ(missing, R"({"other":1})");
