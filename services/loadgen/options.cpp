@@ -86,7 +86,7 @@ ParseOutcome parse_settings(int argc, const char* const* argv, const Environment
          "auto (from the host name and process id; 0 when --seed is given, for a reproducible run). Instances have "
          "their own random streams and request ids")
     ("users", po::value<unsigned>()->default_value(1000), "distinct user ids")
-    ("crash-rate", po::value<double>()->default_value(0.1), "fraction of events mentioning a crash (the built-in crash texts)")
+    ("crash-rate", po::value<double>()->default_value(0.1, "0.1"), "fraction of events mentioning a crash (the built-in crash texts)")
     ("term", po::value<std::string>(),
          "a word put into --term-rate of the messages (their content field) instead of the crash texts; no other "
          "message contains it (env ADDITIONAL_TERM)")
@@ -102,14 +102,14 @@ ParseOutcome parse_settings(int argc, const char* const* argv, const Environment
     ("event-time-end", po::value<std::string>()->default_value("0s"), "with --event-time-span: the span ends this long before now")
     ("scenes", po::value<unsigned>()->default_value(200), "render-farm: scenes (ids as in the sample scenes table)")
     ("nodes", po::value<unsigned>()->default_value(120), "render-farm: render nodes")
-    ("zipf", po::value<double>()->default_value(1.1), "render-farm: Zipf exponent of scene popularity (0: uniform)")
-    ("failure-rate", po::value<double>()->default_value(0.02), "render-farm: fraction of failed frames")
-    ("retry-rate", po::value<double>()->default_value(0.03), "render-farm: fraction of retried frames")
+    ("zipf", po::value<double>()->default_value(1.1, "1.1"), "render-farm: Zipf exponent of scene popularity (0: uniform)")
+    ("failure-rate", po::value<double>()->default_value(0.02, "0.02"), "render-farm: fraction of failed frames")
+    ("retry-rate", po::value<double>()->default_value(0.03, "0.03"), "render-farm: fraction of retried frames")
     ("unknown-rate", po::value<double>()->default_value(0.0), "render-farm: fraction naming a scene or node no table holds")
     ("write-dimensions", po::value<std::string>(), "render-farm: write the sample dimension files to this directory and exit")
     ("streams", po::value<unsigned>()->default_value(100), "telemetra: live streams")
     ("chatters", po::value<unsigned>()->default_value(500), "telemetra: distinct chatters per stream")
-    ("spike-probability", po::value<double>()->default_value(0.0005), "telemetra: chance per message that a chat spike starts")
+    ("spike-probability", po::value<double>()->default_value(0.0005, "0.0005"), "telemetra: chance per message that a chat spike starts")
     ("viewer-topic", po::value<std::string>()->default_value("viewer-events"), "telemetra: topic of viewer counts")
     ("replay", po::value<std::string>(),
          "send the records of this file instead of generating: a JSON array of objects, objects one after another "
