@@ -43,7 +43,7 @@ while [[ $# -gt 0 ]]; do
     *) die "unknown argument '$1'" ;;
   esac
 done
-[[ $SECONDS_PER_STEP -ge 4 ]] || die "--seconds must be at least 4"
+[[ $SECONDS_PER_STEP -ge 5 ]] || die "--seconds must be at least 5"
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=${SW_BENCH_BIN:-$ROOT/build/bin}
@@ -66,6 +66,11 @@ trap cleanup EXIT
 trap 'echo "loadgen_scaling: interrupted" >&2; exit 130' INT TERM
 CLK_TCK=$(getconf CLK_TCK)
 cpu_ticks() { local s; s=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }; s=${s##*) }; awk '{ print $12 + $13 }' <<<"$s"; }
+sleep_until() {  # sleep_until T0 S: until S seconds after the EPOCHREALTIME T0
+  local left
+  left=$(awk -v t0="$1" -v s="$2" -v now="$EPOCHREALTIME" 'BEGIN { d = t0 + s - now; printf "%.3f", (d > 0 ? d : 0) }')
+  sleep "$left"
+}
 appended() {  # records appended to the topic so far (sum of the end offsets)
   "$BIN/streamwright-bench-tool" offsets --bootstrap-servers "$1" --topic logs 2>/dev/null | grep -oP '^high_total=\K[0-9]+' || echo 0
 }
@@ -77,21 +82,24 @@ step() {
   start broker "$dir" "$BIN/streamwright-devbroker" --topic "logs:$PARTITIONS"
   bpid=$STARTED_PID
   boot=$(wait_line "$bpid" "$dir" broker '^\S+:[0-9]+' 15)
+  local t_start=$EPOCHREALTIME
   for ((i = 0; i < n; i++)); do
     # Started alike, as replicas are: each derives its own instance (host name and pid).
     start "loadgen-$i" "$dir" env KAFKA_BROKER="$boot" KAFKA_TOPIC=logs TARGET_RPS="$RATE" \
       "$BIN/streamwright-loadgen" --duration "${SECONDS_PER_STEP}s" --quiet "${LOADGEN_ARGS[@]+"${LOADGEN_ARGS[@]}"}"
     pids+=("$STARTED_PID")
   done
-  sleep 1.5  # connected and at speed
-  # CPU first (all generators still running), then the end offsets, timed at the query's midpoint.
-  local ct0 ct1 q
+  # Measured from 1.5 s after the start (connected and at speed) to 1.5 s before the end, on the
+  # clock: CPU first (every generator still running), then the end offsets, timed at the middle
+  # of their query.
+  local ct0 ct1 q alive_all=1
+  sleep_until "$t_start" 1.5
   ct0=$EPOCHREALTIME b0=$(cpu_ticks "$bpid")
   for p in "${pids[@]}"; do lg0=$((lg0 + $(cpu_ticks "$p"))); done
   q=$EPOCHREALTIME c0=$(appended "$boot") t0=$(awk -v a="$q" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.6f", (a + b) / 2 }')
-  sleep "$(awk -v s="$SECONDS_PER_STEP" 'BEGIN { print s - 3.5 }')"
+  sleep_until "$t_start" "$(awk -v s="$SECONDS_PER_STEP" 'BEGIN { print s - 1.5 }')"
   ct1=$EPOCHREALTIME b1=$(cpu_ticks "$bpid")
-  for p in "${pids[@]}"; do lg1=$((lg1 + $(cpu_ticks "$p"))); done
+  for p in "${pids[@]}"; do alive "$p" || alive_all=0; lg1=$((lg1 + $(cpu_ticks "$p"))); done
   q=$EPOCHREALTIME c1=$(appended "$boot") t1=$(awk -v a="$q" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.6f", (a + b) / 2 }')
   for ((i = 0; i < n; i++)); do
     wait "${pids[i]}" || fail_with_log "$dir" "loadgen-$i" "a load generator failed"
@@ -105,8 +113,9 @@ step() {
     sum=$(awk -v a="$sum" -v b="$(grep -oP '[0-9.]+(?=/s average)' "$dir/loadgen-$i.err" | tail -n1)" 'BEGIN { print a + b }')
   done
   awk -v c0="$c0" -v c1="$c1" -v t0="$t0" -v t1="$t1" -v s="$sum" -v l0="$lg0" -v l1="$lg1" -v b0="$b0" -v b1="$b1" \
-    -v ct0="$ct0" -v ct1="$ct1" -v hz="$CLK_TCK" \
-    'BEGIN { printf "%.0f %.0f %.2f %.2f\n", (c1 - c0) / (t1 - t0), s, (l1 - l0) / hz / (ct1 - ct0), (b1 - b0) / hz / (ct1 - ct0) }'
+    -v ct0="$ct0" -v ct1="$ct1" -v hz="$CLK_TCK" -v ok="$alive_all" \
+    'BEGIN { printf "%.0f %.0f %s %.2f\n", (c1 - c0) / (t1 - t0), s, (ok ? sprintf("%.2f", (l1 - l0) / hz / (ct1 - ct0)) : "n/a"),
+             (b1 - b0) / hz / (ct1 - ct0) }'
 }
 
 IFS=, read -r -a COUNTS <<<"$PROCS"
@@ -121,7 +130,9 @@ for n in "${COUNTS[@]}"; do
     read -r R[offered,$run] R[sum,$run] R[lg,$run] R[broker,$run] < <(step "$n" "$run")
     log "$n process(es), run $run: offered ${R[offered,$run]}/s (generators say ${R[sum,$run]}/s), cores: generators ${R[lg,$run]}, broker ${R[broker,$run]}"
   done
-  offered=$(median offered) sum=$(median sum) lg=$(median lg) broker=$(median broker)
+  offered=$(median offered) sum=$(median sum) broker=$(median broker)
+  lg=$(for ((run = 1; run <= RUNS; run++)); do echo "${R[lg,$run]}"; done | grep -v n/a | sort -g |
+    awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
   [[ -n $base ]] || base=$offered
   per=$(awk -v o="$offered" -v n="$n" 'BEGIN { printf "%.0f", o / n }')
   TABLE+=$'\n'"| $n | $(printf "%'.0f" "$offered")/s ($(awk -v o="$offered" -v b="$base" 'BEGIN { printf "%.2fx", (b > 0 ? o / b : 0) }')) | $(printf "%'.0f" "$per")/s | $(printf "%'.0f" "$sum")/s | $lg | $broker |"
