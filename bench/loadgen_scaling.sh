@@ -15,7 +15,8 @@
 #   --out         also write the table (Markdown) to this file
 #
 # Prints one row per process count: offered rate (broker side), per process, the sum of the
-# generators' own averages, and the CPU cores used by the generators and by the broker.
+# generators' own averages, and the CPU cores used by the generators, by the broker and by
+# everything else on the machine (a busy machine offers less: compare runs only when that is low).
 set -euo pipefail
 
 PROCS=1,2,4
@@ -71,11 +72,12 @@ sleep_until() {  # sleep_until T0 S: until S seconds after the EPOCHREALTIME T0
   left=$(awk -v t0="$1" -v s="$2" -v now="$EPOCHREALTIME" 'BEGIN { d = t0 + s - now; printf "%.3f", (d > 0 ? d : 0) }')
   sleep "$left"
 }
+machine_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
 appended() {  # records appended to the topic so far (sum of the end offsets)
   "$BIN/streamwright-bench-tool" offsets --bootstrap-servers "$1" --topic logs 2>/dev/null | grep -oP '^high_total=\K[0-9]+' || echo 0
 }
 
-# step N RUN: prints "offered generators_sum loadgen_cores broker_cores"
+# step N RUN: prints "offered generators_sum loadgen_cores broker_cores other_cores"
 step() {
   local n=$1 run=$2 dir="$WORK/p$1-r$2" i boot bpid pids=() lg0=0 lg1=0 b0 b1 c0 c1 t0 t1 sum
   mkdir -p "$dir"
@@ -92,13 +94,13 @@ step() {
   # Measured from 1.5 s after the start (connected and at speed) to 1.5 s before the end, on the
   # clock: CPU first (every generator still running), then the end offsets, timed at the middle
   # of their query.
-  local ct0 ct1 q alive_all=1
+  local ct0 ct1 q m0 m1 alive_all=1
   sleep_until "$t_start" 1.5
-  ct0=$EPOCHREALTIME b0=$(cpu_ticks "$bpid")
+  ct0=$EPOCHREALTIME b0=$(cpu_ticks "$bpid") m0=$(machine_busy)
   for p in "${pids[@]}"; do lg0=$((lg0 + $(cpu_ticks "$p"))); done
   q=$EPOCHREALTIME c0=$(appended "$boot") t0=$(awk -v a="$q" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.6f", (a + b) / 2 }')
   sleep_until "$t_start" "$(awk -v s="$SECONDS_PER_STEP" 'BEGIN { print s - 1.5 }')"
-  ct1=$EPOCHREALTIME b1=$(cpu_ticks "$bpid")
+  ct1=$EPOCHREALTIME b1=$(cpu_ticks "$bpid") m1=$(machine_busy)
   for p in "${pids[@]}"; do alive "$p" || alive_all=0; lg1=$((lg1 + $(cpu_ticks "$p"))); done
   q=$EPOCHREALTIME c1=$(appended "$boot") t1=$(awk -v a="$q" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.6f", (a + b) / 2 }')
   for ((i = 0; i < n; i++)); do
@@ -113,29 +115,30 @@ step() {
     sum=$(awk -v a="$sum" -v b="$(grep -oP '[0-9.]+(?=/s average)' "$dir/loadgen-$i.err" | tail -n1)" 'BEGIN { print a + b }')
   done
   awk -v c0="$c0" -v c1="$c1" -v t0="$t0" -v t1="$t1" -v s="$sum" -v l0="$lg0" -v l1="$lg1" -v b0="$b0" -v b1="$b1" \
-    -v ct0="$ct0" -v ct1="$ct1" -v hz="$CLK_TCK" -v ok="$alive_all" \
-    'BEGIN { printf "%.0f %.0f %s %.2f\n", (c1 - c0) / (t1 - t0), s, (ok ? sprintf("%.2f", (l1 - l0) / hz / (ct1 - ct0)) : "n/a"),
-             (b1 - b0) / hz / (ct1 - ct0) }'
+    -v ct0="$ct0" -v ct1="$ct1" -v hz="$CLK_TCK" -v ok="$alive_all" -v m0="$m0" -v m1="$m1" \
+    'BEGIN { d = ct1 - ct0; lg = (l1 - l0) / hz / d; br = (b1 - b0) / hz / d; other = (m1 - m0) / hz / d - lg - br
+             printf "%.0f %.0f %s %.2f %.2f\n", (c1 - c0) / (t1 - t0), s, (ok ? sprintf("%.2f", lg) : "n/a"), br,
+               (ok ? (other > 0 ? other : 0) : 0) }'
 }
 
 IFS=, read -r -a COUNTS <<<"$PROCS"
 target=$([[ $RATE == 0 ]] && echo "as fast as possible" || echo "$RATE records/s per process")
 log "machine: $(machine_line); $PARTITIONS partitions, ${SECONDS_PER_STEP}s steps, $target, $RUNS run(s)"
 declare -A R
-TABLE="| generator processes | offered (broker appended) | per process | generators' own average, summed | generator cores | broker cores |
-| ---: | ---: | ---: | ---: | ---: | ---: |"
+TABLE="| generator processes | offered (broker appended) | per process | generators' own average, summed | generator cores | broker cores | other processes' cores |
+| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 base=
 for n in "${COUNTS[@]}"; do
   for ((run = 1; run <= RUNS; run++)); do
-    read -r R[offered,$run] R[sum,$run] R[lg,$run] R[broker,$run] < <(step "$n" "$run")
-    log "$n process(es), run $run: offered ${R[offered,$run]}/s (generators say ${R[sum,$run]}/s), cores: generators ${R[lg,$run]}, broker ${R[broker,$run]}"
+    read -r R[offered,$run] R[sum,$run] R[lg,$run] R[broker,$run] R[other,$run] < <(step "$n" "$run")
+    log "$n process(es), run $run: offered ${R[offered,$run]}/s (generators say ${R[sum,$run]}/s), cores: generators ${R[lg,$run]}, broker ${R[broker,$run]}, other processes ${R[other,$run]}"
   done
-  offered=$(median offered) sum=$(median sum) broker=$(median broker)
+  offered=$(median offered) sum=$(median sum) broker=$(median broker) other=$(median other)
   lg=$(for ((run = 1; run <= RUNS; run++)); do echo "${R[lg,$run]}"; done | grep -v n/a | sort -g |
     awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
   [[ -n $base ]] || base=$offered
   per=$(awk -v o="$offered" -v n="$n" 'BEGIN { printf "%.0f", o / n }')
-  TABLE+=$'\n'"| $n | $(printf "%'.0f" "$offered")/s ($(awk -v o="$offered" -v b="$base" 'BEGIN { printf "%.2fx", (b > 0 ? o / b : 0) }')) | $(printf "%'.0f" "$per")/s | $(printf "%'.0f" "$sum")/s | $lg | $broker |"
+  TABLE+=$'\n'"| $n | $(printf "%'.0f" "$offered")/s ($(awk -v o="$offered" -v b="$base" 'BEGIN { printf "%.2fx", (b > 0 ? o / b : 0) }')) | $(printf "%'.0f" "$per")/s | $(printf "%'.0f" "$sum")/s | $lg | $broker | $other |"
 done
 echo "$TABLE"
 if [[ -n $OUT_FILE ]]; then
