@@ -6,10 +6,14 @@
 #                            [--quick] [--rates R1,R2,...] [--step-s S] [--latency-s S]
 #                            [--guarantees at_least_once[,exactly_once]] [--keep-logs]
 #                            [--service-arg ARG ...] (extra argument for every stage, for experiments)
+#                            [--generator-rate R] (most one load generator process is asked to offer)
 #
 # One dev broker and one replica of every stage run for the whole benchmark (the stages join
 # their groups once). Sweep: for each offered rate (ascending), `streamwright-loadgen --rate R`
-# (its default batching, linger.ms=50, as a high-volume producer) runs for --step-s seconds;
+# (its default batching, linger.ms=50, as a high-volume producer) runs for --step-s seconds, as
+# several processes when R is above --generator-rate (default 400000/s; one process cannot offer
+# much more with the stages running, see docs/load-generator.md), each with its share of R, as
+# the seed's replicas do;
 # over the middle of the step the entry stage's consumed count gives
 # the processed rate; after the generator stops, the time until every stage has caught up is the
 # drain time. A rate is sustainable when the generator reached it (>= 95%), the entry stage
@@ -42,6 +46,7 @@ LAT_S=
 GUARANTEES=at_least_once
 KEEP_WORK=0
 EXTRA_ARGS=()
+GEN_RATE=400000
 PARTITIONS=64
 INTERNAL=8
 LINGER_MS=5
@@ -62,6 +67,7 @@ while [[ $# -gt 0 ]]; do
     --guarantees) GUARANTEES=${2:?}; shift 2 ;;
     --keep-logs) KEEP_WORK=1; shift ;;
     --service-arg) EXTRA_ARGS+=("${2:?}"); shift 2 ;;
+    --generator-rate) GEN_RATE=${2:?}; shift 2 ;;
     -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1'" ;;
   esac
@@ -126,6 +132,41 @@ case "$PIPE" in
 esac
 if [[ -z $RATES ]]; then if [[ $QUICK -eq 1 ]]; then RATES=$QUICK_RATES; else RATES=$DEFAULT_RATES; fi; fi
 IFS=, read -r -a RATE_LIST <<<"$RATES"
+[[ $GEN_RATE =~ ^[0-9]+$ && $GEN_RATE -gt 0 ]] || die "--generator-rate must be a positive number of records per second"
+
+# --- load generators ----------------------------------------------------------------------------
+# start_loadgens NAME RATE ARGS...: ceil(RATE / GEN_RATE) generator processes sharing RATE (each
+# derives its own instance: no duplicate request ids, independent streams); sets LG_PIDS.
+LG_PIDS=()
+start_loadgens() {
+  local name=$1 rate=$2 gens i share
+  shift 2
+  gens=$(((rate + GEN_RATE - 1) / GEN_RATE))
+  [[ $gens -ge 1 ]] || gens=1
+  LG_PIDS=()
+  for ((i = 0; i < gens; i++)); do
+    share=$((rate / gens + (i < rate % gens ? 1 : 0)))
+    start "$name-$i" "$WORK" "$BIN/streamwright-loadgen" --bootstrap-servers "$BOOT" --topic "$INPUT" --rate "$share" "$@"
+    LG_PIDS+=("$STARTED_PID")
+  done
+}
+# wait_loadgens: waits for LG_PIDS and takes them off the children.
+wait_loadgens() {
+  local p rest=()
+  for p in "${LG_PIDS[@]}"; do wait "$p" || true; done
+  for p in "${CHILDREN[@]}"; do [[ " ${LG_PIDS[*]} " == *" $p "* ]] || rest+=("$p"); done
+  CHILDREN=("${rest[@]+"${rest[@]}"}")
+}
+# loadgen_total NAME sent|average: summed over the generators of NAME
+loadgen_total() {
+  local f v total=0
+  for f in "$WORK/$1"-[0-9]*.err; do
+    if [[ $2 == sent ]]; then v=$(grep -oP 'sent \K[0-9]+' "$f" | tail -n1); else v=$(grep -oP '[0-9.]+(?=/s average)' "$f" | tail -n1); fi
+    total=$(awk -v a="$total" -v b="${v:-0}" 'BEGIN { printf "%.1f", a + b }')
+  done
+  echo "$total"
+}
+loadgen_cpu() { local p t=0; for p in "${LG_PIDS[@]}"; do t=$((t + $(cpu_of "$p"))); done; echo "$t"; }
 
 BROKER_TOPICS=()
 declare -A SEEN
@@ -203,32 +244,28 @@ start_stages at_least_once
 SENT_TOTAL=0
 
 # --- sweep --------------------------------------------------------------------------------------
-printf 'offered\tinput\tprocessed\tdrain_s\tsustainable\tgenerator_reached\tentry_cores\tbroker_cores\tloadgen_cores\tother_cores\n' >"$OUT/sweep.tsv"
+printf 'offered\tinput\tprocessed\tdrain_s\tsustainable\tgenerator_reached\tentry_cores\tbroker_cores\tloadgen_cores\tother_cores\tgenerators\n' >"$OUT/sweep.tsv"
 MAX=0 MAX_OFFERED=0 FIRST_FAIL=0 LIMIT="not reached (highest offered rate sustained)"
 step() {  # step RATE: sets STEP_OK
   local r=$1 n=$2
-  local before c0 c1 t0 t1 lg_pid sent input drain ok=1 i lg0 lg1
+  local before c0 c1 t0 t1 sent input drain ok=1 i lg0 lg1
   before=$(consumed)
-  start "loadgen-$n" "$WORK" "$BIN/streamwright-loadgen" --bootstrap-servers "$BOOT" --topic "$INPUT" --rate "$r" \
-    --duration "${STEP_S}s" "${LOADGEN[@]}"
-  lg_pid=$STARTED_PID
+  start_loadgens "loadgen-$n" "$r" --duration "${STEP_S}s" "${LOADGEN[@]}"
   sleep "$(awk -v s="$STEP_S" 'BEGIN { print s * 0.3 }')"
   cpu_snapshot CPU0
-  lg0=$(cpu_of "$lg_pid")
+  lg0=$(loadgen_cpu)
   c0=$(consumed)
   t0=$EPOCHREALTIME
   sleep "$(awk -v s="$STEP_S" 'BEGIN { print s * 0.6 }')"
   c1=$(consumed)
   t1=$EPOCHREALTIME
   cpu_snapshot CPU1
-  lg1=$(cpu_of "$lg_pid")
-  wait "$lg_pid" || true
-  local rest=() p
-  for p in "${CHILDREN[@]}"; do [[ $p == "$lg_pid" ]] || rest+=("$p"); done
-  CHILDREN=("${rest[@]+"${rest[@]}"}")
+  lg1=$(loadgen_cpu)
+  wait_loadgens
   local tend=$EPOCHREALTIME
-  sent=$(grep -oP 'sent \K[0-9]+' "$WORK/loadgen-$n.err" | tail -n1)
-  input=$(grep -oP '[0-9.]+(?=/s average)' "$WORK/loadgen-$n.err" | tail -n1)
+  sent=$(loadgen_total "loadgen-$n" sent)
+  sent=${sent%.*}
+  input=$(loadgen_total "loadgen-$n" average)
   SENT_TOTAL=$((SENT_TOTAL + sent))
   drain=-1
   for ((i = 0; i < 200; i++)); do
@@ -245,9 +282,9 @@ step() {  # step RATE: sets STEP_OK
   awk -v r="$r" -v i="$input" 'BEGIN { exit !(i >= 0.95 * r) }' || GEN_OK=0
   awk -v p="$processed" -v i="$input" 'BEGIN { exit !(p >= 0.95 * i) }' || ok=0
   awk -v d="$drain" 'BEGIN { exit !(d >= 0 && d <= 1.0) }' || ok=0
-  printf '%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$input" "$processed" "$drain" "$ok" "$GEN_OK" "$(cores "$ENTRY")" \
-    "$(cores broker)" "$lgc" "$(other_cores "$lgc")" >>"$OUT/sweep.tsv"
-  log "$PIPE: offered $r/s: input $input/s, processed $processed/s, drain ${drain}s, sustainable=$ok, generator reached the rate=$GEN_OK (other cores $(other_cores "$lgc"))"
+  printf '%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$input" "$processed" "$drain" "$ok" "$GEN_OK" "$(cores "$ENTRY")" \
+    "$(cores broker)" "$lgc" "$(other_cores "$lgc")" "${#LG_PIDS[@]}" >>"$OUT/sweep.tsv"
+  log "$PIPE: offered $r/s by ${#LG_PIDS[@]} generator(s): input $input/s, processed $processed/s, drain ${drain}s, sustainable=$ok, generators reached the rate=$GEN_OK (other cores $(other_cores "$lgc"))"
   STEP_OK=$ok
   if [[ $ok -eq 1 ]]; then
     if awk -v a="$input" -v b="$MAX" 'BEGIN { exit !(a > b) }'; then MAX=$(printf '%.0f' "$input"); MAX_OFFERED=$r; fi
@@ -304,21 +341,22 @@ latency_run() {  # latency_run TAG RATE GUARANTEE
     "${match[@]+"${match[@]}"}"
   local p1=$STARTED_PID p2=
   sleep 1
-  start "lat-loadgen-$tag" "$WORK" "$BIN/streamwright-loadgen" --bootstrap-servers "$BOOT" --topic "$INPUT" \
-    --rate "$rate" --duration "$((LAT_S + 4))s" --kafka-property "linger.ms=$LINGER_MS" "${LOADGEN[@]}"
-  lg=$STARTED_PID
+  start_loadgens "lat-loadgen-$tag" "$rate" --duration "$((LAT_S + 4))s" --kafka-property "linger.ms=$LINGER_MS" "${LOADGEN[@]}"
   sleep 3
   cpu_snapshot CPU0
   wait "$p1" || fail_with_log "$WORK" "lat-entry-$tag" "the latency tool failed"
   cpu_snapshot CPU1
   metrics_snapshot "${PORT[$ENTRY]}" "$WORK/$tag-entry-after.prom"
   metrics_snapshot "${PORT[${DOWN[0]}]}" "$WORK/$tag-down-after.prom"
-  wait "$lg" || true
+  wait_loadgens
   local rest=() p
-  for p in "${CHILDREN[@]}"; do [[ $p == "$lg" || $p == "$p1" || $p == "$p2" ]] || rest+=("$p"); done
+  for p in "${CHILDREN[@]}"; do [[ $p == "$p1" || $p == "$p2" ]] || rest+=("$p"); done
   CHILDREN=("${rest[@]+"${rest[@]}"}")
-  SENT_TOTAL=$((SENT_TOTAL + $(grep -oP 'sent \K[0-9]+' "$WORK/lat-loadgen-$tag.err" | tail -n1)))
-  summary_put "$OUT/summary.tsv" "$tag.input_rate" "$(grep -oP '[0-9.]+(?=/s average)' "$WORK/lat-loadgen-$tag.err" | tail -n1)"
+  local lat_sent
+  lat_sent=$(loadgen_total "lat-loadgen-$tag" sent)
+  SENT_TOTAL=$((SENT_TOTAL + ${lat_sent%.*}))
+  summary_put "$OUT/summary.tsv" "$tag.input_rate" "$(loadgen_total "lat-loadgen-$tag" average)"
+  summary_put "$OUT/summary.tsv" "$tag.generators" "${#LG_PIDS[@]}"
   local f=$WORK/lat-entry-$tag.out k
   summary_put "$OUT/summary.tsv" "$tag.rate" "$rate"
   for k in match_samples match_p50_ms match_p99_ms match_p999_ms match_max_ms ts_p50_ms ts_p99_ms input_delay_p50_ms input_delay_p99_ms unmatched negative; do

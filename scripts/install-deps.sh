@@ -6,6 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config ninja-build
   librdkafka-dev librocksdb-dev libsimdjson-dev nlohmann-json3-dev
+  zlib1g-dev  # streamwright-loadgen --replay: gzip-compressed files
   libboost-program-options-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
   prometheus kcat python3 curl procps graphviz
   tzdata  # --default-time-zone with IANA names (unit tests use Europe/Berlin)

@@ -119,4 +119,15 @@ state = struct.pack("<qdqq", 3, 1.5, 2, 0) + struct.pack("<I", 2) + pstr("u1") +
 history = struct.pack("<I", 3) + struct.pack("<qqq", 5, 7, 9)
 write("fuzz_telemetra_state", [b"\x00" + chat, b"\x00" + viewer, b"\x01" + state, b"\x02" + history,
                                b"\x02" + struct.pack("<I", 0)])
+# The load generator's replay reader: two bytes (read size, record size limit), then a file.
+LINES = '{"k":"a","t":"2026-01-01T10:00:00Z","u":1767261600000}\n{"k":7,"t":"2026-01-01 10:00:01"}\n'
+write("fuzz_replay", [b"\x03\x40" + LINES.encode(),
+                      b"\x00\xff" + ('[\n  {"k": "a", "t": "2026-01-01T10:00:00.5+02:00"},\n  {"k": null},\n  7\n]').encode(),
+                      b"\x05\x10" + ('{\n  "k": "b",\n  "n": [1, {"x": "}"}]\n}\n{\n  "k": "c"\n}\n').encode(),
+                      b"\x01\x01" + b'\xef\xbb\xbf{"k":"a"}\r\n{"k":"b",\n{"k":"unterminated\n{"k":{"o":1}}\nnot json\n{"a":1 2}',
+                      b"\x10\x02" + ('{"t":"9999-12-31T23:59:59Z","k":"\\u00e9"}' * 3).encode()])
+write("fuzz_replay_time", [struct.pack("<q", s) + t.encode() for s, t in [
+    (3600000, '"2026-01-01T10:00:00Z"'), (-1, '"2026-03-01 00:00:00.000"'), (86400000, '"2028-02-28t12:00:00.1+02:00"'),
+    (1, '"2026-01-01T10:00:00.123456789-0530"'), (1000, "1767225600000"), (-5, "-42"), (0, '"2026-01-01T10:00:00+01"'),
+    (1000, '"9999-12-31T23:59:59Z"')]])
 print("corpus written to", OUT)
