@@ -44,7 +44,9 @@ struct Pipeline {
   std::vector<std::pair<std::string, std::string>> defaults, demo_defaults;
   // Options a deployment must set (name in camelCase -> what to give), for the Helm chart.
   std::vector<std::pair<std::string, std::string>> required_options;
-  // The load generator: its --mode, and the options of further input topics it writes.
+  // The load generator: its --mode ("replay": the demo replays sample data named in
+  // loadgen_args, "{data}" being the sample-data directory), and the options of further input
+  // topics it writes.
   std::string loadgen_mode;
   std::vector<std::string> loadgen_args;  // for the demo, besides --mode, rate and brokers
   std::vector<std::string> loadgen_topic_flags;  // e.g. --viewer-topic for the second input

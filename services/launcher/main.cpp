@@ -63,8 +63,13 @@ Pipeline plan(const sw::topologies::Pipeline& entry) {
   p.input_topic = entry.input_topic_options.empty() ? "" : entry.input_topic_options.front().first;
   p.output_topic = entry.output_topic;
   p.dlq_topic = entry.dead_letter_topic;
-  p.loadgen_args = {"--mode", entry.loadgen_mode};
-  p.loadgen_args.insert(p.loadgen_args.end(), entry.loadgen_args.begin(), entry.loadgen_args.end());
+  // A pipeline without a generator of its own replays sample data (loadgen_mode "replay": the
+  // arguments name the file).
+  if (entry.loadgen_mode != "replay") p.loadgen_args = {"--mode", entry.loadgen_mode};
+  for (auto arg : entry.loadgen_args) {
+    if (const auto at = arg.find("{data}"); at != std::string::npos) arg.replace(at, 6, data_dir());
+    p.loadgen_args.push_back(std::move(arg));
+  }
   p.output_label = entry.output_label;
   p.labels.insert(entry.watch_labels.begin(), entry.watch_labels.end());
   auto flatten = [](const std::vector<std::pair<std::string, std::string>>& pairs) {

@@ -1,5 +1,7 @@
 #include "services/loadgen/options.h"
 
+#include <algorithm>
+
 #include <boost/program_options.hpp>
 
 #include <charconv>
@@ -41,6 +43,11 @@ std::vector<std::string> split_list(const std::string& text) {
 }
 
 }  // namespace
+
+const std::vector<std::string>& generator_modes() {
+  static const std::vector<std::string> modes{"crash-monitor", "render-farm", "telemetra"};
+  return modes;
+}
 
 const std::vector<EnvironmentVariable>& environment_variables() {
   static const std::vector<EnvironmentVariable> vars{
@@ -90,7 +97,7 @@ ParseOutcome parse_settings(int argc, const char* const* argv, const Environment
     ("term", po::value<std::string>(),
          "a word put into --term-rate of the messages (their content field) instead of the crash texts; no other "
          "message contains it (env ADDITIONAL_TERM)")
-    ("term-rate", po::value<double>(), "fraction of the messages with --term, between 0 and 1; default 0.1 (env ADDITIONAL_TERM_RATE)")
+    ("term-rate", po::value<double>(), "fraction of the messages with --term, between 0 and 1 (above 1, up to 100: per cent); default 0.1 (env ADDITIONAL_TERM_RATE)")
     ("severity-mix", po::value<std::string>()->default_value("Low=40,Medium=30,High=20,Critical=10"), "severity weights")
     ("out-of-order", po::value<double>()->default_value(0.0), "fraction of events shifted back in time by up to --max-disorder")
     ("max-disorder", po::value<std::string>()->default_value("5s"), "largest out-of-order shift")
@@ -187,8 +194,9 @@ ParseOutcome parse_settings(int argc, const char* const* argv, const Environment
 
   try {
     s.mode = vm["mode"].as<std::string>();
-    if (s.mode != "crash-monitor" && s.mode != "render-farm" && s.mode != "telemetra")
-      throw std::invalid_argument("--mode must be crash-monitor, render-farm or telemetra, not '" + s.mode + "'");
+    if (std::find(generator_modes().begin(), generator_modes().end(), s.mode) == generator_modes().end())
+      throw std::invalid_argument("--mode must be crash-monitor, render-farm or telemetra (or use --replay FILE), not '" +
+                                  s.mode + "'");
     if (vm.count("write-dimensions")) {
       s.write_dimensions = vm["write-dimensions"].as<std::string>();
       s.frames.scenes = vm["scenes"].as<unsigned>();
@@ -281,10 +289,17 @@ ParseOutcome parse_settings(int argc, const char* const* argv, const Environment
                                     " use --term-rate");
     }
     if (vm.count("term-rate")) {
-      const double r = vm["term-rate"].as<double>();
+      double r = vm["term-rate"].as<double>();
+      // The seed's compose file sets ADDITIONAL_TERM_RATE=100; a rate above 1 and up to 100 is
+      // read as per cent, and said so (its meaning is not documented in the seed).
+      if (r > 1 && r <= 100) {
+        err << "streamwright-loadgen: " << name("term-rate") << " " << r << " read as " << r
+            << " per cent of the messages (a fraction: " << r / 100 << ")\n";
+        r /= 100;
+      }
       if (!(r >= 0 && r <= 1)) {
         std::ostringstream m;
-        m << name("term-rate") << " must be a fraction of the messages between 0 and 1 (0.01: one message in 100), got "
+        m << name("term-rate") << " must be a fraction of the messages between 0 and 1 (0.01: one message in 100; above 1, up to 100: per cent), got "
           << r;
         throw std::invalid_argument(m.str());
       }

@@ -19,6 +19,9 @@
 
 namespace sw::loadgen {
 
+// The generators --mode selects (the pipeline catalogue names one per pipeline, or "replay").
+const std::vector<std::string>& generator_modes();
+
 // An environment variable and the option it sets.
 struct EnvironmentVariable {
   const char* name;

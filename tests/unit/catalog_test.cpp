@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <set>
 
+#include "services/loadgen/options.h"
 #include "topologies/catalog.h"
 
 namespace sw::topologies {
@@ -37,7 +38,12 @@ TEST(Catalog, EveryEntryMatchesTheTopologyItBuilds) {
     EXPECT_TRUE(has_topic(t, p.output_topic, TopicRole::output)) << p.output_topic;
     EXPECT_TRUE(has_topic(t, p.dead_letter_topic, TopicRole::dead_letter)) << p.dead_letter_topic;
     for (const auto& w : p.watch_topics) EXPECT_TRUE(has_topic(t, w, TopicRole::output)) << w;
-    EXPECT_FALSE(p.loadgen_mode.empty());
+    // The demo's load generator: a mode it has, or a replay of the pipeline's sample data.
+    const auto& modes = loadgen::generator_modes();
+    if (p.loadgen_mode == "replay")
+      EXPECT_NE(std::find(p.loadgen_args.begin(), p.loadgen_args.end(), "--replay"), p.loadgen_args.end());
+    else
+      EXPECT_NE(std::find(modes.begin(), modes.end(), p.loadgen_mode), modes.end()) << p.loadgen_mode;
     EXPECT_FALSE(p.output_label.empty());
     for (const auto& [option, value] : p.defaults) EXPECT_EQ(option.rfind("--", 0), 0u) << option;
     for (const auto& [option, value] : p.demo_defaults) EXPECT_EQ(option.rfind("--", 0), 0u) << option;

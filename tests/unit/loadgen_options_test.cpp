@@ -69,9 +69,22 @@ TEST(LoadgenOptions, FlagsWinOverTheEnvironment) {
   EXPECT_EQ(p.settings.logs.term_rate, 0.5);
 }
 
+// The seed's compose file: ADDITIONAL_TERM_RATE=100. Above 1 (up to 100) a rate is per cent,
+// and the generator says how it read it.
+TEST(LoadgenOptions, TheSeedsTermRateOfOneHundredIsReadAsPerCent) {
+  const auto p = parse({}, {{"KAFKA_BROKER", "b:1"}, {"KAFKA_TOPIC", "logs"}, {"TARGET_RPS", "60000"},
+                            {"ADDITIONAL_TERM", "crash"}, {"ADDITIONAL_TERM_RATE", "100"}});
+  ASSERT_EQ(p.outcome, ParseOutcome::run) << p.err;
+  EXPECT_EQ(p.settings.logs.term_rate, 1.0);
+  EXPECT_NE(p.err.find("ADDITIONAL_TERM_RATE (--term-rate) 100 read as 100 per cent"), std::string::npos) << p.err;
+  const auto five = parse({"--bootstrap-servers", "b:1", "--term", "oops", "--term-rate", "5"}, {});
+  ASSERT_EQ(five.outcome, ParseOutcome::run) << five.err;
+  EXPECT_DOUBLE_EQ(five.settings.logs.term_rate, 0.05);
+}
+
 TEST(LoadgenOptions, BadValuesAreUsageErrorsNamingTheirSource) {
   const std::vector<std::tuple<std::vector<std::string>, std::map<std::string, std::string>, std::string>> cases{
-      {{}, {{"KAFKA_BROKER", "b:1"}, {"ADDITIONAL_TERM", "crash"}, {"ADDITIONAL_TERM_RATE", "100"}},
+      {{}, {{"KAFKA_BROKER", "b:1"}, {"ADDITIONAL_TERM", "crash"}, {"ADDITIONAL_TERM_RATE", "101"}},
        "ADDITIONAL_TERM_RATE (--term-rate) must be a fraction of the messages between 0 and 1"},
       {{"--bootstrap-servers", "b:1", "--term", "crash", "--term-rate", "-0.1"}, {}, "--term-rate must be a fraction"},
       {{"--bootstrap-servers", "b:1", "--term", "crash", "--term-rate", "nan"}, {}, "--term-rate must be a fraction"},
