@@ -13,7 +13,7 @@
 #include <sstream>
 #include <thread>
 
-#include "common/options.h"
+#include "service/options.h"
 #include "common/duration.h"
 #include "common/time.h"
 #include "kafka/client.h"

@@ -17,7 +17,7 @@
 #include <sstream>
 #include <thread>
 
-#include "common/options.h"
+#include "service/options.h"
 #include "common/process.h"
 #include "kafka/client.h"
 #include "metrics/http_client.h"

@@ -13,7 +13,7 @@
 #include <stdexcept>
 
 #include "common/duration.h"
-#include "common/options.h"
+#include "service/options.h"
 
 namespace po = boost::program_options;
 

@@ -7,7 +7,7 @@
 #include <iostream>
 
 #include "common/duration.h"
-#include "common/options.h"
+#include "service/options.h"
 #include "common/secret_file.h"
 #include "service/shell.h"
 #include "pg/conninfo.h"

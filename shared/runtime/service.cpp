@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "common/duration.h"
-#include "common/options.h"
+#include "service/options.h"
 #include "kafka/client.h"
 #include "service/shell.h"
 

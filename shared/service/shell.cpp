@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "common/duration.h"
-#include "common/options.h"
+#include "service/options.h"
 
 namespace po = boost::program_options;
 

@@ -114,8 +114,10 @@ const TOPOLOGIES = {
     },
   },
 };
-const SINK_OPTIONS = (main) => optionsIn(main);
-const LOADGEN_OPTIONS = () => optionsIn('services/loadgen/main.cpp');
+// The service shell (shared/service/shell.cpp) adds the options every service shares.
+const SHELL = 'shared/service/shell.cpp';
+const SINK_OPTIONS = (main) => optionsIn(main, SHELL);
+const LOADGEN_OPTIONS = () => optionsIn('services/loadgen/options.cpp');
 // The catalogue names each pipeline in its topologies/<id>_pipeline.cpp; the build makes
 // streamwright-<name> from it.
 function registryExecutable(topology) {
@@ -126,9 +128,9 @@ function registryExecutable(topology) {
 }
 function topologyOptions(topology) {
   const t = TOPOLOGIES[topology];
-  return t ? optionsIn('shared/runtime/service.cpp', t.main) : undefined;
+  return t ? optionsIn('shared/runtime/service.cpp', SHELL, t.main) : undefined;
 }
-const LAG_EXPORTER_OPTIONS = () => optionsIn('services/lag-exporter/main.cpp');
+const LAG_EXPORTER_OPTIONS = () => optionsIn('services/lag-exporter/main.cpp', SHELL);
 
 function parseDurationMs(text) {
   const m = /^([0-9]+)(ms|s|m|min|h)?$/.exec(String(text));
@@ -568,8 +570,9 @@ function manifests(renderedFile, valuesFile, rulesOut) {
         }
         for (const k of Object.keys(env))
           if ((k.startsWith('STREAMWRIGHT_') || k === 'CHECKPOINT_LOCATION') && !envNames.has(k)) p.push(`${k} matches no option: the service ignores it silently`);
-        // service.cpp reads them itself, or through Config::set_user_properties (files, KAFKA_PROPERTY_*, flags).
-        const svc = read('shared/runtime/service.cpp');
+        // service.cpp reads them itself, or through the shell's kafka_properties (Config::set_user_properties:
+        // files, KAFKA_PROPERTY_*, flags).
+        const svc = read('shared/runtime/service.cpp') + read(SHELL);
         const readsEnv = svc.includes('set_from_environment()') ||
           (svc.includes('set_user_properties(') && /set_user_properties\([\s\S]*?set_from_environment\(\);/.test(read('shared/kafka/config.cpp')));
         if (!read('shared/kafka/config.h').includes('"KAFKA_PROPERTY_"') || !readsEnv) {

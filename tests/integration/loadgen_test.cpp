@@ -205,7 +205,7 @@ TEST_F(Loadgen, SeedEnvironmentVariablesAndFlagsWinningOverThem) {
 
   // A bad value in the environment: exit code 2, named, before connecting.
   r = run_loadgen(dir_, {"--count", "1"},
-                  {"KAFKA_BROKER=127.0.0.1:1", "ADDITIONAL_TERM=crash", "ADDITIONAL_TERM_RATE=100"});
+                  {"KAFKA_BROKER=127.0.0.1:1", "ADDITIONAL_TERM=crash", "ADDITIONAL_TERM_RATE=250"});
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("ADDITIONAL_TERM_RATE (--term-rate) must be a fraction"), std::string::npos) << r.err;
 }

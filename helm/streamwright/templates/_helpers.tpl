@@ -96,7 +96,7 @@ give), and how the load generator runs (its --mode, and the flags of further inp
 
 {{/*
 Options of streamwright-telemetra-sink that the chart passes as flags (the sink reads no
-STREAMWRIGHT_* variables): camelCase name -> flag. summaryTopic, momentsTopic and logLevel also
+STREAMWRIGHT_* variables): camelCase name -> flag. summaryTopic, momentsTopic, logLevel and shutdownTimeout also
 come from the chart-wide `config`, so the sink reads what the aggregate writes.
 */}}
 {{- define "streamwright.sinkOptions" -}}
@@ -107,6 +107,7 @@ batchRows: --batch-rows
 batchLinger: --batch-linger
 maxBackoff: --max-backoff
 dbCheckInterval: --db-check-interval
+shutdownTimeout: --shutdown-timeout
 {{- end }}
 
 {{/* camelCase option name -> environment variable (windowSize -> STREAMWRIGHT_WINDOW_SIZE). */}}
@@ -458,7 +459,7 @@ which every release renders.
 {{- end }}
 {{- else if $catalogue }}
 {{- range $k, $v := $st.stageConfig }}
-{{- if and (hasKey $sinkOptions $k) (not (has $k (list "logLevel" "summaryTopic" "momentsTopic"))) }}
+{{- if and (hasKey $sinkOptions $k) (not (has $k (list "logLevel" "summaryTopic" "momentsTopic" "shutdownTimeout"))) }}
 {{- fail (printf "stages[%d].config.%s: an option of the sink, not of stage %s" $i $k $st.name) }}
 {{- end }}
 {{- end }}
