@@ -144,7 +144,7 @@ class Collector {
         if (out.emplace(key, m.timestamp_ms()).second) ++found;
       }
     }
-    peek_->assign({});
+    if (const auto ec = peek_->assign({})) spdlog::warn("releasing the timestamp probe's partitions failed: {}", ec.message());
     return out;
   }
 

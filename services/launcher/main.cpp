@@ -444,7 +444,8 @@ int main(int argc, char** argv) {
     cc.set(sw::kafka::keys::fetch_wait_max_ms, 100);
     sw::kafka::Consumer alerts(cc, nullptr);
     const auto& watched = pipeline.watch_topics;
-    alerts.subscribe(watched);
+    if (const auto ec = alerts.subscribe(watched))
+      throw std::runtime_error("cannot watch the output topics: " + ec.message());
     std::string watched_list;
     for (const auto& t : watched) watched_list += (watched_list.empty() ? "" : ", ") + t;
     std::cout << "watching " << watched_list << "; Ctrl-C stops everything\n" << std::flush;
