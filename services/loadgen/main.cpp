@@ -16,6 +16,7 @@
 #include "common/time.h"
 #include "kafka/client.h"
 #include "topologies/crash_monitor_data.h"
+#include "topologies/join_stats_data.h"
 #include "topologies/render_farm_data.h"
 #include "topologies/telemetra_data.h"
 
@@ -43,7 +44,7 @@ int main(int argc, char** argv) {
   // clang-format off
   desc.add_options()
     ("help,h", "show this help")
-    ("mode", po::value<std::string>()->default_value("crash-monitor"), "what to generate: crash-monitor (log events), render-farm (frame events) or telemetra (chat events to --topic, default chat-events, and viewer counts to --viewer-topic)")
+    ("mode", po::value<std::string>()->default_value("crash-monitor"), "what to generate: crash-monitor (log events), render-farm (frame events), telemetra (chat events to --topic, default chat-events, and viewer counts to --viewer-topic) or join-stats (sales events naming the sample products)")
     ("bootstrap-servers", po::value<std::string>(), "Kafka bootstrap servers (env KAFKA_BOOTSTRAP_SERVERS)")
     ("topic", po::value<std::string>()->default_value("logs"), "topic to write")
     ("rate", po::value<double>()->default_value(10000), "records per second (0: as fast as possible)")
@@ -62,10 +63,10 @@ int main(int argc, char** argv) {
     ("event-time-end", po::value<std::string>()->default_value("0s"), "with --event-time-span: the span ends this long before now")
     ("scenes", po::value<unsigned>()->default_value(200), "render-farm: scenes (ids as in the sample scenes table)")
     ("nodes", po::value<unsigned>()->default_value(120), "render-farm: render nodes")
-    ("zipf", po::value<double>()->default_value(1.1), "render-farm: Zipf exponent of scene popularity (0: uniform)")
+    ("zipf", po::value<double>()->default_value(1.1), "render-farm, join-stats: Zipf exponent of scene or product popularity (0: uniform)")
     ("failure-rate", po::value<double>()->default_value(0.02), "render-farm: fraction of failed frames")
     ("retry-rate", po::value<double>()->default_value(0.03), "render-farm: fraction of retried frames")
-    ("unknown-rate", po::value<double>()->default_value(0.0), "render-farm: fraction naming a scene or node no table holds")
+    ("unknown-rate", po::value<double>()->default_value(0.0), "render-farm, join-stats: fraction naming a scene, node or product no table holds")
     ("write-dimensions", po::value<std::string>(), "render-farm: write the sample dimension files to this directory and exit")
     ("replay", po::value<std::string>(), "JSON-lines file to replay instead of generating")
     ("key-field", po::value<std::string>()->default_value("user_id"), "replay: JSON field used as the record key ('' for none)")
@@ -94,8 +95,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   const std::string mode = vm["mode"].as<std::string>();
-  if (mode != "crash-monitor" && mode != "render-farm" && mode != "telemetra") {
-    std::cerr << "streamwright-loadgen: --mode must be crash-monitor, render-farm or telemetra, not '" << mode << "'\n";
+  if (mode != "crash-monitor" && mode != "render-farm" && mode != "telemetra" && mode != "join-stats") {
+    std::cerr << "streamwright-loadgen: --mode must be crash-monitor, render-farm, telemetra or join-stats, not '" << mode
+              << "'\n";
     return 2;
   }
   if (vm.count("write-dimensions")) {
@@ -193,11 +195,19 @@ int main(int argc, char** argv) {
     }
     sw::crash_monitor::LogGenerator gen(gc);
     sw::render_farm::RenderEventGenerator render_gen(rc);
+    sw::join_stats::GeneratorConfig jc;
+    jc.seed = rc.seed;
+    jc.zipf_exponent = rc.zipf_exponent;
+    jc.unknown_rate = rc.unknown_rate;
+    jc.out_of_order = rc.out_of_order;
+    jc.max_disorder = rc.max_disorder;
+    sw::join_stats::SalesEventGenerator sales_gen(jc);
     const auto span_ms = sw::parse_duration(vm["event-time-span"].as<std::string>()).count();
     const sw::TimestampMs span_start =
         sw::wall_clock_ms() - span_ms - sw::parse_duration(vm["event-time-end"].as<std::string>()).count();
     const double span_step = span_ms > 0 ? static_cast<double>(span_ms) / static_cast<double>(count_limit) : 0.0;
     const bool render = mode == "render-farm";
+    const bool sales = mode == "join-stats";
 
     auto report = [&](bool final) {
       const auto now = Clock::now();
@@ -244,6 +254,8 @@ int main(int argc, char** argv) {
                 span_ms > 0 ? span_start + static_cast<sw::TimestampMs>(static_cast<double>(sent) * span_step) : wall_ms;
             if (render)
               render_gen.next(now_ms, key, value);
+            else if (sales)
+              sales_gen.next(now_ms, key, value);
             else
               gen.next(now_ms, key, value);
           }
