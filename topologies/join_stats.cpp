@@ -303,7 +303,9 @@ i128 get_i128(bytes::Reader& r) {
 // Counters read back from state are at most 2^56 and values at most 9e18 units in magnitude, so
 // no merge of stored partials can overflow (|sum| <= 2^56 * 9e18 < 2^126).
 constexpr std::uint64_t kMaxCounter = std::uint64_t{1} << 56;
-std::int64_t magnitude(std::int64_t v) { return v < 0 ? -v : v; }
+bool within_limit(std::int64_t v) {
+  return v >= -static_cast<std::int64_t>(kLimitUnits) && v <= static_cast<std::int64_t>(kLimitUnits);
+}
 }  // namespace
 
 Serde<Sample> sample_serde(std::size_t fields) {
@@ -322,8 +324,7 @@ Serde<Sample> sample_serde(std::size_t fields) {
             s.present = static_cast<std::uint32_t>(present);
             for (std::uint32_t bits = s.present; bits; bits &= bits - 1) {
               const auto v = unzigzag(r.get_varint());
-              if (v < -static_cast<std::int64_t>(kLimitUnits) || v > static_cast<std::int64_t>(kLimitUnits))
-                return error = "bad sample record", false;
+              if (!within_limit(v)) return error = "bad sample record", false;
               s.values[static_cast<std::size_t>(std::countr_zero(bits))] = v;
             }
             if (!r.ok() || !r.rest().empty()) return error = "bad sample record", false;
@@ -395,10 +396,8 @@ Serde<GroupStats> group_stats_serde(std::size_t fields) {
               f.sum = get_i128(r);
               f.min = unzigzag(r.get_varint());
               f.max = unzigzag(r.get_varint());
-              const auto limit = static_cast<std::int64_t>(kLimitUnits);
-              const i128 bound = static_cast<i128>(f.count) * limit;
-              if (!r.ok() || f.min > f.max || magnitude(f.min) > limit || magnitude(f.max) > limit || f.sum > bound ||
-                  f.sum < -bound)
+              const i128 bound = static_cast<i128>(f.count) * static_cast<std::int64_t>(kLimitUnits);
+              if (!r.ok() || f.min > f.max || !within_limit(f.min) || !within_limit(f.max) || f.sum > bound || f.sum < -bound)
                 return error = "bad group statistics", false;
             }
             if (!r.ok() || !r.rest().empty()) return error = "bad group statistics", false;

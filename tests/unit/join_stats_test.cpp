@@ -432,6 +432,13 @@ TEST(JoinStatsStatistics, StoredValuesThatCouldOverflowAreRejected) {
   serde.serialize(s, bytes);
   EXPECT_FALSE(serde.deserialize(bytes, back, error));
   EXPECT_EQ(error, "bad group statistics");
+  // Found by fuzz_join_stats_state: a minimum of INT64_MIN (its magnitude overflowed the check).
+  s = js::make_stats(1);
+  js::add_sample(s, sample({-5}));
+  s.fields[0].min = INT64_MIN;
+  bytes.clear();
+  serde.serialize(s, bytes);
+  EXPECT_FALSE(serde.deserialize(bytes, back, error));
   s = js::make_stats(1);
   s.count = std::int64_t{1} << 57;
   bytes.clear();
