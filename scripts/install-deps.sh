@@ -11,6 +11,7 @@ PACKAGES=(
   tzdata  # --default-time-zone with IANA names (unit tests use Europe/Berlin)
   gnuplot-nox  # bench/suite.sh: plots
   libpqxx-dev postgresql
+  libzstd-dev libsnappy-dev  # the lake: Parquet pages (ZSTD, Snappy)
   clang-16 libclang-rt-16-dev  # tests/fuzz: libFuzzer and sanitizers (clang 16: C++20 captures of structured bindings)
 )
 
