@@ -127,8 +127,11 @@ Field convert(const std::string& name, const J& node, const std::string& where, 
   f.constraints.max_items = count_keyword(node, "maxItems", where);
 
   const std::string format = node.contains("format") && node["format"].is_string() ? node["format"].get<std::string>() : "";
-  if (types == std::set<std::string>{"string"}) {
-    f.kind = format == "date-time" ? Kind::timestamp_ms : Kind::string;
+  if (format == "date-time" && (types == std::set<std::string>{"string"} ||
+                                 types == std::set<std::string>{"string", "integer"})) {
+    f.kind = Kind::timestamp_ms;  // RFC 3339 and Spark's forms; integers as epoch seconds or milliseconds
+  } else if (types == std::set<std::string>{"string"}) {
+    f.kind = Kind::string;
   } else if (types == std::set<std::string>{"string", "integer"}) {
     f.kind = Kind::string;
     f.integer_as_string = true;

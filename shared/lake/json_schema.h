@@ -3,7 +3,8 @@
 //
 // Mapping, per property (in the order the schema lists them):
 //   "string"                     -> string
-//   "string", format "date-time" -> timestamp (milliseconds, UTC)
+//   "string", format "date-time" -> timestamp (milliseconds, UTC); with "integer" too, epoch
+//                                   seconds or milliseconds are taken as well
 //   ["string", "integer"]        -> string; an integer is kept as its decimal text (ids)
 //   "integer"                    -> int64
 //   "number"                     -> double

@@ -63,6 +63,7 @@ class ParquetWriter {
 
   const ParquetSchema& schema() const noexcept { return *schema_; }
   ColumnData& column(std::size_t leaf) noexcept { return columns_[leaf]; }
+  std::vector<ColumnData>& columns() noexcept { return columns_; }
   std::size_t column_count() const noexcept { return columns_.size(); }
   // The caller appended one whole row to every column.
   void row_added() noexcept { ++group_rows_; }
