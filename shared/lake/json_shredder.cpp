@@ -317,6 +317,56 @@ struct JsonShredder::Impl {
   }
 };
 
+namespace {
+
+// Whether a document that is not an object is valid JSON (an array or a scalar), to tell
+// "not a JSON object" from "malformed JSON".
+bool valid_non_object(std::string_view text) {
+  od::document doc;
+  if (json::thread_parser().parse(text, doc)) return false;
+  od::json_type t;
+  if (doc.type().get(t)) return false;
+  bool ok = false;
+  switch (t) {
+    case od::json_type::array: {
+      od::array arr;
+      if (doc.get_array().get(arr)) return false;
+      ok = true;
+      for (auto er : arr) {
+        od::value v;
+        if (std::move(er).get(v) || json::validate(v)) return false;
+      }
+      break;
+    }
+    case od::json_type::string: {
+      std::string_view s;
+      ok = !doc.get_string().get(s);
+      break;
+    }
+    case od::json_type::number: {
+      double d;
+      ok = !doc.get_double().get(d);
+      break;
+    }
+    case od::json_type::boolean: {
+      bool b;
+      ok = !doc.get_bool().get(b);
+      break;
+    }
+    case od::json_type::null: {
+      bool n = false;
+      ok = !doc.is_null().get(n) && n;
+      break;
+    }
+    default:
+      return false;
+  }
+  const char* trailing = nullptr;
+  return ok && doc.current_location().get(trailing) != simdjson::SUCCESS;
+}
+
+}  // namespace
+
 JsonShredder::JsonShredder(std::shared_ptr<const ParquetSchema> schema, const TimeZone* default_zone)
     : schema_(std::move(schema)), impl_(std::make_unique<Impl>()) {
   impl_->zone = default_zone;
@@ -350,8 +400,8 @@ bool JsonShredder::shred(std::string_view text, std::vector<ColumnData>& columns
   }
   od::object obj;
   if (auto e = doc.get_object().get(obj)) {
-    error = e == simdjson::INCORRECT_TYPE ? std::string("not a JSON object")
-                                          : std::string("malformed JSON: ") + json::describe(e);
+    error = e == simdjson::INCORRECT_TYPE && valid_non_object(text) ? std::string("not a JSON object")
+                                                                    : std::string("malformed JSON: ") + json::describe(e);
     return false;
   }
   if (!im.fields(im.root, obj, 0, error)) return rollback();

@@ -426,8 +426,10 @@ VacuumReport vacuum(fs::FileLayer& layer, const VacuumOptions& o) {
       reserved = reserved || f.path[at] == '_';
     const std::string name = f.path.substr(f.path.rfind('/') == std::string::npos ? 0 : f.path.rfind('/') + 1);
     const bool hidden = !name.empty() && (name[0] == '.' || name[0] == '_');
-    const bool temporary = hidden && name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0;
-    if (reserved || (hidden && !temporary)) continue;
+    // Temporaries a crashed writer left (data files, and commits that were never linked into
+    // the log): hidden names ending in .tmp.
+    const bool temporary = !name.empty() && name[0] == '.' && name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0;
+    if ((reserved && !temporary) || (hidden && !temporary)) continue;
     if (keep.count(f.path)) continue;
     if (f.modified_ms >= cutoff) {
       ++r.kept_recent;

@@ -67,7 +67,8 @@ struct VacuumReport {
 };
 // Deletes the files no version within the retention refers to: not live, not removed less than
 // `retain` ago, and older than `retain` (which also covers files a crashed writer never
-// committed, and hidden temporaries). The log itself and directories starting with '_' are kept.
+// committed, and hidden temporaries, also those of commits that never reached the log). The log
+// itself and directories starting with '_' are kept.
 VacuumReport vacuum(fs::FileLayer& layer, const VacuumOptions& options);
 
 // The paths (relative to the table) of the live files of the current version.
