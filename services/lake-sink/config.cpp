@@ -122,6 +122,7 @@ int parse_options(int argc, char** argv, SinkConfig& c) {
     ("row-group-size", po::value<std::string>()->default_value("32MiB"), "rows buffered per Parquet row group")
     ("buffer-size", po::value<std::string>()->default_value("256MiB"),
          "rows held in memory over all open files; beyond it row groups are written early")
+    ("consumer-buffer-size", po::value<std::string>()->default_value("128MiB"), "records fetched ahead of processing")
     ("compression", po::value<std::string>()->default_value("zstd"), "zstd, snappy or none")
     ("zstd-level", po::value<int>()->default_value(3), "ZSTD level, 1-22")
     ("checkpoint-interval", po::value<unsigned>()->default_value(10), "write a Delta checkpoint every N versions (0: never)")
@@ -252,6 +253,8 @@ int parse_options(int argc, char** argv, SinkConfig& c) {
     if (c.row_group_bytes < 1024) throw std::invalid_argument("--row-group-size must be at least 1KiB");
     c.buffer_bytes = parse_bytes(vm["buffer-size"].as<std::string>());
     if (c.buffer_bytes < (1u << 20)) throw std::invalid_argument("--buffer-size must be at least 1MiB");
+    c.consumer_buffer_bytes = parse_bytes(vm["consumer-buffer-size"].as<std::string>());
+    if (c.consumer_buffer_bytes < (1u << 20)) throw std::invalid_argument("--consumer-buffer-size must be at least 1MiB");
     c.max_record_bytes = parse_bytes(vm["max-record-bytes"].as<std::string>());
     if (c.max_record_bytes < 64) throw std::invalid_argument("--max-record-bytes must be at least 64");
     c.max_file_age = parse_duration(vm["max-file-age"].as<std::string>());

@@ -36,6 +36,8 @@ struct SinkConfig {
   std::size_t row_group_bytes = 32u << 20;
   // Rows held in memory over all open files; beyond it the largest row group is written early.
   std::size_t buffer_bytes = 256u << 20;
+  // Records fetched ahead of processing.
+  std::size_t consumer_buffer_bytes = 128u << 20;
   lake::parquet::Codec codec = lake::parquet::Codec::zstd;
   int zstd_level = 3;
   int checkpoint_interval = 10;

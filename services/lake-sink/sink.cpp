@@ -46,6 +46,8 @@ LakeSink::LakeSink(const SinkConfig& config, metrics::Registry& registry)
     t.dlq = producer_->topic(tc.dead_letter_topic);
     t.consumed = &registry.counter("streamwright_records_consumed_total", "Records read from input topics",
                                    metrics::labels({{"stage", kStage}, {"topic", tc.topic}}));
+    t.input_bytes = &registry.counter("lake_sink_input_bytes_total", "Value bytes of the records read for the table",
+                                      metrics::labels({{"table", tc.name}}));
     t.dead_lettered = &registry.counter("lake_sink_dead_letter_records_total",
                                         "Records of the table's topic sent to its dead-letter topic",
                                         metrics::labels({{"table", tc.name}}));
@@ -57,7 +59,15 @@ LakeSink::LakeSink(const SinkConfig& config, metrics::Registry& registry)
   cc.set(kafka::keys::group_id, config_.group_id);
   cc.set(kafka::keys::client_id, config_.group_id);
   cc.set(kafka::keys::auto_offset_reset, "earliest");
-  cc.set(kafka::keys::fetch_wait_max_ms, 100);
+  // As the stages: fetch without idling, and read ahead within a byte budget (the message count
+  // never binds; librdkafka stops fetching once over either limit).
+  cc.set(kafka::keys::fetch_wait_max_ms, 10);
+  cc.set(kafka::keys::queued_min_messages, 1000000);
+  cc.set(kafka::keys::queued_max_messages_kbytes, static_cast<std::int64_t>(config_.consumer_buffer_bytes >> 10));
+  const auto fetch_bytes =
+      std::clamp<std::int64_t>(static_cast<std::int64_t>(config_.consumer_buffer_bytes / 2), 1 << 20, 50 << 20);
+  cc.set_raw("fetch.max.bytes", std::to_string(fetch_bytes));
+  cc.set_raw("receive.message.max.bytes", std::to_string(fetch_bytes + (1 << 20)));
   // As the stages: a replica that died hands its partitions over after 10 s; only committed
   // transactional input is written to the lake.
   cc.set(kafka::keys::session_timeout_ms, 10000);
@@ -334,6 +344,7 @@ void LakeSink::run() {
       Table* t = table_for(m.topic());
       if (!t) continue;
       t->consumed->inc();
+      t->input_bytes->inc(m.value().size());
       if (t->backing_off) continue;  // rewound: read again once the storage is back
       const auto p = m.partition();
       const auto offset = m.offset();

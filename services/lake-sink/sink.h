@@ -47,6 +47,7 @@ class LakeSink final : public kafka::RebalanceListener {
     std::unique_ptr<TableSink> sink;
     kafka::Producer::TopicId dlq = 0;
     metrics::Counter* consumed = nullptr;
+    metrics::Counter* input_bytes = nullptr;
     metrics::Counter* dead_lettered = nullptr;
     // Storage trouble: partitions paused until `retry_at`; positions still to seek.
     bool backing_off = false;

@@ -290,13 +290,19 @@ struct JsonShredder::Impl {
 
   bool fields(Node& n, od::object obj, std::uint16_t rep, std::string& error) {
     std::fill(n.seen.begin(), n.seen.end(), 0);
+    std::size_t next = 0;
     for (auto fr : obj) {
       od::field f;
       if (auto e = std::move(fr).get(f)) return malformed(error, e);
       std::string_view key;
       if (auto e = f.unescaped_key().get(key)) return malformed(error, e);
-      std::size_t i = 0;
-      while (i < n.children.size() && n.children[i].field->name != key) ++i;
+      // Records usually list their fields in the schema's order: try the next one first.
+      std::size_t i = next;
+      if (i >= n.children.size() || n.children[i].field->name != key) {
+        i = 0;
+        while (i < n.children.size() && n.children[i].field->name != key) ++i;
+      }
+      next = i + 1;
       if (i == n.children.size()) {
         if (!n.additional)
           return fail(error, "unknown field " + (n.path.empty() ? std::string(key) : n.path + "." + std::string(key)));

@@ -210,13 +210,25 @@ ParquetSchema ParquetSchema::from_elements(const std::vector<SchemaElement>& ele
   return ParquetSchema(std::move(s));
 }
 
+namespace {
+template <class T>
+void append_vector(std::vector<T>& to, const std::vector<T>& from) {
+  // One row's worth (the common case: a staged row) without the range-insert machinery.
+  if (from.size() <= 4) {
+    for (const auto& v : from) to.push_back(v);
+  } else {
+    to.insert(to.end(), from.begin(), from.end());
+  }
+}
+}  // namespace
+
 void ColumnData::append(const ColumnData& o) {
-  def.insert(def.end(), o.def.begin(), o.def.end());
-  rep.insert(rep.end(), o.rep.begin(), o.rep.end());
-  i64.insert(i64.end(), o.i64.begin(), o.i64.end());
-  i32.insert(i32.end(), o.i32.begin(), o.i32.end());
-  f64.insert(f64.end(), o.f64.begin(), o.f64.end());
-  b.insert(b.end(), o.b.begin(), o.b.end());
+  append_vector(def, o.def);
+  append_vector(rep, o.rep);
+  append_vector(i64, o.i64);
+  append_vector(i32, o.i32);
+  append_vector(f64, o.f64);
+  append_vector(b, o.b);
   const auto base = static_cast<std::uint32_t>(bytes.size());
   bytes.append(o.bytes);
   for (auto e : o.ends) ends.push_back(base + e);
