@@ -162,7 +162,8 @@ int parse_options(int argc, char** argv, SinkConfig& c) {
                 << desc
                 << "\nEvery option can also be set as an environment variable STREAMWRIGHT_<OPTION> (STREAMWRIGHT_TABLE,\n"
                 << "STREAMWRIGHT_PARTITION_BY, ...; ';' separates several TOPIC=VALUE entries), and KAFKA_BOOTSTRAP_SERVERS.\n"
-                << "Flags win. Kafka properties also come from KAFKA_PROPERTY_<KEY> (a key ending in .file reads a file).\n"
+                << "Flags win over single-valued variables; repeatable ones (TABLE, SCHEMA, PARTITION_BY, ...) add to the flags.\n"
+                << "Kafka properties also come from KAFKA_PROPERTY_<KEY> (a key ending in .file reads a file).\n"
                 << "Exit codes: 0 clean stop, 1 failure at run time, 2 bad usage. See docs/lake.md.\n";
       return -1;
     }
