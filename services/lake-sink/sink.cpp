@@ -262,11 +262,11 @@ void LakeSink::on_partitions_assigned(std::vector<kafka::TopicPartition>& partit
       }
     }
     if (unreadable.count(t)) {
-      // Not positioned: its records are skipped until the log reads and it seeks there.
+      // Not positioned: its records are skipped until the log reads and it seeks there. The
+      // table's other partitions stop too (rewound to its last known versions and paused), so
+      // that nothing is skipped past while the table backs off.
+      if (!t->backing_off) failed(*t, "its log is unreadable", t->sink->abort());
       t->unpositioned.push_back({tp.topic, tp.partition, kafka::kOffsetInvalid, {}});
-      t->backing_off = true;
-      t->backoff = config_.min_backoff;
-      t->retry_at = Clock::now() + t->backoff;
       continue;
     }
     tp.offset = t->sink->assign(tp.partition, start_offset(tp.topic, tp.partition));
@@ -289,7 +289,9 @@ void LakeSink::on_partitions_revoked(const std::vector<kafka::TopicPartition>& p
       t->sink->abort();
     } else {
       roll(*t);
-      if (t->sink->has_pending()) t->sink->abort();  // dead letters still unacknowledged: replayed by the next owner
+      // Dead letters still unacknowledged: the revoked partitions are replayed by their next
+      // owner, the others from the table's versions here.
+      if (t->sink->has_pending()) seek_all(t->sink->abort());
     }
   }
   for (const auto& tp : partitions) {

@@ -90,13 +90,21 @@ void TableSink::open() {
     throw std::runtime_error("table " + table_.location + ": cannot read its log: " + (error.empty() ? ec.message() : error));
   if (snapshot_.version < 0) {
     // Create the table now, so that readers find it (empty) before the first records arrive.
-    delta::Commit c;
-    c.table = table_metadata();
-    c.commit_info = {{"operation", "CREATE TABLE"}, {"engineInfo", "streamwright-lake-sink"}};
-    delta::CommitResult r;
-    if (auto ec = delta::commit(*log_, snapshot_, c, r, error))
+    // Another replica may create it at the same moment: then its version 0 is the table.
+    delta::Actions a;
+    a.protocol = delta::Protocol{};
+    a.metadata = table_metadata();
+    a.metadata->created_time = wall_ms();
+    a.commit_info = nlohmann::json{{"timestamp", wall_ms()}, {"operation", "CREATE TABLE"},
+                                   {"engineInfo", "streamwright-lake-sink"}};
+    const auto ec = log_->write_version(0, a);
+    if (!ec) {
+      snapshot_.apply(a);
+      snapshot_.version = 0;
+      spdlog::info("table {}: created at {}", table_.name, table_.location);
+    } else if (ec != std::errc::file_exists || log_->load(snapshot_, error)) {
       throw std::runtime_error("table " + table_.location + ": cannot create it: " + (error.empty() ? ec.message() : error));
-    if (r.version == 0) spdlog::info("table {}: created at {}", table_.name, table_.location);
+    }
   }
   std::string why;
   if (!delta::can_write(snapshot_.protocol, snapshot_.metadata, why))
