@@ -16,7 +16,11 @@
 
 namespace {
 sw::lake_sink::LakeSink* g_sink = nullptr;
+// Set by a signal or when the run ends; the watchdog reads this, never the sink (which main
+// destroys while the watchdog may still be looking).
+std::atomic<bool> g_stopping{false};
 extern "C" void on_signal(int) {
+  g_stopping.store(true);
   if (g_sink) g_sink->stop();
 }
 }  // namespace
@@ -64,7 +68,7 @@ int main(int argc, char** argv) {
   // Giving up is safe: the tables hold every partition's progress, and the next owner resumes there.
   std::atomic<bool> finished{false};
   std::thread watchdog([&] {
-    while (!finished.load() && !sink->stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    while (!finished.load() && !g_stopping.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     const auto deadline = std::chrono::steady_clock::now() + config.shutdown_timeout;
     while (!finished.load()) {
       if (std::chrono::steady_clock::now() >= deadline) {
@@ -91,7 +95,8 @@ int main(int argc, char** argv) {
     code = 1;
   }
   g_sink = nullptr;
-  sink->stop();  // arms the watchdog for the rest of the shutdown, whatever ended the run
+  g_stopping.store(true);  // arms the watchdog for the rest of the shutdown, whatever ended the run
+  sink->stop();
   http->stop();
   sink.reset();
   finished.store(true);

@@ -247,6 +247,7 @@ void LakeSink::enforce_memory_budget() {
 
 void LakeSink::on_partitions_assigned(std::vector<kafka::TopicPartition>& partitions) {
   sw_rebalances_->inc();
+  ever_assigned_ = true;
   assigned_ += partitions.size();
   std::set<Table*> refreshed, unreadable;
   for (auto& tp : partitions) {
@@ -385,6 +386,14 @@ void LakeSink::run() {
   }
   spdlog::info("stopping: committing what is pending");
   for (auto& t : tables_) roll(t);
+  // librdkafka 2.0's cooperative-sticky assignor asserts (abort) when a consumer closes while its
+  // first join is in flight: let the join finish first, within the shutdown timeout (records
+  // polled meanwhile are not taken; the tables say where each partition starts).
+  const auto join_deadline = Clock::now() + std::max<std::chrono::milliseconds>(1s, config_.shutdown_timeout - 5s);
+  while (!ever_assigned_ && Clock::now() < join_deadline) {
+    consumer_->poll(batch, config_.max_poll_records, 100ms);
+    batch.clear();
+  }
   consumer_->close();  // leaves the group (the revoke callback finds nothing left to commit)
   if (auto ec = producer_->flush(10s)) spdlog::warn("dead letters not all acknowledged at exit: {}", ec.message());
   ready_.store(false);

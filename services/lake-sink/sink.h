@@ -77,6 +77,7 @@ class LakeSink final : public kafka::RebalanceListener {
   std::atomic<bool> ready_{false};
   std::atomic<std::int64_t> last_loop_ms_{0};
   std::size_t assigned_ = 0;
+  bool ever_assigned_ = false;
   bool producer_failed_ = false;
 
   metrics::Counter *sw_dead_letters_, *sw_commits_, *sw_rebalances_;
