@@ -139,6 +139,9 @@ class Consumer : public ClientBase {
   // Fetches up to max records into the batch (which is cleared first); serves rebalances.
   std::size_t poll(MessageBatch& batch, std::size_t max, std::chrono::milliseconds timeout);
   [[nodiscard]] std::error_code commit_sync(const std::vector<TopicPartition>& offsets);
+  // Starts a commit and returns at once; its outcome is not reported (for offsets that are only
+  // a hint, such as the lake sink's: its positions live in the Delta log).
+  [[nodiscard]] std::error_code commit_async(const std::vector<TopicPartition>& offsets);
   // Fills offset and metadata of each entry from the group's committed offsets.
   [[nodiscard]] std::error_code committed(std::vector<TopicPartition>& partitions, std::chrono::milliseconds timeout);
   [[nodiscard]] std::error_code pause(const std::vector<TopicPartition>& partitions);
