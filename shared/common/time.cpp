@@ -21,11 +21,12 @@ bool digits(std::string_view s, std::size_t pos, std::size_t n, int& value) noex
   return true;
 }
 
-bool is_leap(int y) noexcept { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+}  // namespace
 
-int days_in_month(int y, int m) noexcept {
-  static constexpr int kDays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && is_leap(y) ? 29 : kDays[m - 1];
+unsigned days_in_month(std::int64_t y, unsigned m) noexcept {
+  static constexpr unsigned kDays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return m == 2 && leap ? 29 : kDays[m - 1];
 }
 
 void civil_from_days(std::int64_t z, std::int64_t& y, unsigned& m, unsigned& d) noexcept {
@@ -40,8 +41,6 @@ void civil_from_days(std::int64_t z, std::int64_t& y, unsigned& m, unsigned& d) 
   m = mp < 10 ? mp + 3 : mp - 9;
   if (m <= 2) ++y;
 }
-
-}  // namespace
 
 std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
   y -= m <= 2;
@@ -121,7 +120,7 @@ TimeParseError parse_date_time(std::string_view s, TimestampMs& out, bool strict
   } else if (strict) {
     return TimeParseError::syntax;
   }
-  if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month) || hour > 23 || minute > 59 ||
+  if (month < 1 || month > 12 || day < 1 || day > static_cast<int>(days_in_month(year, static_cast<unsigned>(month))) || hour > 23 || minute > 59 ||
       second > 60)
     return TimeParseError::out_of_range;
   if (second == 60) second = 59;  // a leap second folds into the second before it

@@ -58,6 +58,10 @@ std::string format_rfc3339(TimestampMs ts);
 
 // Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
 std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept;
+// Its inverse: the date of a day number.
+void civil_from_days(std::int64_t days, std::int64_t& y, unsigned& m, unsigned& d) noexcept;
+// Days of month m (1-12) of year y, proleptic Gregorian.
+unsigned days_in_month(std::int64_t y, unsigned m) noexcept;
 
 TimestampMs wall_clock_ms() noexcept;
 

@@ -2,6 +2,8 @@
 
 #include "metrics/http_client.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -69,6 +71,18 @@ Service::Service(const std::string& program, std::vector<std::string> args, cons
     throw std::runtime_error(program + " did not start");
   }
   port_ = static_cast<std::uint16_t>(std::stoi(line->substr(13)));
+}
+
+std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
 }
 
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout,

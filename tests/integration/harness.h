@@ -19,6 +19,9 @@ std::string bin_dir();
 std::string http_get(std::uint16_t port, const std::string& path, int* status = nullptr);
 double metric_value(const std::string& metrics_text, const std::string& name_with_labels_prefix);
 
+// A loopback TCP port that was free a moment ago.
+std::uint16_t free_port();
+
 // Polls `condition` every `poll` until it holds or `timeout` passes; returns its last value.
 // Tests wait for what they need this way, never for a fixed time.
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout,

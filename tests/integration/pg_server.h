@@ -13,6 +13,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "harness.h"
+
 namespace sw::test {
 
 class PgServer {
@@ -66,6 +68,14 @@ class PgServer {
                " -U postgres -d " + db + " -v ON_ERROR_STOP=1 -At -F '|' -f '" + file.string() + "' 2>&1");
   }
   std::string query(const std::string& sql) const { return query_db("telemetra", sql); }
+  // Rows of a table in the telemetra database, or -1 while it does not exist yet.
+  long long count(const std::string& table) const {
+    try {
+      return std::stoll(query("SELECT count(*) FROM " + table));
+    } catch (const std::exception&) {
+      return -1;
+    }
+  }
   std::uint16_t port() const { return port_; }
   std::string url() const { return "postgresql://127.0.0.1:" + std::to_string(port_) + "/telemetra"; }
 
@@ -86,17 +96,6 @@ class PgServer {
     std::string out;
     for (char c : s) out += c == '\'' ? std::string("''") : std::string(1, c);
     return out;
-  }
-  static std::uint16_t free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
   }
 
   std::filesystem::path dir_;

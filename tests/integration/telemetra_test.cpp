@@ -17,6 +17,7 @@
 
 #include "common/time.h"
 #include "harness.h"
+#include "pg_server.h"
 #include "testing/topology_test_driver.h"
 #include "topologies/telemetra.h"
 #include "topologies/telemetra_data.h"
@@ -29,100 +30,12 @@ using nlohmann::json;
 
 constexpr int kPartitions = 4;
 constexpr TimestampMs kT = 1767261600000;  // 2026-01-01T10:00:00Z
-const std::string kSuperPassword = "super-secret-9";
 const std::string kSinkPassword = "tele pass&1 'quoted'";
 
-std::string run(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) throw std::runtime_error("popen failed: " + cmd);
-  char buf[4096];
-  while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  const int rc = ::pclose(p);
-  if (rc != 0) throw std::runtime_error("command failed (" + std::to_string(rc) + "): " + cmd + "\n" + out);
-  return out;
-}
-
-std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-// A throwaway PostgreSQL 15 server (see docs/telemetra.md). initdb refuses root, so as root the
-// server runs as the `postgres` user. Password authentication on TCP, so the sink's
-// credentials are really checked.
-class PgServer {
+// The throwaway server (pg_server.h) with the sink's role and database.
+class PgServer : public sw::test::PgServer {
  public:
-  explicit PgServer(const std::filesystem::path& dir) : dir_(dir), port_(free_port()) {
-    std::filesystem::create_directories(dir_);
-    {
-      std::ofstream pw(dir_ / "pw");
-      pw << kSuperPassword << "\n";
-    }
-    if (::geteuid() == 0) {
-      as_ = "runuser -u postgres -- ";
-      run("chown -R postgres:postgres '" + dir_.string() + "'");
-    }
-    run(as_ + bin("initdb") + " -D '" + (dir_ / "data").string() + "' -U postgres --auth-local=trust " +
-        "--auth-host=scram-sha-256 --pwfile='" + (dir_ / "pw").string() + "' -E UTF8 --no-locale >/dev/null 2>&1");
-    start();
-    query_db("postgres", "CREATE ROLE telemetra LOGIN PASSWORD '" + escape(kSinkPassword) + "'");
-    query_db("postgres", "CREATE DATABASE telemetra OWNER telemetra");
-  }
-  ~PgServer() {
-    try {
-      stop();
-    } catch (const std::exception&) {
-    }
-  }
-  static std::string bin(const std::string& tool) { return "/usr/lib/postgresql/15/bin/" + tool; }
-  static std::string escape(const std::string& s) {
-    std::string out;
-    for (char c : s) out += c == '\'' ? std::string("''") : std::string(1, c);
-    return out;
-  }
-  void start() {
-    run(as_ + bin("pg_ctl") + " -D '" + (dir_ / "data").string() + "' -l '" + (dir_ / "pg.log").string() +
-        "' -w -t 30 -o \"-c listen_addresses=127.0.0.1 -p " + std::to_string(port_) + " -k " + dir_.string() +
-        "\" start >/dev/null");
-    running_ = true;
-  }
-  void stop() {
-    if (!running_) return;
-    run(as_ + bin("pg_ctl") + " -D '" + (dir_ / "data").string() + "' -m fast -w stop >/dev/null");
-    running_ = false;
-  }
-  std::string query_db(const std::string& db, const std::string& sql) const {
-    const auto file = dir_.parent_path() / "query.sql";
-    {
-      std::ofstream out(file);
-      out << sql << ";\n";
-    }
-    return run("PGPASSWORD='" + kSuperPassword + "' psql -X -q -h 127.0.0.1 -p " + std::to_string(port_) +
-               " -U postgres -d " + db + " -v ON_ERROR_STOP=1 -At -F '|' -f '" + file.string() + "' 2>&1");
-  }
-  std::string query(const std::string& sql) const { return query_db("telemetra", sql); }
-  long long count(const std::string& table) const {
-    try {
-      return std::stoll(query("SELECT count(*) FROM " + table));
-    } catch (const std::exception&) {
-      return -1;  // not created yet
-    }
-  }
-  std::uint16_t port() const { return port_; }
-
- private:
-  std::filesystem::path dir_;
-  std::uint16_t port_;
-  std::string as_;
-  bool running_ = false;
+  explicit PgServer(const std::filesystem::path& dir) : sw::test::PgServer(dir, kSinkPassword) {}
 };
 
 // A deterministic input: many streams with viewer curves, emotes, lexicon words and spikes,
