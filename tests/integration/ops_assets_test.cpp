@@ -18,6 +18,7 @@
 
 #include "harness.h"
 #include "pg_server.h"
+#include "topologies/catalog.h"
 
 namespace sw::test {
 namespace {
@@ -155,16 +156,13 @@ TEST(TelemetraSinkOps, ReadyMeansTheDatabaseIsReachable) {
 
 TEST(OpsAssets, EveryAlertAndPanelSelectorMatchesAScrapedSeries) {
   TempDir dir;
-  DevBroker broker({// crash-monitor
-                    "logs:2", "logs-dlq:1", "crash-alerts:2", "crash-monitor-crashes-by-user-repartition:2",
-                    "crash-monitor-crash-counts-changelog:2",
-                    // render-farm
-                    "render-events:2", "render-events-dlq:1", "render-metrics:2", "node-metrics:2",
-                    "render-farm-frames-by-scene-repartition:2", "render-farm-frames-by-node-repartition:2",
-                    "render-farm-scene-metrics-changelog:2", "render-farm-node-metrics-changelog:2",
-                    // telemetra
-                    "chat-events:2", "viewer-events:2", "chat-events-dlq:1", "viewer-events-dlq:1", "chat-summary:2",
-                    "moments:2", "telemetra-events-by-stream-repartition:2", "telemetra-stream-windows-changelog:2"});
+  // Every pipeline of the catalogue, with every topic its topology names, and the lake sink's.
+  std::vector<std::string> topics{"render-metrics-lake-dlq:1"};
+  for (const auto& pipeline : topologies::catalog()) {
+    const auto topology = pipeline.build_default(pipeline.name);
+    for (const auto& use : topology.topics()) topics.push_back(use.name + ":2");
+  }
+  DevBroker broker(topics);
   PgServer pg(dir.path() / "pg", kSinkPassword);
 
   // name (the scrape job), program, arguments; every process on a port of its own.
@@ -180,32 +178,38 @@ TEST(OpsAssets, EveryAlertAndPanelSelectorMatchesAScrapedSeries) {
     args.insert(args.end(), extra.begin(), extra.end());
     procs.push_back({name, std::make_unique<Service>(program, args, dir.path() / (name + ".log"))});
   };
-  const std::string tables = kSource + "/topologies/data/render-farm/";
-  const std::vector<std::string> rf{"--scenes", tables + "scenes.json", "--nodes", tables + "hardware_nodes.jsonl"};
-  stage("streamwright-crash-monitor", "crash-monitor-parse", "parse");
-  stage("streamwright-crash-monitor", "crash-monitor-aggregate", "aggregate");
-  stage("streamwright-render-farm", "render-farm-enrich", "enrich", rf);
-  stage("streamwright-render-farm", "render-farm-aggregate", "aggregate", rf);
-  stage("streamwright-render-farm", "render-farm-node-aggregate", "node-aggregate", rf);
-  stage("streamwright-telemetra", "telemetra-parse", "parse");
-  stage("streamwright-telemetra", "telemetra-aggregate", "aggregate");
+  for (const auto& pipeline : topologies::catalog()) {
+    std::vector<std::string> defaults;
+    for (auto [option, value] : pipeline.defaults) {
+      if (const auto at = value.find("{data}"); at != std::string::npos) value.replace(at, 6, kSource + "/topologies/data");
+      defaults.insert(defaults.end(), {option, value});
+    }
+    const auto topology = pipeline.build_default(pipeline.name);
+    for (const auto& st : topology.subtopologies())
+      stage(pipeline.executable(), pipeline.name + "-" + st.name, st.name, defaults);
+  }
   const std::size_t stages = procs.size();
   procs.push_back({"telemetra-sink", std::make_unique<Service>(
                                          "streamwright-telemetra-sink",
                                          std::vector<std::string>{"--metrics-port", "0", "--batch-linger", "20ms"},
                                          dir.path() / "telemetra-sink.log",
                                          sink_env(pg, dir.path(), broker.bootstrap()))});
+  procs.push_back({"lake-sink", std::make_unique<Service>(
+                                    "streamwright-lake-sink",
+                                    std::vector<std::string>{"--bootstrap-servers", broker.bootstrap(), "--metrics-port", "0",
+                                                             "--table", "render-metrics=" + (dir.path() / "lake" / "render_metrics").string()},
+                                    dir.path() / "lake-sink.log")});
   procs.push_back({"lag-exporter", std::make_unique<Service>(
                                        "streamwright-lag-exporter",
                                        std::vector<std::string>{"--bootstrap-servers", broker.bootstrap(), "--topology",
                                                                 "crash-monitor", "--topology", "render-farm", "--topology",
-                                                                "telemetra", "--group", "telemetra-sink=chat-summary,moments",
+                                                                "telemetra", "--topology", "join-stats", "--group", "telemetra-sink=chat-summary,moments",
                                                                 "--interval", "500ms", "--port", "0"},
                                        dir.path() / "lag-exporter.log")});
   auto dump = [&] {
     for (auto& p : procs) dump_log(p.service->log());
   };
-  for (std::size_t i = 0; i < stages + 1; ++i)
+  for (std::size_t i = 0; i < stages + 2; ++i)
     ASSERT_TRUE(procs[i].service->wait_ready(60s)) << (dump(), procs[i].name + " not ready");
 
   // A valid record and a bad one into every pipeline (so dead-letter series appear), and the sink's input.
@@ -218,6 +222,9 @@ TEST(OpsAssets, EveryAlertAndPanelSelectorMatchesAScrapedSeries) {
   p.send("render-events", 1, "f", "not json");
   p.send("chat-events", 0, "s1", R"({"stream_id":"s1","user_id":"u","message":"gg","timestamp":"2026-01-01T10:00:00Z"})");
   p.send("chat-events", 1, "s1", "{not json");
+  p.send("events", 0, "o1",
+         R"({"order_id":"o1","product_id":"p-0001","store_id":"s-01","price":1.5,"quantity":2,"timestamp":"2026-01-01T10:00:00Z"})");
+  p.send("events", 1, "o2", "not json");
   p.send("viewer-events", 0, "s1", R"({"stream_id":"s1","viewer_count":10,"timestamp":"2026-01-01T10:00:00Z"})");
   produce_sink_input(p);
 
