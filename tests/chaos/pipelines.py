@@ -210,6 +210,8 @@ def catalogue_check(bin_dir=BIN):
             pl = cls(None, None, "at_least_once", spec=pipeline_spec(name, bin_dir))
             if not pl.input_topics or not any(st for _, st in pl.stages):
                 problems.append(f"{name}: no input topic or no stateful stage in the catalogue")
-        except (RuntimeError, KeyError) as e:
-            problems.append(f"{name}: {e}")
+        except RuntimeError as e:
+            problems.append(str(e))
+        except KeyError as e:
+            problems.append(f"{name}: no {e} in the catalogue")
     return problems
