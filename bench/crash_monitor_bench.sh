@@ -262,7 +262,7 @@ run_once() {
     else
       ticks=$(kv "cpu_ticks_$stage" "$dir/watch.out")
     fi
-    R[cpu_$stage,$run]=$(awk -v t="$ticks" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", t / hz }')
+    R[cpu_$stage,$run]=$(stats ratio "$ticks" "$CLK_TCK" --format %.2f)
   done
   # CPU used by processes outside this benchmark during the interval (other builds, services).
   R[other_cores,$run]=$(awk -v m="${R[cpu_machine,$run]}" -v a="${R[cpu_parse,$run]}" -v b="${R[cpu_aggregate,$run]}" \
@@ -293,10 +293,10 @@ for ((run = 1; run <= RUNS; run++)); do run_once "$run"; done
 # --- report -------------------------------------------------------------------------------------
 # Derived metrics per run.
 for ((run = 1; run <= RUNS; run++)); do
-  R[parse_rate,$run]=$(awk -v n="$EVENTS" -v s="${R[parse_s,$run]}" 'BEGIN { printf "%.0f", n / s }')
-  R[e2e_rate,$run]=$(awk -v n="$EVENTS" -v s="${R[e2e_s,$run]}" 'BEGIN { printf "%.0f", n / s }')
-  R[ratio,$run]=$(awk -v a="${R[e2e_rate,$run]}" -v b="${R[raw,$run]}" 'BEGIN { printf "%.2f", a / b }')
-  R[cores_parse,$run]=$(awk -v c="${R[cpu_parse,$run]}" -v s="${R[e2e_s,$run]}" 'BEGIN { printf "%.2f", c / s }')
+  R[parse_rate,$run]=$(stats ratio "$EVENTS" "${R[parse_s,$run]}" --format %.0f)
+  R[e2e_rate,$run]=$(stats ratio "$EVENTS" "${R[e2e_s,$run]}" --format %.0f)
+  R[ratio,$run]=$(stats ratio "${R[e2e_rate,$run]}" "${R[raw,$run]}" --format %.2f)
+  R[cores_parse,$run]=$(stats ratio "${R[cpu_parse,$run]}" "${R[e2e_s,$run]}" --format %.2f)
   R[busy_parse,$run]=$(awk -v c="${R[parse_batch_s,$run]}" -v s="${R[e2e_s,$run]}" \
     'BEGIN { printf "%.0f", 100 * c / s }')
   R[cpu_all,$run]=$(awk -v a="${R[cpu_parse,$run]}" -v b="${R[cpu_aggregate,$run]}" -v c="${R[cpu_broker,$run]}" \
@@ -305,9 +305,9 @@ for ((run = 1; run <= RUNS; run++)); do
     'BEGIN { printf "%.2f", 1e6 * (a + b) / n }')
 done
 
-M() { awk -v v="$1" 'BEGIN { printf "%.3f", v / 1e6 }'; }   # events/s -> M events/s
-MB() { awk -v v="$1" 'BEGIN { printf "%.0f", v / 1024 }'; } # kB -> MiB
-F() { awk -v v="$1" -v f="$2" 'BEGIN { printf f, v }'; }
+M() { stats ratio "$1" 1e6 --format %.3f; }   # events/s -> M events/s
+MB() { stats ratio "$1" 1024 --format %.0f; } # kB -> MiB
+F() { stats ratio "$1" 1 --format "$2"; }
 
 row_rates() {  # row_rates LABEL GETTER
   local label=$1 get=$2

@@ -201,7 +201,7 @@ run_variant() {  # run_variant RUN VARIANT BOOTSTRAP DIR BROKER_PID
     fail_with_log "$dir" "$v-scan" "cannot read event-stats-$variant"
   R[${v}_outputs,$run]=$(kv records "$dir/$v-scan.out")
   # Every event is counted once: the outputs' counts add up to the input.
-  R[${v}_counted,$run]=$(grep -oP '"count":\K[0-9]+(?=,"unmatched")' "$dir/$v-event-stats.txt" | awk '{ s += $1 } END { print s + 0 }')
+  R[${v}_counted,$run]=$(grep -oP '"count":\K[0-9]+(?=,"unmatched")' "$dir/$v-event-stats.txt" | stats sum --field 1 --format %.0f)
   for pid in "$enrich_pid" "$agg_pid"; do stop_pid "$pid" "$variant stage" 30; done
   rm -rf "$dir/state-$v"
   log "run $run: $variant: ${R[${v}_e2e_s,$run]}s end to end, ${R[${v}_rep_records,$run]} repartition records," \
@@ -248,16 +248,16 @@ for ((run = 1; run <= RUNS; run++)); do run_once "$run"; done
 # --- report -------------------------------------------------------------------------------------
 for ((run = 1; run <= RUNS; run++)); do
   for v in "${VARIANTS[@]}"; do
-    R[${v}_per_m,$run]=$(awk -v s="${R[${v}_e2e_s,$run]}" -v n="$EVENTS" 'BEGIN { printf "%.3f", s * 1e6 / n }')
-    R[${v}_rate,$run]=$(awk -v s="${R[${v}_e2e_s,$run]}" -v n="$EVENTS" 'BEGIN { printf "%.0f", n / s }')
+    R[${v}_per_m,$run]=$(stats ratio "${R[${v}_e2e_s,$run]}" "$EVENTS" --multiply 1e6 --format %.3f)
+    R[${v}_rate,$run]=$(stats ratio "$EVENTS" "${R[${v}_e2e_s,$run]}" --format %.0f)
     R[${v}_cpu,$run]=$(awk -v a="${R[${v}_cpu_enrich,$run]}" -v b="${R[${v}_cpu_aggregate,$run]}" 'BEGIN { printf "%.2f", a + b }')
-    R[${v}_us_per_event,$run]=$(awk -v c="${R[${v}_cpu_enrich,$run]}" -v n="$EVENTS" 'BEGIN { printf "%.2f", c * 1e6 / n }')
+    R[${v}_us_per_event,$run]=$(stats ratio "${R[${v}_cpu_enrich,$run]}" "$EVENTS" --multiply 1e6 --format %.2f)
   done
 done
-MiB() { awk -v v="$1" 'BEGIN { printf "%.2f", v / 1048576 }'; }
-X() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "-" }'; }
-M() { awk -v v="$1" 'BEGIN { printf "%.3f", v / 1e6 }'; }
-KB_MiB() { awk -v v="$1" 'BEGIN { printf "%.0f", v / 1024 }'; }
+MiB() { stats ratio "$1" 1048576 --format %.2f; }
+X() { stats ratio "$1" "$2" --format %.1fx; }
+M() { stats ratio "$1" 1e6 --format %.3f; }
+KB_MiB() { stats ratio "$1" 1024 --format %.0f; }
 id() { echo "$1"; }
 
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)

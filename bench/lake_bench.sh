@@ -172,13 +172,13 @@ run_once() {
   R[consume_s,$run]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
   R[commit_s,$run]=$(awk -v a="$t1" -v b="$t2" 'BEGIN { printf "%.3f", b - a }')
   R[total_s,$run]=$(awk -v a="$t0" -v b="$t2" 'BEGIN { printf "%.3f", b - a }')
-  R[rate,$run]=$(awk -v n="$EVENTS" -v s="${R[total_s,$run]}" 'BEGIN { printf "%.0f", n / s }')
+  R[rate,$run]=$(stats ratio "$EVENTS" "${R[total_s,$run]}" --format %.0f)
   R[mbps,$run]=$(awk -v b="${R[input_bytes,$run]}" -v s="${R[total_s,$run]}" 'BEGIN { printf "%.1f", b / s / 1e6 }')
-  R[ratio,$run]=$(awk -v a="${R[rate,$run]}" -v b="${R[raw,$run]}" 'BEGIN { printf "%.2f", a / b }')
-  R[cpu_s,$run]=$(awk -v t="$((last_ticks - c0))" -v k="$CLK_TCK" 'BEGIN { printf "%.2f", t / k }')
-  R[cpu_us_row,$run]=$(awk -v c="${R[cpu_s,$run]}" -v n="$EVENTS" 'BEGIN { printf "%.2f", c * 1e6 / n }')
-  R[json_row,$run]=$(awk -v b="${R[input_bytes,$run]}" -v n="$EVENTS" 'BEGIN { printf "%.1f", b / n }')
-  R[parquet_row,$run]=$(awk -v b="$bytes" -v n="$EVENTS" 'BEGIN { printf "%.1f", b / n }')
+  R[ratio,$run]=$(stats ratio "${R[rate,$run]}" "${R[raw,$run]}" --format %.2f)
+  R[cpu_s,$run]=$(stats ratio "$((last_ticks - c0))" "$CLK_TCK" --format %.2f)
+  R[cpu_us_row,$run]=$(stats ratio "${R[cpu_s,$run]}" "$EVENTS" --multiply 1e6 --format %.2f)
+  R[json_row,$run]=$(stats ratio "${R[input_bytes,$run]}" "$EVENTS" --format %.1f)
+  R[parquet_row,$run]=$(stats ratio "$bytes" "$EVENTS" --format %.1f)
   log "run $run/$RUNS: ${R[rate,$run]} rows/s (raw consume ${R[raw,$run]}/s), ${R[cpu_us_row,$run]} us CPU per row," \
     "${R[json_row,$run]} JSON B/row -> ${R[parquet_row,$run]} Parquet B/row, $files files"
   stop_all
@@ -187,7 +187,7 @@ run_once() {
 for ((run = 1; run <= RUNS; run++)); do run_once "$run"; done
 
 cpu_us=$(median cpu_us_row)
-share() { awk -v us="$cpu_us" -v r="$1" 'BEGIN { printf "%.1f%%", us * r / 1e4 }'; }
+share() { stats ratio "$cpu_us" 1e4 --multiply "$1" --format %.1f%%; }
 mkdir -p "$(dirname "$REPORT")"
 {
   echo "# Lake sink benchmark"

@@ -2,6 +2,10 @@
 # and log(), and keeps its child processes in CHILDREN (start/run_fg add to it).
 # shellcheck shell=bash
 
+# Statistics and Markdown tables: bench/stats.py (python3 bench/stats.py --help).
+BENCH_STATS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/stats.py"
+stats() { python3 -S "$BENCH_STATS" "$@"; }  # -S: the standard library only, and a faster start
+
 alive() {  # running and not a zombie
   local stat
   stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
@@ -102,15 +106,14 @@ vmhwm_kb() { grep -oP '^VmHWM:\s*\K[0-9]+' "/proc/$1/status" 2>/dev/null || echo
 median() {  # median METRIC
   local run vals=()
   for ((run = 1; run <= RUNS; run++)); do vals+=("${R[$1,$run]}"); done
-  printf '%s\n' "${vals[@]}" | sort -g | awk '{ v[NR] = $1 } END {
-    m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print m }'
+  stats median -- "${vals[@]}"
 }
 
 # metric_sum PORT NAME [LABEL-REGEX]: sum of the samples of a metric on a stage's /metrics whose
 # label set matches the regex (all samples without one); 0 when there are none.
 metric_sum() {
   { curl -fsS --max-time 5 "http://127.0.0.1:$1/metrics" 2>/dev/null || true; } |
-    { grep -E "^$2(\{[^}]*${3:-}[^}]*\})? " || true; } | awk '{ s += $NF } END { printf "%.0f", s }'
+    { grep -E "^$2(\{[^}]*${3:-}[^}]*\})? " || true; } | stats sum --field -1 --format %.0f | tr -d '\n'
 }
 
 # metrics_snapshot PORT FILE: the whole /metrics text (for histogram deltas).
@@ -118,41 +121,16 @@ metrics_snapshot() { curl -fsS --max-time 5 "http://127.0.0.1:$1/metrics" >"$2" 
 
 # hist_delta NAME BEFORE AFTER: "count mean_s p99_s" of a histogram between two snapshots (all
 # label sets summed; p99 is the upper bound of the bucket that holds it).
-hist_delta() {
-  awk -v n="$1" '
-    FNR == 1 { f++ }
-    index($0, n "_bucket{") == 1 || index($0, n "_sum") == 1 || index($0, n "_count") == 1 {
-      name = $1; sub(/\{.*/, "", name)
-      if (name == n "_bucket") { le = $0; sub(/.*le="/, "", le); sub(/".*/, "", le); b[f, le] += $NF; les[le] = 1 }
-      else if (name == n "_sum") s[f] += $NF
-      else if (name == n "_count") c[f] += $NF
-    }
-    END {
-      cnt = c[2] - c[1]
-      if (cnt <= 0) { print "0 0 0"; exit }
-      p99 = "+Inf"; best = 1e300
-      for (le in les) if (le != "+Inf" && b[2, le] - b[1, le] >= 0.99 * cnt && le + 0 < best) { best = le + 0; p99 = le }
-      printf "%d %.6f %s\n", cnt, (s[2] - s[1]) / cnt, p99
-    }' "$2" "$3"
-}
+hist_delta() { stats hist-delta "$1" "$2" "$3"; }
 
 # stats_of VALUES...: "median min max" (numbers).
-stats_of() {
-  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
-    if (NR == 0) { print "0 0 0"; exit }
-    m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print m, v[1], v[NR] }'
-}
+stats_of() { stats summary -- "$@"; }
 
 # spread METRIC: "median (min-max)" of R[METRIC,1..RUNS], formatted with printf FORMAT ($2).
 spread() {
-  local run vals=() fmt=${2:-%s}
+  local run vals=()
   for ((run = 1; run <= RUNS; run++)); do vals+=("${R[$1,$run]}"); done
-  read -r med lo hi < <(stats_of "${vals[@]}")
-  if [[ $RUNS -gt 1 ]]; then
-    printf "$fmt ($fmt-$fmt)" "$med" "$lo" "$hi"
-  else
-    printf "$fmt" "$med"
-  fi
+  stats spread --format "${2:-%s}" -- "${vals[@]}"
 }
 
 machine_line() {  # nproc, CPU model, RAM, kernel

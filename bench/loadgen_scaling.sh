@@ -134,11 +134,10 @@ for n in "${COUNTS[@]}"; do
     log "$n process(es), run $run: offered ${R[offered,$run]}/s (generators say ${R[sum,$run]}/s), cores: generators ${R[lg,$run]}, broker ${R[broker,$run]}, other processes ${R[other,$run]}"
   done
   offered=$(median offered) sum=$(median sum) broker=$(median broker) other=$(median other)
-  lg=$(for ((run = 1; run <= RUNS; run++)); do echo "${R[lg,$run]}"; done | grep -v n/a | sort -g |
-    awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+  lg=$(for ((run = 1; run <= RUNS; run++)); do echo "${R[lg,$run]}"; done | stats median --stdin --empty n/a)
   [[ -n $base ]] || base=$offered
-  per=$(awk -v o="$offered" -v n="$n" 'BEGIN { printf "%.0f", o / n }')
-  TABLE+=$'\n'"| $n | $(printf "%'.0f" "$offered")/s ($(awk -v o="$offered" -v b="$base" 'BEGIN { printf "%.2fx", (b > 0 ? o / b : 0) }')) | $(printf "%'.0f" "$per")/s | $(printf "%'.0f" "$sum")/s | $lg | $broker | $other |"
+  per=$(stats ratio "$offered" "$n" --format %.0f)
+  TABLE+=$'\n'"| $n | $(printf "%'.0f" "$offered")/s ($(stats ratio "$offered" "$base" --format %.2fx --zero 0.00x)) | $(printf "%'.0f" "$per")/s | $(printf "%'.0f" "$sum")/s | $lg | $broker | $other |"
 done
 echo "$TABLE"
 if [[ -n $OUT_FILE ]]; then

@@ -227,10 +227,7 @@ run_variant() {  # run_variant RUN VARIANT BOOTSTRAP DIR BROKER_PID
   curl -fsS "http://127.0.0.1:${ports[0]}/metrics" >"$dir/$v-aggregate.metrics"
   curl -fsS "http://127.0.0.1:$enrich_port/metrics" >"$dir/$v-enrich.metrics"
   R[${v}_skew,$run]=$(grep -E "^kafka_consumergroup_current_offset\{[^}]*topic=\"$scene_topic\"" "$dir/$v-aggregate.metrics" |
-    awk -v data="$data" '{ off[NR] = $NF; sum += $NF } END {
-      wm = (sum - data) / NR; max = 0
-      for (i = 1; i <= NR; i++) if (off[i] - wm > max) max = off[i] - wm
-      printf "%.3f", (data > 0 ? max / data : 0) }')
+    awk '{ print $NF }' | stats skew "$data" --stdin --format %.3f)
   R[${v}_rss_enrich,$run]=$(vmhwm_kb "$enrich_pid")
   R[${v}_rss_aggregate,$run]=$(vmhwm_kb "${pids[0]}")
   R[${v}_rss_nodeagg,$run]=$(vmhwm_kb "${pids[1]}")
@@ -292,17 +289,17 @@ for ((run = 1; run <= RUNS; run++)); do run_once "$run"; done
 # --- report -------------------------------------------------------------------------------------
 for ((run = 1; run <= RUNS; run++)); do
   for v in "${VARIANTS[@]}"; do
-    R[${v}_per_m,$run]=$(awk -v s="${R[${v}_e2e_s,$run]}" -v n="$EVENTS" 'BEGIN { printf "%.3f", s * 1e6 / n }')
-    R[${v}_rate,$run]=$(awk -v s="${R[${v}_e2e_s,$run]}" -v n="$EVENTS" 'BEGIN { printf "%.0f", n / s }')
+    R[${v}_per_m,$run]=$(stats ratio "${R[${v}_e2e_s,$run]}" "$EVENTS" --multiply 1e6 --format %.3f)
+    R[${v}_rate,$run]=$(stats ratio "$EVENTS" "${R[${v}_e2e_s,$run]}" --format %.0f)
     R[${v}_state,$run]=$(( R[${v}_rocksdb,$run] + R[${v}_changelog,$run] ))
     R[${v}_cpu,$run]=$(awk -v a="${R[${v}_cpu_enrich,$run]}" -v b="${R[${v}_cpu_aggregate,$run]}" \
       -v c="${R[${v}_cpu_nodeagg,$run]}" 'BEGIN { printf "%.2f", a + b + c }')
   done
 done
-MiB() { awk -v v="$1" 'BEGIN { printf "%.2f", v / 1048576 }'; }
-X() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "-" }'; }
-M() { awk -v v="$1" 'BEGIN { printf "%.3f", v / 1e6 }'; }
-KB_MiB() { awk -v v="$1" 'BEGIN { printf "%.0f", v / 1024 }'; }
+MiB() { stats ratio "$1" 1048576 --format %.2f; }
+X() { stats ratio "$1" "$2" --format %.1fx; }
+M() { stats ratio "$1" 1e6 --format %.3f; }
+KB_MiB() { stats ratio "$1" 1024 --format %.0f; }
 
 CPU_MODEL=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//') || CPU_MODEL=unknown
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -363,7 +360,7 @@ if [[ -n $SUMMARY ]]; then
   : >"$SUMMARY"
   for ((run = 1; run <= RUNS; run++)); do
     for v in "${VARIANTS[@]}"; do
-      R[${v}_ratio,$run]=$(awk -v a="${R[${v}_rate,$run]}" -v b="${R[raw,$run]}" 'BEGIN { printf "%.2f", a / b }')
+      R[${v}_ratio,$run]=$(stats ratio "${R[${v}_rate,$run]}" "${R[raw,$run]}" --format %.2f)
     done
   done
   for m in raw optimized_rate optimized_ratio optimized_cpu optimized_cpu_enrich optimized_cpu_aggregate optimized_cpu_nodeagg \

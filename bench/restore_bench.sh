@@ -87,7 +87,7 @@ declare -A R
 restore_stats() {
   { grep -oP 'restored \S+ \([0-9]+ partitions\): \K[0-9]+ records.*, [0-9.]+s$' "$1" ||
     grep -oP 'restored \S+ \[[0-9]+\]: \K[0-9]+ records.*, [0-9.]+s$' "$1"; } |
-    awk '{ r += $1; s = $NF; sub(/s$/, "", s); t += s } END { printf "%d %.3f\n", r, t }'
+    stats sum --field 1 --field -1 --strip-suffix s --format "%d %.3f"
 }
 
 run_once() {
@@ -155,7 +155,7 @@ run_once() {
   R[restored,$run]=$rec
   R[restored_metric,$run]=$RESTORED_METRIC
   R[restore_s,$run]=$secs
-  R[restore_rate,$run]=$(awk -v r="$rec" -v s="$secs" 'BEGIN { printf "%.0f", (s > 0 ? r / s : 0) }')
+  R[restore_rate,$run]=$(stats ratio "$rec" "$secs" --format %.0f --zero 0)
   R[recovery_s,$run]=$RECOVERY_S
   R[recovery_cpu_s,$run]=$RECOVERY_CPU_S
   R[rss_restored,$run]=$(vmhwm_kb "$CUR_PID")

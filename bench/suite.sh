@@ -146,12 +146,7 @@ sv() {  # sv FILE KEY: the value of KEY in a summary file ("median min max" or a
 }
 med() { local v; v=$(sv "$1" "$2"); echo "${v%% *}"; }
 # fmt_spread "MED MIN MAX" SCALE FORMAT: "med (min-max)" scaled, or just med when all equal
-fmt_spread() {
-  awk -v s="$1" -v k="$2" -v f="$3" 'BEGIN { n = split(s, a, " ")
-    if (a[1] == "-" || a[1] == "") { print "-"; exit }
-    if (n < 3 || a[2] == a[3]) printf f, a[1] / k
-    else printf f " (" f "-" f ")", a[1] / k, a[2] / k, a[3] / k }'
-}
+fmt_spread() { stats format-spread "$1" --scale "$2" --format "$3"; }
 # Load results over runs: "median min max" of a key over load-P-1..R.
 lv() {
   local p=$1 k=$2 run vals=() v
@@ -162,11 +157,15 @@ lv() {
   [[ ${#vals[@]} -gt 0 ]] || { echo "-"; return; }
   stats_of "${vals[@]}"
 }
-lvf() { fmt_spread "$(lv "$1" "$2")" "${3:-1}" "${4:-%.1f}"; }
-verdict() {  # verdict VALUE OP TARGET: met/missed
-  awk -v v="$1" -v t="$3" -v op="$2" 'BEGIN { if (v == "-" || v == "") { print "not measured"; exit }
-    ok = (op == ">=") ? (v + 0 >= t + 0) : (v + 0 <= t + 0); print ok ? "**met**" : "**missed**" }'
+lvf() {  # lvf P KEY [SCALE] [FORMAT]: lv, formatted as fmt_spread does
+  local p=$1 k=$2 run vals=() v
+  for ((run = 1; run <= RUNS; run++)); do
+    v=$(sv "$RES/load-$p-$run/summary.tsv" "$k")
+    [[ $v != - ]] && vals+=("${v%% *}")
+  done
+  stats format-spread --values --scale "${3:-1}" --format "${4:-%.1f}" -- "${vals[@]}"
 }
+verdict() { stats verdict "$1" "$2" "$3"; }  # verdict VALUE OP TARGET: met/missed
 name_of() { case "$1" in crash-monitor) echo "crash monitor" ;; render-farm) echo "render farm" ;; telemetra) echo Telemetra ;; esac; }
 prefill_file() { case "$1" in crash-monitor) echo "$RES/cm-prefill.tsv" ;; render-farm) echo "$RES/rf-prefill.tsv" ;; telemetra) echo "$RES/tel-prefill.tsv" ;; esac; }
 prefill_rate_key() { [[ $1 == render-farm ]] && echo optimized_rate || echo e2e_rate; }
@@ -351,9 +350,8 @@ MiB() { fmt_spread "$1" 1024 %.0f; }
     echo
     echo "$(name_of "$p") (run 1):"
     echo
-    echo "| offered /s | input /s | processed /s | drain s | sustained | generator reached the rate | entry stage cores | broker cores | load generator cores | other processes (cores) |"
-    echo "| ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: |"
-    tail -n +2 "$RES/load-$p-1/sweep.tsv" | awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, ($5 ? "yes" : "no"), ($6 ? "yes" : "no"), $7, $8, $9, $10 }'
+    stats table "$RES/load-$p-1/sweep.tsv" --skip-header --yes-no 5,6 --align r,r,r,r,l,l,r,r,r,r \
+      --header "offered /s|input /s|processed /s|drain s|sustained|generator reached the rate|entry stage cores|broker cores|load generator cores|other processes (cores)"
   done
   echo
   echo "## Latency (ms): input append to output append"
@@ -371,7 +369,7 @@ MiB() { fmt_spread "$1" 1024 %.0f; }
       down=$(sv "$f" "$tag.cores.aggregate")
       cm=$(sv "$f" "$tag.commit_entry")
       read -r _ cmean cp99 <<<"$cm"
-      echo "| $(name_of "$p") | $label | $(lvf "$p" "$tag.rate" 1 %.0f) (input $(lvf "$p" "$tag.input_rate" 1 %.0f)) | $(lvf "$p" "$tag.entry.match_p50_ms") | $(lvf "$p" "$tag.entry.match_p99_ms") | $(lvf "$p" "$tag.entry.match_p999_ms") | $(lvf "$p" "$tag.entry.match_samples" 1 %.0f) | $(lvf "$p" "$tag.agg.e2e_p50_ms") | $(lvf "$p" "$tag.agg.e2e_p99_ms") | $(lvf "$p" "$tag.agg.e2e_p999_ms") | $(lvf "$p" "$tag.agg.stage2_p50_ms") / $(lvf "$p" "$tag.agg.stage2_p99_ms") ($(lvf "$p" "$tag.agg.stage2_samples" 1 %.0f), $(lvf "$p" "$tag.agg.match_topic_unmatched" 1 %.0f) unmatched) | $(lvf "$p" "$tag.entry.input_delay_p50_ms") / $(lvf "$p" "$tag.entry.input_delay_p99_ms") | $ent / $down / $(sv "$f" "$tag.cores.broker") | $(awk -v m="${cmean:-0}" 'BEGIN { printf "%.3f", m }'), <= ${cp99:--} |"
+      echo "| $(name_of "$p") | $label | $(lvf "$p" "$tag.rate" 1 %.0f) (input $(lvf "$p" "$tag.input_rate" 1 %.0f)) | $(lvf "$p" "$tag.entry.match_p50_ms") | $(lvf "$p" "$tag.entry.match_p99_ms") | $(lvf "$p" "$tag.entry.match_p999_ms") | $(lvf "$p" "$tag.entry.match_samples" 1 %.0f) | $(lvf "$p" "$tag.agg.e2e_p50_ms") | $(lvf "$p" "$tag.agg.e2e_p99_ms") | $(lvf "$p" "$tag.agg.e2e_p999_ms") | $(lvf "$p" "$tag.agg.stage2_p50_ms") / $(lvf "$p" "$tag.agg.stage2_p99_ms") ($(lvf "$p" "$tag.agg.stage2_samples" 1 %.0f), $(lvf "$p" "$tag.agg.match_topic_unmatched" 1 %.0f) unmatched) | $(lvf "$p" "$tag.entry.input_delay_p50_ms") / $(lvf "$p" "$tag.entry.input_delay_p99_ms") | $ent / $down / $(sv "$f" "$tag.cores.broker") | $(printf '%.3f' "${cmean:-0}"), <= ${cp99:--} |"
     done
   done
   echo

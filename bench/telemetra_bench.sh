@@ -142,9 +142,9 @@ run_once() {
   R[rss_parse,$run]=$(vmhwm_kb "$parse_pid")
   R[rss_aggregate,$run]=$(vmhwm_kb "$agg_pid")
   R[rss_broker,$run]=$(vmhwm_kb "$broker_pid")
-  R[e2e_rate,$run]=$(awk -v n="$EVENTS" -v s="${R[e2e_s,$run]}" 'BEGIN { printf "%.0f", n / s }')
-  R[parse_rate,$run]=$(awk -v n="$EVENTS" -v s="${R[parse_s,$run]}" 'BEGIN { printf "%.0f", n / s }')
-  R[ratio,$run]=$(awk -v a="${R[e2e_rate,$run]}" -v b="${R[raw,$run]}" 'BEGIN { printf "%.2f", a / b }')
+  R[e2e_rate,$run]=$(stats ratio "$EVENTS" "${R[e2e_s,$run]}" --format %.0f)
+  R[parse_rate,$run]=$(stats ratio "$EVENTS" "${R[parse_s,$run]}" --format %.0f)
+  R[ratio,$run]=$(stats ratio "${R[e2e_rate,$run]}" "${R[raw,$run]}" --format %.2f)
   stop_pid "$parse_pid" parse 30
   stop_pid "$agg_pid" aggregate 30
   stop_pid "$broker_pid" broker 10
@@ -152,7 +152,7 @@ run_once() {
 }
 for ((run = 1; run <= RUNS; run++)); do run_once "$run"; done
 
-M() { awk -v v="$1" 'BEGIN { printf "%.3f", v / 1e6 }'; }
+M() { stats ratio "$1" 1e6 --format %.3f; }
 row() {  # row LABEL GETTER
   local g=$2
   printf '| %s | %s | %s | %s | **%s** | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$(M "$($g produce)")" \

@@ -8,13 +8,17 @@
 - The render-farm and Telemetra oracles on tiny inputs with values worked out by hand.
 - compare() counts matched, lost, wrong and duplicates, and the p95 and float tolerances hold
   exactly at their documented bounds and no further.
+- Every pipeline of the suite builds from the pipeline catalogue (`streamwright list --json`, when
+  $SW_BIN_DIR or build/bin has it): its outputs are the ones the suite has key fields for.
 """
 import json
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import chaos  # noqa: E402
+import harness  # noqa: E402
+import oracles  # noqa: E402
+import pipelines  # noqa: E402
 
 failures = []
 
@@ -25,12 +29,12 @@ def check(cond, what):
         print("FAIL " + what)
 
 
-BASE = chaos.parse_rfc3339("2026-01-01T10:00:00Z")
+BASE = harness.parse_rfc3339("2026-01-01T10:00:00Z")
 
 
 def event(user, severity, content, second):
     return json.dumps({"user_id": user, "severity": severity, "content": content,
-                       "timestamp": chaos.fmt_rfc3339(BASE + second * 1000), "host": "node-1"})
+                       "timestamp": harness.fmt_rfc3339(BASE + second * 1000), "host": "node-1"})
 
 
 def crash_monitor_fixed_input():
@@ -69,7 +73,7 @@ def crash_monitor_fixed_input():
 
 
 def main():
-    out = chaos.crash_monitor_oracle({"logs": crash_monitor_fixed_input()},
+    out = oracles.crash_monitor_oracle({"logs": crash_monitor_fixed_input()},
                                      {"window_ms": 10000, "grace_ms": 30000, "threshold": 2})["crash-alerts"]
     got = sorted((k[0], k[1], v["crash_count"]) for k, v in out.items())
     want = [("A", "2026-01-01T10:00:00Z", 4), ("B", "2026-01-01T10:00:00Z", 3), ("D", "2026-01-01T10:00:00Z", 3),
@@ -77,22 +81,22 @@ def main():
     check(got == want, f"crash-monitor oracle on the integration test's fixed input: {got}")
     check(out[("A", "2026-01-01T10:00:00Z")]["window_end"] == "2026-01-01T10:00:10Z", "window_end")
 
-    check(chaos.window_starts(12000, 10000, 5000) == [10000, 5000], "hopping windows of t=12 s")
-    check(chaos.window_starts(10000, 10000, 5000) == [10000, 5000], "hopping windows at a boundary")
-    check(chaos.window_starts(10000, 10000, 10000) == [10000], "tumbling window at a boundary")
-    check(chaos.parse_rfc3339("2026-01-01T10:15:30.123+01:00") == BASE + 15 * 60000 + 30123 - 3600000, "offset")
-    check(chaos.parse_rfc3339("2026-02-30T00:00:00Z") is None, "bad date")
-    check(chaos.fmt_rfc3339(BASE + 5) == "2026-01-01T10:00:00.005Z" and chaos.fmt_rfc3339(BASE) == "2026-01-01T10:00:00Z",
+    check(oracles.window_starts(12000, 10000, 5000) == [10000, 5000], "hopping windows of t=12 s")
+    check(oracles.window_starts(10000, 10000, 5000) == [10000, 5000], "hopping windows at a boundary")
+    check(oracles.window_starts(10000, 10000, 10000) == [10000], "tumbling window at a boundary")
+    check(harness.parse_rfc3339("2026-01-01T10:15:30.123+01:00") == BASE + 15 * 60000 + 30123 - 3600000, "offset")
+    check(harness.parse_rfc3339("2026-02-30T00:00:00Z") is None, "bad date")
+    check(harness.fmt_rfc3339(BASE + 5) == "2026-01-01T10:00:00.005Z" and harness.fmt_rfc3339(BASE) == "2026-01-01T10:00:00Z",
           "formatting")
-    check(chaos.llround(2.5) == 3 and chaos.llround(-2.5) == -3 and chaos.llround(2.4999) == 2, "llround")
+    check(oracles.llround(2.5) == 3 and oracles.llround(-2.5) == -3 and oracles.llround(2.4999) == 2, "llround")
 
     # Render farm: two frames of scene-0000 (budget 2500 ms) on two nodes, one late frame.
     def frame(scene, node, ms, gpu, second, status="ok"):
         return json.dumps({"frame_id": "f", "scene_id": scene, "node_id": node, "render_time_ms": ms,
-                           "gpu_utilization": gpu, "timestamp": chaos.fmt_rfc3339(BASE + second * 1000),
+                           "gpu_utilization": gpu, "timestamp": harness.fmt_rfc3339(BASE + second * 1000),
                            "status": status})
-    rf = chaos.RenderFarm.cfg
-    res = chaos.render_farm_oracle({"render-events": [
+    rf = pipelines.RenderFarm.cfg
+    res = oracles.render_farm_oracle({"render-events": [
         (0, 0, "k", frame("scene-0000", "node-000", 3000.0004, 0.5, 1)),
         (0, 1, "k", frame("scene-0000", "node-001", 1000, 0.25, 2, "failed")),
         (0, 2, "k", frame("scene-0000", "node-001", 1000, 0.25, 40)),
@@ -109,18 +113,18 @@ def main():
     # Telemetra: sentiment, distinct chatters, emotes, viewers, hopping windows.
     def chat(user, msg, second, emotes=None):
         return json.dumps({"stream_id": "s1", "user_id": user, "message": msg, "emotes": emotes,
-                           "timestamp": chaos.fmt_rfc3339(BASE + second * 1000)})
-    tm = chaos.telemetra_oracle({"chat-events": [
+                           "timestamp": harness.fmt_rfc3339(BASE + second * 1000)})
+    tm = oracles.telemetra_oracle({"chat-events": [
         (0, 0, "s1", chat("u1", "love this GG", 6, ["Kappa", "LUL"])),
         (0, 1, "s1", chat("u1", "this is terrible", 7, ["LUL"])),
         (0, 2, "s1", chat("u2", "hello", 8)),
     ], "viewer-events": [(0, 0, "s1", json.dumps({"stream_id": "s1", "viewer_count": 10,
-                                                   "timestamp": chaos.fmt_rfc3339(BASE + 9000)}))]},
-        chaos.Telemetra.cfg)["chat-summary"]
+                                                   "timestamp": harness.fmt_rfc3339(BASE + 9000)}))]},
+        pipelines.Telemetra.cfg)["chat-summary"]
     check(set(tm) == {("s1", "2026-01-01T10:00:00Z"), ("s1", "2026-01-01T10:00:05Z")}, f"telemetra windows {set(tm)}")
     w = tm[("s1", "2026-01-01T10:00:05Z")]
-    pos = chaos.read_lexicon(os.path.join(chaos.ROOT, "topologies", "data", "lexicon-positive.txt"))
-    neg = chaos.read_lexicon(os.path.join(chaos.ROOT, "topologies", "data", "lexicon-negative.txt"))
+    pos = oracles.read_lexicon(os.path.join(harness.ROOT, "topologies", "data", "lexicon-positive.txt"))
+    neg = oracles.read_lexicon(os.path.join(harness.ROOT, "topologies", "data", "lexicon-negative.txt"))
     check("love" in pos and "terrible" in neg, "lexicon words")
     check(w["chat_count"] == 3 and w["unique_chatters"] == 2 and w["top_emotes"] == ["LUL", "Kappa"] and
           w["avg_viewers"] == 10.0 and w["positive_count"] == 1 and w["negative_count"] == 1 and
@@ -128,15 +132,22 @@ def main():
 
     # compare(): matched, lost, wrong, duplicates and the tolerances.
     exp = {("a", 1): {"v": 1}, ("b", 1): {"v": 2}, ("c", 1): {"v": 3}}
-    r = chaos.compare(exp, [(("a", 1), {"v": 1}), (("a", 1), {"v": 1}), (("b", 1), {"v": 9}), (("z", 1), {"v": 1})], None)
+    r = oracles.compare(exp, [(("a", 1), {"v": 1}), (("a", 1), {"v": 1}), (("b", 1), {"v": 9}), (("z", 1), {"v": 1})], None)
     check((r["matched"], r["lost"], r["wrong"], r["duplicates"]) == (1, 1, 2, 1), f"compare counts {r}")
     e = {"p95_render_time_ms": 1000.0}
-    check(chaos.same(e, {"p95_render_time_ms": 1010.0}, p95=True), "p95 at +1%")
-    check(not chaos.same(e, {"p95_render_time_ms": 1010.6}, p95=True), "p95 beyond 1%")
-    check(not chaos.same(e, {"p95_render_time_ms": 1010.0}), "p95 exact without the tolerance")
-    check(chaos.same({"x": 0.1 + 0.2}, {"x": 0.3}, float_fields=("x",)) and
-          not chaos.same({"x": 0.3}, {"x": 0.3000001}, float_fields=("x",)), "float tolerance 1e-9")
-    check(not chaos.same({"x": None}, {"x": 0.0}, float_fields=("x",)), "null is not 0")
+    check(oracles.same(e, {"p95_render_time_ms": 1010.0}, p95=True), "p95 at +1%")
+    check(not oracles.same(e, {"p95_render_time_ms": 1010.6}, p95=True), "p95 beyond 1%")
+    check(not oracles.same(e, {"p95_render_time_ms": 1010.0}), "p95 exact without the tolerance")
+    check(oracles.same({"x": 0.1 + 0.2}, {"x": 0.3}, float_fields=("x",)) and
+          not oracles.same({"x": 0.3}, {"x": 0.3000001}, float_fields=("x",)), "float tolerance 1e-9")
+    check(not oracles.same({"x": None}, {"x": 0.0}, float_fields=("x",)), "null is not 0")
+
+    # The suite's pipelines against the pipeline catalogue (when the binaries are built).
+    if os.access(os.path.join(harness.BIN, "streamwright"), os.X_OK):
+        for problem in pipelines.catalogue_check():
+            check(False, f"catalogue: {problem}")
+    else:
+        print(f"catalogue check skipped: no {harness.BIN}/streamwright")
     print("oracle self-test: " + ("ok" if not failures else f"{len(failures)} failure(s)"))
     return 1 if failures else 0
 

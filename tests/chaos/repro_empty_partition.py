@@ -19,7 +19,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import chaos  # noqa: E402
+import harness  # noqa: E402
+import oracles  # noqa: E402
+import pipelines  # noqa: E402
 
 N = 3
 
@@ -30,26 +32,26 @@ def produce(bootstrap, topic, partition, lines):
 
 
 def chat(stream, user, ts):
-    return f'{stream}\t{{"stream_id":"{stream}","user_id":"{user}","message":"hello","timestamp":"{chaos.fmt_rfc3339(ts)}"}}'
+    return f'{stream}\t{{"stream_id":"{stream}","user_id":"{user}","message":"hello","timestamp":"{harness.fmt_rfc3339(ts)}"}}'
 
 
 def viewer(stream, n, ts):
-    return f'{stream}\t{{"stream_id":"{stream}","viewer_count":{n},"timestamp":"{chaos.fmt_rfc3339(ts)}"}}'
+    return f'{stream}\t{{"stream_id":"{stream}","viewer_count":{n},"timestamp":"{harness.fmt_rfc3339(ts)}"}}'
 
 
 def main():
     work = tempfile.mkdtemp(prefix="sw-repro-empty-")
     topics = [f"chat-events:{N}", f"viewer-events:{N}", "chat-events-dlq:1", "viewer-events-dlq:1", f"chat-summary:{N}",
               f"moments:{N}", f"telemetra-events-by-stream-repartition:{N}", f"telemetra-stream-windows-changelog:{N}"]
-    bin_dir = chaos.snapshot_binaries(work, ["streamwright-devbroker", "streamwright-telemetra"])
-    broker = chaos.DevBroker(work, topics, brokers=1, bin_dir=bin_dir)
+    bin_dir = harness.snapshot_binaries(work, ["streamwright-devbroker", "streamwright-telemetra"])
+    broker = harness.DevBroker(work, topics, brokers=1, bin_dir=bin_dir)
     b = broker.bootstrap
     common = ["--bootstrap-servers", b, "--metrics-port", "0", "--idle-timeout", "2s", "--commit-interval", "200ms",
               "--window-size", "10s", "--window-advance", "5s", "--grace", "5s"]
     prog = os.path.join(bin_dir, "streamwright-telemetra")
 
     def stage(name, i):
-        return chaos.Proc([prog, "--stage", name, "--state-dir", os.path.join(work, f"state-{name}")] + common,
+        return harness.Proc([prog, "--stage", name, "--state-dir", os.path.join(work, f"state-{name}")] + common,
                           os.path.join(work, f"{name}-{i}.log")).start()
 
     parse, agg = stage("parse", 0), stage("aggregate", 0)
@@ -74,22 +76,22 @@ def main():
                 produce(b, "viewer-events", p, [viewer(f"stream-p{p}", 1000 + p, now)])
             time.sleep(1)
         procs.append(stage("parse", 1))
-        inputs = {t: chaos.read_topic(b, t) for t in ("chat-events", "viewer-events")}
-        expected = chaos.telemetra_oracle(inputs, {"window_ms": 10000, "advance_ms": 5000, "grace_ms": 5000,
+        inputs = {t: harness.read_topic(b, t) for t in ("chat-events", "viewer-events")}
+        expected = oracles.telemetra_oracle(inputs, {"window_ms": 10000, "advance_ms": 5000, "grace_ms": 5000,
                                                    "history_windows": 10, "anomaly_threshold": 3.0})["chat-summary"]
         # The backlog, then idle partitions close every window: wait until every expected window is
         # out (or a deadline), then check. Lost or wrong windows stay so; waiting longer only
         # rules out a slow machine.
         deadline = time.monotonic() + 120
         while True:
-            observed = chaos.output_records(b, "chat-summary", ("stream_id", "window_start"))
-            res = chaos.compare(expected, observed, None, float_fields=chaos.Telemetra.floats)
+            observed = harness.output_records(b, "chat-summary", ("stream_id", "window_start"))
+            res = oracles.compare(expected, observed, None, float_fields=pipelines.Telemetra.floats)
             if res["lost"] == 0 or time.monotonic() > deadline:
                 break
             time.sleep(2)
         for name, proc in (("parse", procs[2]), ("aggregate", agg)):
             port = proc.metrics_port()
-            text = chaos.http_get(port, "/metrics") if port else ""
+            text = harness.http_get(port, "/metrics") if port else ""
             print(name, [l for l in text.splitlines() if l.startswith("streamwright_late_records_dropped_total")])
         print(json.dumps({k: v for k, v in res.items() if k != "wrong_examples"}))
         for ex in res["wrong_examples"]:
