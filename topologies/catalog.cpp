@@ -89,6 +89,9 @@ std::string catalog_json() {
                             {"group", t.application_id() + "-sink"},
                             {"input_topics", sink.input_topics},
                             {"topic_options", sink.topic_options}});
+    j["lake_tables"] = nlohmann::ordered_json::array();
+    for (const auto& lt : p.lake_tables)
+      j["lake_tables"].push_back({{"topic", lt.topic}, {"table", lt.table}, {"partition_by", lt.partition_by}});
     out.push_back(j);
   }
   return out.dump(2) + "\n";

@@ -24,6 +24,13 @@ struct SinkEntry {
   std::vector<std::string> topic_options;   // the option naming each input topic, in camelCase
 };
 
+// A Delta table the lake sink writes from one of the pipeline's topics (docs/lake.md).
+struct LakeTable {
+  std::string topic;         // e.g. render-events
+  std::string table;         // the table's directory name under the lake, e.g. raw_events
+  std::string partition_by;  // the sink's --partition-by spec ("" none), e.g. date:timestamp,hour:timestamp
+};
+
 struct Pipeline {
   std::string name;  // "crash-monitor": the executable is streamwright-<name>
   // The stage executable: its options and how they build the topology (service_main).
@@ -52,6 +59,8 @@ struct Pipeline {
   std::vector<std::string> loadgen_topic_flags;  // e.g. --viewer-topic for the second input
   std::string sample_data;                // subdirectory of the sample-data directory ("" none)
   std::vector<SinkEntry> sinks;
+  // The lake: tables `demo` writes under its work directory and `up --lake DIR` under DIR.
+  std::vector<LakeTable> lake_tables;
 
   std::string executable() const { return "streamwright-" + name; }
 };

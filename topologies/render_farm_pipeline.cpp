@@ -104,6 +104,10 @@ Pipeline render_farm_pipeline() {
   p.loadgen_mode = "render-farm";
   p.loadgen_args = {"--topic", "render-events"};
   p.sample_data = "render-farm";
+  // Seed 000's lake: the metrics tables and the raw events, partitioned by date and hour.
+  p.lake_tables = {{"render-metrics", "render_metrics", ""},
+                   {"node-metrics", "node_metrics", ""},
+                   {"render-events", "raw_events", "date:timestamp,hour:timestamp"}};
   return p;
 }
 

@@ -45,6 +45,7 @@ struct Pipeline {
   std::vector<std::string> defaults, demo_defaults;
   std::string sink_service;                 // writes the outputs to PostgreSQL (POSTGRES_URL)
   std::vector<std::string> watch_topics;    // shown live
+  std::vector<sw::topologies::LakeTable> lake_tables;  // written by the lake sink (--lake)
 };
 
 // Sample data shipped with the source tree (dimension tables): STREAMWRIGHT_DATA_DIR, the source
@@ -84,6 +85,7 @@ Pipeline plan(const sw::topologies::Pipeline& entry) {
   p.defaults = flatten(entry.defaults);
   p.demo_defaults = flatten(entry.demo_defaults);
   if (!entry.sinks.empty()) p.sink_service = entry.sinks.front().executable;
+  p.lake_tables = entry.lake_tables;
   p.watch_topics = entry.watch_topics.empty() ? std::vector<std::string>{entry.output_topic} : entry.watch_topics;
   return p;
 }
@@ -149,6 +151,7 @@ int usage() {
                "       streamwright up PIPELINE --bootstrap-servers HOST:PORT [-- service options]\n"
                "       streamwright describe PIPELINE [--dot FILE] [--png FILE]\n"
                "       streamwright list [--json | --helm]\n"
+               "       streamwright lake validate|optimize|vacuum|files|sql TABLE ... (docs/lake.md)\n"
                "pipelines: ";
   std::string names;
   for (const auto& p : sw::topologies::catalog()) names += (names.empty() ? "" : ", ") + p.name;
@@ -254,6 +257,16 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
+  if (command == "lake") {
+    // The lake's maintenance commands live in their own program; this is the same command line.
+    const std::string tool = sw::executable_dir() + "/streamwright-lake";
+    std::vector<char*> args{const_cast<char*>(tool.c_str())};
+    for (int i = 2; i < argc; ++i) args.push_back(argv[i]);
+    args.push_back(nullptr);
+    ::execv(tool.c_str(), args.data());
+    std::perror(("streamwright: cannot run " + tool).c_str());
+    return 1;
+  }
   if (command == "--help" || command == "-h" || command == "help") {
     usage();
     return 0;
@@ -297,7 +310,9 @@ int main(int argc, char** argv) {
     ("duration", po::value<double>()->default_value(0), "seconds to run (0: until Ctrl-C)")
     ("work-dir", po::value<std::string>(), "state and logs (default: a new directory under /tmp)")
     ("max-alerts-shown", po::value<unsigned>()->default_value(20), "demo: alerts printed per status interval")
-    ("postgres-url", po::value<std::string>(), "telemetra: the sink's database (env POSTGRES_URL; demo: a throwaway server if unset)");
+    ("postgres-url", po::value<std::string>(), "telemetra: the sink's database (env POSTGRES_URL; demo: a throwaway server if unset)")
+    ("lake", po::value<std::string>(),
+         "render-farm: write its Delta tables under this directory (demo: <work-dir>/lake unless 'none'; up: only when given)");
   // clang-format on
   po::variables_map vm;
   sw::kafka::Config kafka_settings;  // the stages' Kafka properties, for the launcher's own consumer
@@ -339,7 +354,18 @@ int main(int argc, char** argv) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 
-  std::unique_ptr<sw::ChildProcess> broker, loadgen, sink;
+  std::unique_ptr<sw::ChildProcess> broker, loadgen, sink, lake_sink;
+  std::uint16_t lake_port = 0;
+  std::string lake_dir;
+  if (!pipeline.lake_tables.empty()) {
+    if (vm.count("lake"))
+      lake_dir = vm["lake"].as<std::string>() == "none" ? "" : vm["lake"].as<std::string>();
+    else if (command == "demo")
+      lake_dir = work + "/lake";
+  } else if (vm.count("lake") && vm["lake"].as<std::string>() != "none") {
+    std::cerr << "streamwright: " << pipeline_name << " writes no lake tables (--lake is for render-farm)\n";
+    return 2;
+  }
   std::unique_ptr<ThrowawayPostgres> postgres;
   std::uint16_t sink_port = 0;
   std::vector<Stage> stages;
@@ -360,6 +386,8 @@ int main(int argc, char** argv) {
         broker_args.push_back(name + ":" + std::to_string(parts));
       }
       if (lister.wait(10s).value_or(1) != 0) throw std::runtime_error("cannot list the topology's topics");
+      if (!lake_dir.empty())
+        for (const auto& t : pipeline.lake_tables) broker_args.insert(broker_args.end(), {"--topic", t.topic + "-lake-dlq:1"});
       broker = std::make_unique<sw::ChildProcess>(bin + "/streamwright-devbroker", broker_args,
                                                   sw::ChildProcess::Options{true, work + "/devbroker.log", "", {}});
       auto line = broker->read_line(15s);
@@ -423,6 +451,37 @@ int main(int argc, char** argv) {
                 << sink_port << "/metrics, log " << work << "/sink.log)\n";
     }
 
+    if (!lake_dir.empty()) {
+      std::filesystem::create_directories(lake_dir);
+      std::vector<std::string> lake_args{"--bootstrap-servers", bootstrap, "--metrics-port", "0", "--group-id",
+                                         pipeline_name + "-lake-sink"};
+      if (command == "demo") lake_args.insert(lake_args.end(), {"--max-file-age", "10s"});  // tables within seconds
+      std::vector<std::string> tables;
+      for (const auto& t : pipeline.lake_tables) {
+        lake_args.insert(lake_args.end(), {"--table", t.topic + "=" + lake_dir + "/" + t.table});
+        if (!t.partition_by.empty()) lake_args.insert(lake_args.end(), {"--partition-by", t.topic + "=" + t.partition_by});
+        tables.push_back(lake_dir + "/" + t.table);
+      }
+      {
+        std::vector<std::string> properties, files;
+        kafka_options(passthrough, properties, files);
+        for (const auto& p : properties) lake_args.insert(lake_args.end(), {"--kafka-property", p});
+        for (const auto& f : files) lake_args.insert(lake_args.end(), {"--kafka-properties-file", f});
+      }
+      lake_sink = std::make_unique<sw::ChildProcess>(bin + "/streamwright-lake-sink", lake_args,
+                                                     sw::ChildProcess::Options{true, work + "/lake-sink.log", "", {}});
+      lake_port = wait_started(*lake_sink, "the lake sink", work + "/lake-sink.log");
+      std::string list;
+      for (const auto& t : tables) list += " " + t;
+      std::cout << "lake sink running (pid " << lake_sink->pid() << ", metrics http://127.0.0.1:" << lake_port
+                << "/metrics, log " << work << "/lake-sink.log): Delta tables" << list << "\n"
+                << "  query them with DuckDB (commits at least every " << (command == "demo" ? "10s" : "60s") << "):\n"
+                << "    duckdb -c \"$(" << bin << "/streamwright lake sql" << list << ")\n"
+                << "      SELECT scene_id, sum(frames) AS frames, max(p95_render_time_ms) AS worst_p95_ms FROM render_metrics\n"
+                << "      GROUP BY scene_id ORDER BY frames DESC LIMIT 10\"\n"
+                << "  check them: " << bin << "/streamwright lake validate " << tables.front() << "\n";
+    }
+
     if (command == "demo") {
       std::vector<std::string> args = pipeline.loadgen_args;
       args.insert(args.end(), {"--bootstrap-servers", bootstrap, "--rate", std::to_string(vm["rate"].as<double>()),
@@ -444,7 +503,8 @@ int main(int argc, char** argv) {
     cc.set(sw::kafka::keys::fetch_wait_max_ms, 100);
     sw::kafka::Consumer alerts(cc, nullptr);
     const auto& watched = pipeline.watch_topics;
-    alerts.subscribe(watched);
+    if (const auto ec = alerts.subscribe(watched))
+      throw std::runtime_error("cannot watch the output topics: " + ec.message());
     std::string watched_list;
     for (const auto& t : watched) watched_list += (watched_list.empty() ? "" : ", ") + t;
     std::cout << "watching " << watched_list << "; Ctrl-C stops everything\n" << std::flush;
@@ -460,6 +520,8 @@ int main(int argc, char** argv) {
       for (auto& st : stages)
         if (!st.proc->running()) throw std::runtime_error("stage " + st.name + " exited; see its log in " + work);
       if (sink && !sink->running()) throw std::runtime_error("the sink exited; see " + work + "/sink.log");
+      if (lake_sink && !lake_sink->running())
+        throw std::runtime_error("the lake sink exited; see " + work + "/lake-sink.log");
       const auto n = alerts.poll(batch, 1000, 200ms);
       for (std::size_t i = 0; i < n; ++i) {
         if (batch[i].error()) continue;
@@ -490,6 +552,10 @@ int main(int argc, char** argv) {
           line << " | in PostgreSQL: " << sw::metrics::sum_samples(text, "telemetra_sink_rows_written_total")
                << " rows written" << (sw::metrics::sum_samples(text, "telemetra_sink_ready") > 0 ? "" : " (sink not ready)");
         }
+        if (lake_sink) {
+          const auto text = sw::metrics::http_get(lake_port, "/metrics").body;
+          line << " | lake: " << sw::metrics::sum_samples(text, "lake_sink_rows_written_total") << " rows committed";
+        }
         if (shown_this_interval > max_shown) line << " (" << shown_this_interval - max_shown << " not shown)";
         std::cout << line.str() << std::endl;
         shown_this_interval = 0;
@@ -512,6 +578,7 @@ int main(int argc, char** argv) {
     if (code != 0 && exit_code == 0) exit_code = 1;
   }
   if (sink) std::cout << "sink stopped (exit " << sink->stop(60s) << ")\n";
+  if (lake_sink) std::cout << "lake sink stopped (exit " << lake_sink->stop(60s) << ")\n";
   postgres.reset();
   if (broker) broker->stop(10s);
   std::cout << "logs and state in " << work << std::endl;

@@ -45,7 +45,7 @@ std::vector<std::string> split_list(const std::string& text) {
 }  // namespace
 
 const std::vector<std::string>& generator_modes() {
-  static const std::vector<std::string> modes{"crash-monitor", "render-farm", "telemetra"};
+  static const std::vector<std::string> modes{"crash-monitor", "render-farm", "telemetra", "join-stats"};
   return modes;
 }
 
@@ -80,7 +80,7 @@ ParseOutcome parse_settings(int argc, const char* const* argv, const Environment
   // clang-format off
   desc.add_options()
     ("help,h", "show this help")
-    ("mode", po::value<std::string>()->default_value("crash-monitor"), "what to generate: crash-monitor (log events), render-farm (frame events) or telemetra (chat events to --topic, default chat-events, and viewer counts to --viewer-topic)")
+    ("mode", po::value<std::string>()->default_value("crash-monitor"), "what to generate: crash-monitor (log events), render-farm (frame events), telemetra (chat events to --topic, default chat-events, and viewer counts to --viewer-topic) or join-stats (sales events naming the sample products, to --topic, default events)")
     ("bootstrap-servers", po::value<std::string>(), "Kafka bootstrap servers (env KAFKA_BOOTSTRAP_SERVERS or KAFKA_BROKER)")
     ("topic", po::value<std::string>()->default_value("logs"), "topic to write (env KAFKA_TOPIC)")
     ("rate", po::value<double>()->default_value(10000),
@@ -109,10 +109,10 @@ ParseOutcome parse_settings(int argc, const char* const* argv, const Environment
     ("event-time-end", po::value<std::string>()->default_value("0s"), "with --event-time-span: the span ends this long before now")
     ("scenes", po::value<unsigned>()->default_value(200), "render-farm: scenes (ids as in the sample scenes table)")
     ("nodes", po::value<unsigned>()->default_value(120), "render-farm: render nodes")
-    ("zipf", po::value<double>()->default_value(1.1, "1.1"), "render-farm: Zipf exponent of scene popularity (0: uniform)")
+    ("zipf", po::value<double>()->default_value(1.1, "1.1"), "render-farm, join-stats: Zipf exponent of scene or product popularity (0: uniform)")
     ("failure-rate", po::value<double>()->default_value(0.02, "0.02"), "render-farm: fraction of failed frames")
     ("retry-rate", po::value<double>()->default_value(0.03, "0.03"), "render-farm: fraction of retried frames")
-    ("unknown-rate", po::value<double>()->default_value(0.0), "render-farm: fraction naming a scene or node no table holds")
+    ("unknown-rate", po::value<double>()->default_value(0.0), "render-farm, join-stats: fraction naming a scene, node or product no table holds")
     ("write-dimensions", po::value<std::string>(), "render-farm: write the sample dimension files to this directory and exit")
     ("streams", po::value<unsigned>()->default_value(100), "telemetra: live streams")
     ("chatters", po::value<unsigned>()->default_value(500), "telemetra: distinct chatters per stream")
@@ -195,7 +195,7 @@ ParseOutcome parse_settings(int argc, const char* const* argv, const Environment
   try {
     s.mode = vm["mode"].as<std::string>();
     if (std::find(generator_modes().begin(), generator_modes().end(), s.mode) == generator_modes().end())
-      throw std::invalid_argument("--mode must be crash-monitor, render-farm or telemetra (or use --replay FILE), not '" +
+      throw std::invalid_argument("--mode must be crash-monitor, render-farm, telemetra or join-stats (or use --replay FILE), not '" +
                                   s.mode + "'");
     if (vm.count("write-dimensions")) {
       s.write_dimensions = vm["write-dimensions"].as<std::string>();
@@ -209,6 +209,7 @@ ParseOutcome parse_settings(int argc, const char* const* argv, const Environment
     s.bootstrap_servers = vm["bootstrap-servers"].as<std::string>();
     s.topic = vm["topic"].as<std::string>();
     if (s.mode == "telemetra" && vm["topic"].defaulted()) s.topic = "chat-events";
+    if (s.mode == "join-stats" && vm["topic"].defaulted()) s.topic = "events";
     if (s.topic.empty()) throw std::invalid_argument(name("topic") + " must not be empty");
     s.viewer_topic = vm["viewer-topic"].as<std::string>();
     s.rate = vm["rate"].as<double>();
@@ -259,6 +260,13 @@ ParseOutcome parse_settings(int argc, const char* const* argv, const Environment
     if (rc.failure_rate + rc.retry_rate > 1) throw std::invalid_argument("--failure-rate plus --retry-rate must not exceed 1");
     if (rc.scenes == 0 || rc.nodes == 0) throw std::invalid_argument("--scenes and --nodes must be positive");
     if (rc.zipf_exponent < 0) throw std::invalid_argument("--zipf must not be negative");
+
+    auto& jc = s.sales;
+    jc.seed = seed;
+    jc.zipf_exponent = rc.zipf_exponent;
+    jc.unknown_rate = rc.unknown_rate;
+    jc.out_of_order = rc.out_of_order;
+    jc.max_disorder = rc.max_disorder;
 
     auto& gc = s.logs;
     gc.seed = seed;

@@ -14,6 +14,7 @@
 #include "kafka/config.h"
 #include "services/loadgen/replay.h"
 #include "topologies/crash_monitor_data.h"
+#include "topologies/join_stats_data.h"
 #include "topologies/render_farm_data.h"
 #include "topologies/telemetra_data.h"
 
@@ -45,6 +46,7 @@ struct Settings {
   crash_monitor::GeneratorConfig logs;
   render_farm::GeneratorConfig frames;
   telemetra::GeneratorConfig chat;
+  join_stats::GeneratorConfig sales;
   std::uint32_t instance = 0;
   std::string instance_origin;         // how the instance was chosen, for the start line
   bool quiet = false;

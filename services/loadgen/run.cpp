@@ -61,6 +61,7 @@ int run_generator(const Settings& s, const volatile std::sig_atomic_t& stop) {
     sw::kafka::Producer producer(s.kafka);
     const bool chat = s.mode == "telemetra";
     const bool render = s.mode == "render-farm";
+    const bool sales = s.mode == "join-stats";
     const auto topic = producer.topic(s.topic);
     std::unique_ptr<sw::telemetra::ChatGenerator> chat_gen;
     sw::kafka::Producer::TopicId viewer_topic = topic;
@@ -70,6 +71,7 @@ int run_generator(const Settings& s, const volatile std::sig_atomic_t& stop) {
     }
     sw::crash_monitor::LogGenerator gen(s.logs);
     sw::render_farm::RenderEventGenerator render_gen(s.frames);
+    sw::join_stats::SalesEventGenerator sales_gen(s.sales);
     if (!s.quiet) {
       std::fprintf(stderr, "loadgen: %s events to %s, %s records/s from this process, instance %08x (%s)\n",
                    s.mode.c_str(), s.topic.c_str(),
@@ -103,6 +105,8 @@ int run_generator(const Settings& s, const volatile std::sig_atomic_t& stop) {
             }
           } else if (render) {
             render_gen.next(now_ms, key, value);
+          } else if (sales) {
+            sales_gen.next(now_ms, key, value);
           } else {
             gen.next(now_ms, key, value);
           }

@@ -10,7 +10,7 @@ namespace sw {
 using TimestampMs = std::int64_t;
 inline constexpr TimestampMs kNoTimestamp = INT64_MIN;
 
-enum class TimeParseError {
+enum class [[nodiscard]] TimeParseError {
   none = 0,
   syntax,        // not of the form YYYY-MM-DD(T| )HH:MM:SS[.fff][Z|+HH:MM|...] (see parse_timestamp)
   out_of_range,  // a field outside its calendar range (month 13, Feb 30, hour 24, ...)

@@ -359,6 +359,12 @@ std::error_code Consumer::commit_sync(const std::vector<TopicPartition>& offsets
   return {};
 }
 
+std::error_code Consumer::commit_async(const std::vector<TopicPartition>& offsets) {
+  if (offsets.empty()) return {};
+  auto list = to_list(offsets, true);
+  return ec(rd_kafka_commit(rk_.get(), list.get(), 1));
+}
+
 std::error_code Consumer::committed(std::vector<TopicPartition>& partitions, std::chrono::milliseconds timeout) {
   if (partitions.empty()) return {};
   auto list = to_list(partitions, false);

@@ -102,15 +102,15 @@ class ClientBase {
   virtual ~ClientBase() = default;
 
   // Number of partitions of a topic from broker metadata; error if the topic does not exist.
-  std::error_code partition_count(const std::string& topic, std::int32_t& count,
+  [[nodiscard]] std::error_code partition_count(const std::string& topic, std::int32_t& count,
                                   std::chrono::milliseconds timeout) const;
   // Low and high watermark offsets, asked of the broker.
-  std::error_code query_watermarks(const std::string& topic, std::int32_t partition, std::int64_t& low,
+  [[nodiscard]] std::error_code query_watermarks(const std::string& topic, std::int32_t partition, std::int64_t& low,
                                    std::int64_t& high, std::chrono::milliseconds timeout) const;
   // Serves queued callbacks (delivery reports, logs, errors).
   int poll_events(std::chrono::milliseconds timeout);
   // The first fatal or broker-wide error seen by the error callback, if any.
-  std::error_code fatal_error() const noexcept {
+  [[nodiscard]] std::error_code fatal_error() const noexcept {
     return make_kafka_error(fatal_error_code_.load(std::memory_order_relaxed));
   }
   // Creates topics through the Admin API. Brokers that do not support it (the dev broker) and
@@ -134,16 +134,19 @@ class Consumer : public ClientBase {
   Consumer(const Config& config, RebalanceListener* listener);
   ~Consumer() override;
 
-  std::error_code subscribe(const std::vector<std::string>& topics);
-  std::error_code assign(const std::vector<TopicPartition>& partitions);
+  [[nodiscard]] std::error_code subscribe(const std::vector<std::string>& topics);
+  [[nodiscard]] std::error_code assign(const std::vector<TopicPartition>& partitions);
   // Fetches up to max records into the batch (which is cleared first); serves rebalances.
   std::size_t poll(MessageBatch& batch, std::size_t max, std::chrono::milliseconds timeout);
-  std::error_code commit_sync(const std::vector<TopicPartition>& offsets);
+  [[nodiscard]] std::error_code commit_sync(const std::vector<TopicPartition>& offsets);
+  // Starts a commit and returns at once; its outcome is not reported (for offsets that are only
+  // a hint, such as the lake sink's: its positions live in the Delta log).
+  [[nodiscard]] std::error_code commit_async(const std::vector<TopicPartition>& offsets);
   // Fills offset and metadata of each entry from the group's committed offsets.
-  std::error_code committed(std::vector<TopicPartition>& partitions, std::chrono::milliseconds timeout);
-  std::error_code pause(const std::vector<TopicPartition>& partitions);
-  std::error_code resume(const std::vector<TopicPartition>& partitions);
-  std::error_code seek(const TopicPartition& tp, std::chrono::milliseconds timeout);
+  [[nodiscard]] std::error_code committed(std::vector<TopicPartition>& partitions, std::chrono::milliseconds timeout);
+  [[nodiscard]] std::error_code pause(const std::vector<TopicPartition>& partitions);
+  [[nodiscard]] std::error_code resume(const std::vector<TopicPartition>& partitions);
+  [[nodiscard]] std::error_code seek(const TopicPartition& tp, std::chrono::milliseconds timeout);
   // Consumer position (next offset to fetch) or kOffsetInvalid.
   std::int64_t position(const std::string& topic, std::int32_t partition) const;
   // Watermarks as last seen in fetch responses (no broker round trip); false if unknown.
@@ -169,7 +172,7 @@ class Consumer : public ClientBase {
 };
 
 // The outcome of a transactional call, with librdkafka's classification of the error.
-struct TxnResult {
+struct [[nodiscard]] TxnResult {
   std::error_code error;
   bool retriable = false;  // the same call may be tried again
   bool abortable = false;  // the transaction must be aborted; the producer stays usable
@@ -191,16 +194,16 @@ class Producer : public ClientBase {
 
   // Enqueues a record (copied). partition < 0 lets librdkafka's partitioner choose.
   // Blocks while the local queue is full (backpressure), serving delivery reports.
-  std::error_code send(TopicId topic, std::int32_t partition, std::string_view key, std::string_view value,
+  [[nodiscard]] std::error_code send(TopicId topic, std::int32_t partition, std::string_view key, std::string_view value,
                        std::int64_t timestamp_ms = 0);
   // A record with headers (rare paths: dead letters); value may be null (tombstone).
-  std::error_code send_with_headers(TopicId topic, std::int32_t partition, std::string_view key,
+  [[nodiscard]] std::error_code send_with_headers(TopicId topic, std::int32_t partition, std::string_view key,
                                     const std::string_view* value,
                                     const std::vector<std::pair<std::string, std::string>>& headers,
                                     std::int64_t timestamp_ms = 0);
   // Waits until every enqueued record is acknowledged. Returns the first delivery error since
   // the previous flush, or timed_out.
-  std::error_code flush(std::chrono::milliseconds timeout);
+  [[nodiscard]] std::error_code flush(std::chrono::milliseconds timeout);
   std::size_t in_flight() const noexcept;
   // Records accepted by send() and send_with_headers() since the producer was created.
   std::uint64_t sent() const noexcept { return sent_; }
@@ -217,7 +220,7 @@ class Producer : public ClientBase {
   void seal();
   bool sealed_acknowledged() const noexcept;
   // The first delivery error since the previous call (or flush()), if any.
-  std::error_code take_delivery_error();
+  [[nodiscard]] std::error_code take_delivery_error();
   // Remembers the offset of each acknowledged record of this topic (per partition).
   void track_offsets(TopicId topic);
   // Offset of the last acknowledged record of a tracked topic's partition among the records of
@@ -227,14 +230,14 @@ class Producer : public ClientBase {
   // Transactions (the configuration sets transactional.id). Outputs sent between begin and
   // commit, and the input offsets given to send_offsets_to_transaction, become visible to
   // read_committed consumers atomically at commit, or never.
-  TxnResult init_transactions(std::chrono::milliseconds timeout);
-  TxnResult begin_transaction();
+  [[nodiscard]] TxnResult init_transactions(std::chrono::milliseconds timeout);
+  [[nodiscard]] TxnResult begin_transaction();
   // Commits `offsets` of `consumer`'s group as part of the transaction, fenced by the group's
   // generation (KIP-447): a zombie that lost its partitions cannot commit.
-  TxnResult send_offsets_to_transaction(const std::vector<TopicPartition>& offsets, const Consumer& consumer,
+  [[nodiscard]] TxnResult send_offsets_to_transaction(const std::vector<TopicPartition>& offsets, const Consumer& consumer,
                                         std::chrono::milliseconds timeout);
-  TxnResult commit_transaction(std::chrono::milliseconds timeout);
-  TxnResult abort_transaction(std::chrono::milliseconds timeout);
+  [[nodiscard]] TxnResult commit_transaction(std::chrono::milliseconds timeout);
+  [[nodiscard]] TxnResult abort_transaction(std::chrono::milliseconds timeout);
 
  private:
   void on_delivery(const rd_kafka_message_s* m) override;

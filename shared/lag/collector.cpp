@@ -97,7 +97,7 @@ Collection Collector::collect(std::chrono::milliseconds timeout) {
       note_topic(topic, p, lo, hi);
     }
   }
-  if (!cancelled_.load()) read_oldest_unconsumed(out.partitions);
+  if (!cancelled_.load()) read_oldest_unconsumed(out);
   out.cancelled = cancelled_.load();
   out.at_ms = wall_clock_ms();
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -107,7 +107,8 @@ Collection Collector::collect(std::chrono::milliseconds timeout) {
 // Lag in seconds: the timestamp of the oldest record not yet consumed (the one at the committed
 // offset), read with a group-less assignment, for at most 3 s. A partition read by several
 // groups is peeked at the first group's position only.
-void Collector::read_oldest_unconsumed(std::vector<PartitionLag>& rows) {
+void Collector::read_oldest_unconsumed(Collection& out) {
+  auto& rows = out.partitions;
   std::vector<kafka::TopicPartition> assign;
   std::set<std::pair<std::string, std::int32_t>> seen;
   for (const auto& r : rows) {
@@ -117,7 +118,10 @@ void Collector::read_oldest_unconsumed(std::vector<PartitionLag>& rows) {
   if (assign.empty()) return;
   std::map<std::pair<std::string, std::int32_t>, std::int64_t> wanted;
   for (const auto& a : assign) wanted[{a.topic, a.partition}] = a.offset;
-  if (peek_->assign(assign)) return;
+  if (const auto ec = peek_->assign(assign)) {
+    out.warnings.push_back("assigning the timestamp probe failed: " + ec.message());
+    return;
+  }
   std::map<std::tuple<std::string, std::int32_t, std::int64_t>, TimestampMs> found;
   {
     kafka::MessageBatch batch(1000);
@@ -133,7 +137,8 @@ void Collector::read_oldest_unconsumed(std::vector<PartitionLag>& rows) {
       }
     }
   }
-  peek_->assign({});
+  if (const auto ec = peek_->assign({}))
+    out.warnings.push_back("releasing the timestamp probe's partitions failed: " + ec.message());
   for (auto& r : rows) {
     if (r.lag_records() == 0) continue;
     if (auto it = found.find({r.topic, r.partition, r.from()}); it != found.end() && it->second > 0)

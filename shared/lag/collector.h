@@ -88,7 +88,7 @@ class Collector {
  private:
   kafka::Config base() const;
   kafka::Consumer& group_consumer(const std::string& group);
-  void read_oldest_unconsumed(std::vector<PartitionLag>& rows);
+  void read_oldest_unconsumed(Collection& out);
 
   std::string bootstrap_;
   kafka::Config extra_;

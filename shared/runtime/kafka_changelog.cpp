@@ -68,7 +68,10 @@ bool KafkaChangelogSource::read(const std::vector<Range>& ranges, const RecordFn
     }
   }
   batch.clear();
-  consumer_.assign({});
+  if (const auto ec = consumer_.assign({})) {
+    spdlog::error("restore consumer of {} could not release its partitions: {}", topic_, ec.message());
+    ok = false;
+  }
   return ok;
 }
 

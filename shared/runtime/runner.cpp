@@ -483,7 +483,11 @@ void Runner::publish_watermarks(bool force) {
   for (const auto& topic : def_.repartition_sinks) {
     const auto id = collector_->topic(topic);
     const auto parts = collector_->partitions(id);
-    for (std::int32_t d = 0; d < parts; ++d) producer_->send(id, d, {}, wm_value_, ts);
+    for (std::int32_t d = 0; d < parts; ++d) {
+      // A lost watermark only delays downstream window closing; the next heartbeat carries it again.
+      if (const auto ec = producer_->send(id, d, {}, wm_value_, ts))
+        spdlog::warn("watermark to {} [{}] not sent: {}", topic, d, ec.message());
+    }
   }
 }
 

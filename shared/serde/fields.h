@@ -30,7 +30,7 @@ inline bool has_type(simdjson::ondemand::value v, std::string_view name, simdjso
 // must still be valid JSON (On-Demand would skip them unchecked); a known field twice, trailing
 // content and anything but an object are errors. `seen` gets the bits of the fields read.
 template <class Classify, class Read>
-bool parse_object(std::string_view text, unsigned& seen, Classify&& classify, Read&& read, std::string& error) {
+[[nodiscard]] bool parse_object(std::string_view text, unsigned& seen, Classify&& classify, Read&& read, std::string& error) {
   seen = 0;
   simdjson::ondemand::document doc;
   if (auto e = thread_parser().parse(text, doc)) {
@@ -78,7 +78,7 @@ bool parse_object(std::string_view text, unsigned& seen, Classify&& classify, Re
   return true;
 }
 
-inline bool read_string(simdjson::ondemand::value v, std::string_view name, std::string_view& out, std::string& error) {
+[[nodiscard]] inline bool read_string(simdjson::ondemand::value v, std::string_view name, std::string_view& out, std::string& error) {
   if (!has_type(v, name, simdjson::ondemand::json_type::string, "string", error)) return false;
   if (auto e = v.get_string().get(out)) {
     error = "field " + std::string(name) + " is not a valid string: " + describe(e);
@@ -92,7 +92,7 @@ inline bool read_string(simdjson::ondemand::value v, std::string_view name, std:
 // object or array is an error: an id written as 1.5 or true is a producer bug, not a format.
 // An integer's text is its JSON token ("042" is not JSON, "-7" stays "-7"); it points into the
 // parser's padded copy of the record, valid while the record is processed.
-inline bool read_id(simdjson::ondemand::value v, std::string_view name, std::string_view& out, std::string& error) {
+[[nodiscard]] inline bool read_id(simdjson::ondemand::value v, std::string_view name, std::string_view& out, std::string& error) {
   simdjson::ondemand::json_type type;
   if (v.type().get(type)) {
     error = "malformed JSON in field " + std::string(name);
@@ -128,7 +128,7 @@ inline bool read_id(simdjson::ondemand::value v, std::string_view name, std::str
 // An event time: a string in any form parse_timestamp takes (RFC 3339, "YYYY-MM-DD HH:MM:SS",
 // with or without a zone; without one it is in `default_zone`), or an integer of epoch seconds or
 // milliseconds (epoch_to_event_time); within the event-time range (check_event_time).
-inline bool read_timestamp(simdjson::ondemand::value v, std::string_view name, const TimeZone* default_zone,
+[[nodiscard]] inline bool read_timestamp(simdjson::ondemand::value v, std::string_view name, const TimeZone* default_zone,
                            TimestampMs& out, std::string& error) {
   simdjson::ondemand::json_type type;
   if (v.type().get(type)) {
@@ -162,7 +162,7 @@ inline bool read_timestamp(simdjson::ondemand::value v, std::string_view name, c
 }
 
 // A finite number in [min, max].
-inline bool read_number(simdjson::ondemand::value v, std::string_view name, double min, double max, double& out,
+[[nodiscard]] inline bool read_number(simdjson::ondemand::value v, std::string_view name, double min, double max, double& out,
                         std::string& error) {
   if (!has_type(v, name, simdjson::ondemand::json_type::number, "number", error)) return false;
   if (auto e = v.get_double().get(out)) {
@@ -179,7 +179,7 @@ inline bool read_number(simdjson::ondemand::value v, std::string_view name, doub
 }
 
 // An integer in [min, max].
-inline bool read_integer(simdjson::ondemand::value v, std::string_view name, std::int64_t min, std::int64_t max,
+[[nodiscard]] inline bool read_integer(simdjson::ondemand::value v, std::string_view name, std::int64_t min, std::int64_t max,
                          std::int64_t& out, std::string& error) {
   if (!has_type(v, name, simdjson::ondemand::json_type::number, "number", error)) return false;
   if (v.get_int64().get(out)) {

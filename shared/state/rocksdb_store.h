@@ -54,12 +54,12 @@ struct WindowKey {
 };
 // Changelog key: 'D' end start key. Local key: partition end start key.
 void encode_changelog_key(std::string& out, const WindowKey& k);
-bool decode_changelog_key(std::string_view in, WindowKey& k);
+[[nodiscard]] bool decode_changelog_key(std::string_view in, WindowKey& k);
 inline constexpr char kChangelogDataType = 'D';
 inline constexpr char kChangelogMarkerType = 'M';
 // Changelog value: flags (1 = deleted), generation, payload.
 void encode_changelog_value(std::string& out, bool deleted, std::uint32_t generation, std::string_view payload);
-bool decode_changelog_value(std::string_view in, bool& deleted, std::uint32_t& generation, std::string_view& payload);
+[[nodiscard]] bool decode_changelog_value(std::string_view in, bool& deleted, std::uint32_t& generation, std::string_view& payload);
 
 class RocksDbStore {
  public:

@@ -36,6 +36,10 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   FUZZ_CHECK(fd >= 0);
+  // Close with a reset: thousands of connections per second would otherwise use up the local
+  // ports in TIME_WAIT.
+  linger lg{1, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(g_server->port());

@@ -130,4 +130,31 @@ write("fuzz_replay_time", [struct.pack("<q", s) + t.encode() for s, t in [
     (3600000, '"2026-01-01T10:00:00Z"'), (-1, '"2026-03-01 00:00:00.000"'), (86400000, '"2028-02-28t12:00:00.1+02:00"'),
     (1, '"2026-01-01T10:00:00.123456789-0530"'), (1000, "1767225600000"), (-5, "-42"), (0, '"2026-01-01T10:00:00+01"'),
     (1000, '"9999-12-31T23:59:59Z"')]])
+# join-stats: events (a selector byte: 0 default options, 1 other options, 2 a number token after
+# a decimals byte), and binary records (0 sample, 1 group statistics, 2 dataset rows as JSON).
+SALE = ('{"order_id":"o-1-00000001","product_id":%s,"store_id":"s-03","price":%s,"quantity":%s,'
+        '"timestamp":"2026-01-01T10:00:05Z"}')
+OTHER = '{"sku":%s,"region":%s,"amount":%s,"tax":-0.5,"weight":3e2,"ts":"2026-01-01 10:00:05"}'
+write("fuzz_join_stats_event",
+      [b"\x00" + (SALE % t).encode() for t in (('"p-0001"', "19.99", "2"), ("42", "0.1", "null"),
+                                                 ('"p-x0007"', "-1.5e3", "8"), ('"p-0001"', "9000000000000", "0"))]
+      + [b"\x01" + (OTHER % t).encode() for t in (('"a"', '"emea"', "1.005"), ("7", "null", "12345678901234567.5"),
+                                                  ('"b"', "3", "1e-999"))]
+      + [b"\x02" + bytes([d]) + t.encode() for d, t in ((6, "19.99"), (0, "2.5"), (9, "-0.0000000005"),
+                                                          (6, "1" + "0" * 70 + "e-70"), (2, "9e16"), (6, "01"))]
+      + [b"\x00" + r for r in tsv_rows("join-stats")])
+
+
+def zigzag(v):
+    return (v << 1) ^ (v >> 127) if v < 0 else v << 1
+
+
+sample = bytes([1]) + varint(0b101) + varint(zigzag(19990000)) + varint(zigzag(-3))
+stats = varint(5) + varint(1) + varint(3) + varint(4) + varint(zigzag(79960000)) + varint(0) + varint(zigzag(9990000)) \
+    + varint(zigzag(29990000)) + varint(0) + varint(2) + varint(zigzag(-4)) + varint(0) + varint(zigzag(-3)) \
+    + varint(zigzag(-1))
+write("fuzz_join_stats_state", [b"\x00" + sample, b"\x00" + bytes([0]) + varint(0), b"\x01" + stats,
+                                b"\x01" + varint(0) + varint(0) + varint(3) + varint(0) * 3,
+                                b'\x02[{"product_id":"p-0001","category":"books"},{"product_id":7,"category":12},'
+                                b'{"product_id":"","category":"x"},{"product_id":"p","category":1.5},[1]]'])
 print("corpus written to", OUT)

@@ -21,7 +21,8 @@ max_len="${SW_FUZZ_MAX_LEN:-8192}"
 lock="${SW_BUILD_LOCK-/tmp/sw-build.lock}"
 
 all_targets=(fuzz_log_event fuzz_render_event fuzz_render_aggregates fuzz_dimension_rows fuzz_telemetra_chat
-  fuzz_telemetra_state fuzz_timestamp fuzz_duration fuzz_kafka_config fuzz_replay fuzz_replay_time fuzz_http)
+  fuzz_telemetra_state fuzz_timestamp fuzz_duration fuzz_kafka_config fuzz_replay fuzz_replay_time fuzz_http
+  fuzz_join_stats_event fuzz_join_stats_state)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
 

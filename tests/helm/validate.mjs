@@ -340,6 +340,7 @@ function manifests(renderedFile, valuesFile, rulesOut) {
     const isLag = component === 'lag-exporter';
     const isLoadgen = component === 'load-generator';
     const isSink = (v.stages ?? []).some((s) => s.name === component && s.kind === 'sink');
+    const isLake = component === 'lake-sink';  // its state is the tables on the lake volume (checked below)
     const claims = (w.spec?.volumeClaimTemplates ?? []).map((c) => c.metadata?.name);
     const volumes = new Map((pod.volumes ?? []).map((x) => [x.name, x]));
     check(t(`${id(w)}: selector selects its own pod template`), labelsMatch(w.spec?.selector, podLabels(w)) ? [] : ['spec.selector does not match the pod template labels']);
@@ -398,7 +399,7 @@ function manifests(renderedFile, valuesFile, rulesOut) {
         const r = c.resources ?? {};
         return [!r.requests?.cpu && 'no cpu request', !r.requests?.memory && 'no memory request', !r.limits?.memory && 'no memory limit'];
       })());
-      const needsState = !isLag && !isLoadgen && !isSink;
+      const needsState = !isLag && !isLoadgen && !isSink && !isLake;
       check(t(`${cid}: volume mounts resolve; /tmp${needsState ? ' and the state directory' : ''} writable`), (() => {
         const p = [];
         const mounts = c.volumeMounts ?? [];
@@ -641,9 +642,10 @@ function manifests(renderedFile, valuesFile, rulesOut) {
     return p;
   }));
   check(t('no standalone PersistentVolumeClaim (state lives in StatefulSet claim templates)'), byKind('PersistentVolumeClaim').map((x) => `${id(x)} is rendered`));
-  check(t('volume claim templates only on StatefulSets of stateful stages'), workloads.flatMap((w) => {
+  check(t('volume claim templates only on StatefulSets of stateful stages and of the lake sink'), workloads.flatMap((w) => {
     const s = stages.find((x) => x.name === w.metadata.labels?.['app.kubernetes.io/component']);
-    return (w.spec?.volumeClaimTemplates ?? []).length && !(w.kind === 'StatefulSet' && s?.kind === 'stateful') ? [`${id(w)} has volumeClaimTemplates`] : [];
+    const lake = w.metadata.labels?.['app.kubernetes.io/component'] === 'lake-sink';
+    return (w.spec?.volumeClaimTemplates ?? []).length && !(w.kind === 'StatefulSet' && (s?.kind === 'stateful' || lake)) ? [`${id(w)} has volumeClaimTemplates`] : [];
   }));
 
   // -- selectors of Services, PDBs and ScaledObjects point at something --
@@ -768,6 +770,66 @@ function manifests(renderedFile, valuesFile, rulesOut) {
       if (env.ADDITIONAL_TERM !== lgv.additionalTerm) p.push(`ADDITIONAL_TERM is ${env.ADDITIONAL_TERM}`);
       if (Number(env.ADDITIONAL_TERM_RATE) !== Number(lgv.additionalTermRate)) p.push(`ADDITIONAL_TERM_RATE is ${env.ADDITIONAL_TERM_RATE}, not ${lgv.additionalTermRate}`);
     } else if ('ADDITIONAL_TERM' in env || 'ADDITIONAL_TERM_RATE' in env) p.push('ADDITIONAL_TERM* set without loadGenerator.additionalTerm');
+    return p;
+  })());
+
+  // -- the lake sink (services/lake-sink): its tables on a volume every replica shares --
+  const lakes = workloads.filter((w) => w.metadata.labels?.['app.kubernetes.io/component'] === 'lake-sink');
+  const lsv = v.lakeSink ?? {};
+  check(t(`lake sink ${lsv.enabled ? `writes ${(lsv.tables ?? []).length} tables on ${lsv.storage?.existingClaim ? `claim ${lsv.storage.existingClaim}` : 'its own claim'}, with flags it knows` : 'absent'}`), (() => {
+    if (!lsv.enabled) return lakes.map((x) => `${id(x)} rendered while disabled`);
+    if (lakes.length !== 1) return [`${lakes.length} lake sink workloads`];
+    const w = lakes[0];
+    const c = containersOf(w)[0];
+    const env = envOf(c);
+    const p = [];
+    if (w.kind !== 'StatefulSet') p.push(`a ${w.kind}, not a StatefulSet`);
+    if (w.spec.replicas !== (lsv.replicas ?? 1)) p.push(`replicas ${w.spec.replicas}, not ${lsv.replicas ?? 1}`);
+    if (c.command?.[0] !== '/usr/local/bin/streamwright-lake-sink') p.push(`command ${c.command?.[0]}`);
+    const known = optionsIn('services/lake-sink/config.cpp', SHELL);
+    for (const a of c.args ?? []) {
+      const m = /^--([a-z][a-z0-9-]*)(=.*)?$/.exec(a);
+      if (m && !known.has(m[1])) p.push(`--${m[1]} is not an option of streamwright-lake-sink (it would exit with status 2)`);
+    }
+    for (const k of Object.keys(env)) if (k.startsWith('STREAMWRIGHT_')) p.push(`${k}: options reach the sink as flags`);
+    const bootstrap = (c.env ?? []).find((e) => e.name === 'KAFKA_BOOTSTRAP_SERVERS')?.valueFrom?.configMapKeyRef;
+    if (!(bootstrap && bootstrap.name === cm?.metadata?.name && cmData[bootstrap.key] === v.kafka.bootstrapServers))
+      p.push('KAFKA_BOOTSTRAP_SERVERS is not the chart\'s kafka.bootstrapServers');
+    if (argValue(c.args, '--metrics-port') !== String(v.metrics.port)) p.push(`--metrics-port ${argValue(c.args, '--metrics-port')}, not ${v.metrics.port}`);
+    if (argValue(c.args, '--group-id') !== (lsv.groupId || `${app}-lake-sink`)) p.push(`--group-id ${argValue(c.args, '--group-id')}`);
+    // Every table on the lake volume: a claim template of one replica, or a shared existing claim.
+    const mounts = c.volumeMounts ?? [];
+    const lakeMount = mounts.find((m) => m.mountPath === lsv.storage?.mountPath);
+    if (!lakeMount || lakeMount.readOnly) p.push(`${lsv.storage?.mountPath} is not a writable mount`);
+    const claimTemplate = (w.spec.volumeClaimTemplates ?? []).find((x) => x.metadata?.name === lakeMount?.name);
+    const shared = (w.spec.template.spec.volumes ?? []).find((x) => x.name === lakeMount?.name)?.persistentVolumeClaim;
+    if (lsv.storage?.existingClaim) {
+      if (shared?.claimName !== lsv.storage.existingClaim) p.push(`the lake volume is not claim ${lsv.storage.existingClaim}`);
+      if (claimTemplate) p.push('a claim template next to the existing claim');
+    } else {
+      if (!claimTemplate) p.push('the lake volume is neither a claim template nor an existing claim');
+      else if (claimTemplate.spec?.resources?.requests?.storage !== (lsv.storage?.size ?? '50Gi')) p.push(`claim requests ${claimTemplate.spec?.resources?.requests?.storage}`);
+      if ((w.spec.replicas ?? 1) > 1) p.push('several replicas, each with its own volume: each would write its own copy of the tables');
+    }
+    const tables = (c.args ?? []).flatMap((a, i) => (a === '--table' ? [c.args[i + 1]] : []));
+    const wanted = (lsv.tables ?? []).map((x) => `${x.topic}=${lsv.storage?.mountPath}/${x.table}`);
+    if (canonical(tables) !== canonical(wanted)) p.push(`--table ${tables.join(' ')}, not ${wanted.join(' ')}`);
+    for (const x of lsv.tables ?? []) {
+      if (x.partitionBy && !(c.args ?? []).includes(`${x.topic}=${x.partitionBy}`)) p.push(`${x.topic}: --partition-by ${x.partitionBy} missing`);
+      if (x.schema) {
+        const file = (c.args ?? []).find((a) => a.startsWith(`${x.topic}=/`) && a.endsWith('.schema.json'))?.slice(x.topic.length + 1);
+        const mount = file && mounts.find((m) => file.startsWith(m.mountPath + '/'));
+        const vol = mount && (w.spec.template.spec.volumes ?? []).find((y) => y.name === mount.name);
+        const map = vol?.configMap && find('ConfigMap', vol.configMap.name);
+        const text = map?.data?.[file.slice(mount.mountPath.length + 1)];
+        if (!text) p.push(`${x.topic}: --schema ${file} is not a key of a mounted ConfigMap`);
+        else if (canonical(JSON.parse(text)) !== canonical(x.schema)) p.push(`${x.topic}: the mounted schema differs from lakeSink.tables[].schema`);
+      }
+    }
+    for (const [k, val] of Object.entries(lsv.config ?? {})) {
+      const flag = `--${camelToKebab(k)}`;
+      if (argValue(c.args, flag) !== String(val)) p.push(`config.${k} ${val} does not reach the sink as ${flag} (${argValue(c.args, flag)})`);
+    }
     return p;
   })());
   finish();

@@ -44,6 +44,7 @@ struct Pipeline {
   std::string input, dlq, repartition;
   std::vector<Valid> valid;
   bool needs_dimensions = false;
+  std::vector<std::string> args;  // further stage options
 };
 
 void PrintTo(const Pipeline& p, std::ostream* os) { *os << p.corpus; }
@@ -52,7 +53,7 @@ std::vector<Pipeline> pipelines() {
   std::vector<Pipeline> out;
   {
     Pipeline p{"crash-monitor", "streamwright-crash-monitor", "parse", {}, "logs", "logs-dlq",
-               "crash-monitor-crashes-by-user-repartition", {}, false};
+               "crash-monitor-crashes-by-user-repartition", {}, false, {}};
     p.topics = {"logs:1", "logs-dlq:1", p.repartition + ":1", "crash-monitor-crash-counts-changelog:1", "crash-alerts:1"};
     for (int i = 0; i < 3; ++i) {
       const std::string user = "user-0000" + std::to_string(i + 1);
@@ -65,7 +66,7 @@ std::vector<Pipeline> pipelines() {
   }
   {
     Pipeline p{"render-farm", "streamwright-render-farm", "enrich", {}, "render-events", "render-events-dlq",
-               "render-farm-frames-by-scene-repartition", {}, true};
+               "render-farm-frames-by-scene-repartition", {}, true, {}};
     p.topics = {"render-events:1", "render-events-dlq:1", "render-metrics:1", "node-metrics:1", p.repartition + ":1",
                 "render-farm-frames-by-node-repartition:1", "render-farm-scene-metrics-changelog:1",
                 "render-farm-node-metrics-changelog:1"};
@@ -82,7 +83,7 @@ std::vector<Pipeline> pipelines() {
   }
   {
     Pipeline p{"telemetra-chat", "streamwright-telemetra", "parse", {}, "chat-events", "chat-events-dlq",
-               "telemetra-events-by-stream-repartition", {}, false};
+               "telemetra-events-by-stream-repartition", {}, false, {}};
     p.topics = {"chat-events:1", "viewer-events:1", "chat-events-dlq:1", "viewer-events-dlq:1", "chat-summary:1",
                 "moments:1", p.repartition + ":1", "telemetra-stream-windows-changelog:1"};
     for (int i = 0; i < 3; ++i) {
@@ -92,6 +93,20 @@ std::vector<Pipeline> pipelines() {
                              std::to_string(i + 5) + R"(Z"})",
                          stream});
     }
+    out.push_back(std::move(p));
+  }
+  {
+    Pipeline p{"join-stats", "streamwright-join-stats", "enrich", {}, "events", "events-dlq",
+               "join-stats-samples-by-group-repartition", {}, false,
+               {"--dataset", std::string(SW_SOURCE_DIR) + "/topologies/data/join-stats/products.json"}};
+    p.topics = {"events:1", "events-dlq:1", "event-stats:1", p.repartition + ":1", "join-stats-group-stats-changelog:1"};
+    // Products of three categories (the shipped dataset's), each the key of its partials.
+    for (const auto& [product, category] : std::vector<std::pair<std::string, std::string>>{
+             {"p-0000", "books"}, {"p-0001", "toys"}, {"p-0002", "garden"}})
+      p.valid.push_back({product,
+                         R"({"order_id":"o-)" + product + R"(","product_id":")" + product +
+                             R"(","price":19.99,"quantity":2,"timestamp":"2026-01-01T10:00:05Z"})",
+                         category});
     out.push_back(std::move(p));
   }
   return out;
@@ -113,6 +128,7 @@ class BadInputStageTest : public ::testing::TestWithParam<Pipeline> {
       args.insert(args.end(), {"--scenes", (dir_.path() / "dims" / "scenes.json").string(), "--nodes",
                                (dir_.path() / "dims" / "hardware_nodes.jsonl").string()});
     }
+    args.insert(args.end(), p.args.begin(), p.args.end());
     args.insert(args.end(), extra.begin(), extra.end());
     service_ = std::make_unique<Service>(p.program, args, dir_.path() / (p.stage + ".log"));
     return *service_;

@@ -373,7 +373,7 @@ TEST(RenderFarmTopology, NodeMetricsCountEveryFrameOncePerNode) {
   for (const auto& [k, v] : input) {
     const auto e = nlohmann::json::parse(v);
     TimestampMs ts;
-    parse_rfc3339(e["timestamp"].get<std::string>(), ts);
+    ASSERT_EQ(parse_rfc3339(e["timestamp"].get<std::string>(), ts), TimeParseError::none);
     auto& x = expected[{e["node_id"], format_rfc3339(ts - ts % 60'000)}];
     ++x.first;
     x.second += e.value("status", "ok") == "failed";

@@ -424,7 +424,9 @@ TEST(TimeZone, UnknownOrMalformedZonesAreRejectedWithTheirName) {
       TimeZone::parse(z);
       ADD_FAILURE() << "accepted '" << z << "'";
     } catch (const std::invalid_argument& e) {
-      if (*z) EXPECT_NE(std::string(e.what()).find(z), std::string::npos) << e.what();
+      if (*z) {
+        EXPECT_NE(std::string(e.what()).find(z), std::string::npos) << e.what();
+      }
     }
   }
   EXPECT_THROW(TimeZone::parse("Europe/Berlin", "/nonexistent"), std::invalid_argument);
