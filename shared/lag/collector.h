@@ -4,6 +4,7 @@
 // DescribeGroups, and it never joins the groups it watches. The lag exporter publishes what it
 // collects as kafka_exporter's metrics; the console shows it.
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
