@@ -11,6 +11,28 @@
 
 namespace sw::console {
 
+namespace {
+
+// RFC 3986: everything but unreserved characters as %XX (a PromQL query in a query parameter).
+std::string percent_encode(const std::string& text) {
+  static const char* const hex = "0123456789ABCDEF";
+  std::string out;
+  for (const unsigned char c : text) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
+        c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+
 HttpAnswer http_get_url(const HttpUrl& url, const std::string& path_and_query, const std::string& connect_address,
                         std::chrono::milliseconds timeout) {
   HttpAnswer a;
@@ -176,7 +198,9 @@ std::string PrometheusSource::up_query() const {
 
 std::vector<ReplicaScrape> PrometheusSource::scrape() {
   auto query = [&](const std::string& q, std::string& error) -> std::vector<QuerySample> {
-    const auto a = http_get_url(server_, server_.path + "/api/v1/query?query=" + httplib::encode_query_param(q), "", timeout_);
+    std::string base = server_.path;
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    const auto a = http_get_url(server_, base + "/api/v1/query?query=" + percent_encode(q), "", timeout_);
     if (a.status == 0) {
       error = "Prometheus: no answer: " + a.error;
       return {};

@@ -637,7 +637,10 @@
     } catch (e) {
       unreachable();
     }
-    startEvents();
+    // ?updates=poll: poll /api/snapshot instead of the event stream (for proxies that buffer
+    // streams, and for headless browsers whose virtual clock waits for open requests).
+    if (new URLSearchParams(location.search).get('updates') === 'poll') startPolling();
+    else startEvents();
   }
   main();
 })();
