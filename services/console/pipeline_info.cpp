@@ -93,7 +93,12 @@ PipelineInfo describe_pipeline(const std::string& name, const std::string& appli
     }
     p.stages.push_back(std::move(s));
   }
-  for (const auto& use : t.topics()) p.topics.push_back({use.name, to_string(use.role), use.subtopology});
+  // Roles as identifiers (dead_letter, not describe's "dead-letter"): the API's and the page's names.
+  for (const auto& use : t.topics()) {
+    std::string role = to_string(use.role);
+    std::replace(role.begin(), role.end(), '-', '_');
+    p.topics.push_back({use.name, std::move(role), use.subtopology});
+  }
   // A sink runs as its own executable and group; its metrics carry the executable's name
   // without the prefix as their stage label (streamwright-telemetra-sink: telemetra-sink).
   for (const auto& sink : entry.sinks) {
