@@ -229,6 +229,7 @@
     for (const n of g.nodes) {
       const grp = svg('g', { class: 'node ' + n.kind + (n.role ? ' ' + n.role : ''), 'data-node': n.id,
         transform: `translate(${n.x},${n.y})`, 'data-state': n.kind === 'stage' ? 'unknown' : null });
+      root.append(grp);
       const title = svg('title', { text: n.label });
       grp.append(title);
       if (n.kind === 'store') {
