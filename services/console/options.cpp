@@ -106,6 +106,8 @@ std::optional<Options> parse_options(int argc, const char* const* argv) {
     po::notify(o.vm);
   } catch (const po::error& e) {
     throw UsageError(e.what());
+  } catch (const std::invalid_argument& e) {  // a negative number for an unsigned option
+    throw UsageError(e.what());
   }
   const auto& vm = o.vm;
   if (vm.count("help")) {

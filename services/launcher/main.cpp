@@ -599,6 +599,7 @@ int main(int argc, char** argv) {
       if (sink && !sink->running()) throw std::runtime_error("the sink exited; see " + work + "/sink.log");
       if (lake_sink && !lake_sink->running())
         throw std::runtime_error("the lake sink exited; see " + work + "/lake-sink.log");
+      if (console && !console->running()) throw std::runtime_error("the console exited; see " + work + "/console.log");
       const auto n = alerts.poll(batch, 1000, 200ms);
       for (std::size_t i = 0; i < n; ++i) {
         if (batch[i].error()) continue;

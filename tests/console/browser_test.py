@@ -162,7 +162,7 @@ def main():
         return 77
     work = tempfile.mkdtemp(prefix="sw-console-browser-")
     demo = subprocess.Popen([os.path.join(BIN, "streamwright"), "demo", "crash-monitor", "--rate", "2000", "--duration",
-                             "240", "--work-dir", os.path.join(work, "demo")],
+                             "240", "--max-alerts-shown", "0", "--work-dir", os.path.join(work, "demo")],
                             stdout=subprocess.PIPE, stderr=open(os.path.join(work, "demo.err"), "w"), text=True,
                             start_new_session=True)
     victim_pid = None
