@@ -303,7 +303,10 @@ TEST_F(CrashMonitorTest, StagesAndTheLagExporterReportInputAgainstProcessedRates
         return exporter.metrics().find("kafka_topic_partition_current_offset{topic=\"logs\"") != std::string::npos;
       },
       30s));
-  std::this_thread::sleep_for(1500ms);  // one more sampling round of both
+  // The stage's lag series come from the same end-offset samples its append counter takes; the
+  // exporter completes one more collection, so its baseline is in place too.
+  const double collections = exporter.metric("streamwright_lag_exporter_collections_total");
+  ASSERT_TRUE(wait_for([&] { return exporter.metric("streamwright_lag_exporter_collections_total") > collections; }, 30s));
   TestProducer p(broker_->bootstrap());
   constexpr int kRecords = 2000;
   for (int i = 0; i < kRecords; ++i) {
@@ -419,8 +422,16 @@ TEST_P(CrashMonitorKillTest, StageKilledMidStreamAlertsStayExact) {
     producing = false;
   });
 
-  std::this_thread::sleep_for(4s);
-  ASSERT_GT(aggregate->metric("streamwright_records_consumed_total"), 0);
+  // Mid-stream: the aggregate has taken part of the input when the fault comes.
+  // It has written state and committed it since (a changelog to restore from).
+  EXPECT_TRUE(eventually([&] { return aggregate->metric("streamwright_state_store_writes_total") > 0; }, 60s));
+  const double commits_before = aggregate->metric("streamwright_commits_total");
+  EXPECT_TRUE(eventually([&] { return aggregate->metric("streamwright_commits_total") > commits_before; }, 60s));
+  TestProducer input(broker_->bootstrap());
+  // Down while input flows: the replacement starts once more input has arrived.
+  auto more_input_arrived = [&input, since = input.records_in("logs")] {
+    return eventually([&] { return input.records_in("logs") >= since + 2000; }, 30s);
+  };
   Service* parse_now = &parse;
   if (abort_transaction) {
     // The next AddPartitionsToTxn fails with an error that makes the transaction abortable:
@@ -447,16 +458,16 @@ TEST_P(CrashMonitorKillTest, StageKilledMidStreamAlertsStayExact) {
       aggregate = &start("aggregate", "a1", window_args);
   } else if (kill_stage == "aggregate") {
     aggregate->kill9();
-    std::this_thread::sleep_for(2s);
+    EXPECT_TRUE(more_input_arrived());
     aggregate = &start("aggregate", keep_local_state ? "a1" : "a1-fresh", window_args);
   } else {
+    // Half-way between two commits (every 3 s at about 2000 events/s): 3000 records past one.
     const auto commits = parse.metric("streamwright_commits_total");
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (parse.metric("streamwright_commits_total") == commits && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(20ms);
-    std::this_thread::sleep_for(1500ms);
+    EXPECT_TRUE(eventually([&] { return parse.metric("streamwright_commits_total") > commits; }, 10s, 20ms));
+    const auto at_commit = parse.metric("streamwright_records_consumed_total");
+    EXPECT_TRUE(eventually([&] { return parse.metric("streamwright_records_consumed_total") >= at_commit + 3000; }, 10s, 20ms));
     parse.kill9();
-    std::this_thread::sleep_for(2s);
+    EXPECT_TRUE(more_input_arrived());
     parse_now = &start("parse", "p2", parse_args);
   }
   producer.join();

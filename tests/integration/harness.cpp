@@ -71,6 +71,16 @@ Service::Service(const std::string& program, std::vector<std::string> args, cons
   port_ = static_cast<std::uint16_t>(std::stoi(line->substr(13)));
 }
 
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds poll) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(poll);
+  }
+  return true;
+}
+
 bool Service::wait_ready(std::chrono::seconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -95,6 +105,18 @@ TestProducer::TestProducer(const std::string& bootstrap) {
   c.set(kafka::keys::bootstrap_servers, bootstrap);
   c.set(kafka::keys::linger_ms, 1);
   producer_ = std::make_unique<kafka::Producer>(c);
+}
+
+std::int64_t TestProducer::records_in(const std::string& topic) const {
+  std::int32_t partitions = 0;
+  if (auto ec = producer_->partition_count(topic, partitions, 10s)) throw std::runtime_error("metadata: " + ec.message());
+  std::int64_t total = 0;
+  for (std::int32_t p = 0; p < partitions; ++p) {
+    std::int64_t low = 0, high = 0;
+    if (auto ec = producer_->query_watermarks(topic, p, low, high, 10s)) throw std::runtime_error("watermarks: " + ec.message());
+    total += high;
+  }
+  return total;
 }
 
 void TestProducer::send(const std::string& topic, std::int32_t partition, const std::string& key,

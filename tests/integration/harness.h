@@ -3,6 +3,7 @@
 // topic reader built on the library's Kafka client.
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -17,6 +18,11 @@ namespace sw::test {
 std::string bin_dir();
 std::string http_get(std::uint16_t port, const std::string& path, int* status = nullptr);
 double metric_value(const std::string& metrics_text, const std::string& name_with_labels_prefix);
+
+// Polls `condition` every `poll` until it holds or `timeout` passes; returns its last value.
+// Tests wait for what they need this way, never for a fixed time.
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds poll = std::chrono::milliseconds(50));
 
 // A fresh temporary directory, removed when the object goes away.
 class TempDir {
@@ -79,6 +85,8 @@ class TestProducer {
   explicit TestProducer(const std::string& bootstrap);
   void send(const std::string& topic, std::int32_t partition, const std::string& key, const std::string& value);
   void flush();
+  // Records in the topic (the sum of its partitions' end offsets), asked of the broker.
+  std::int64_t records_in(const std::string& topic) const;
 
  private:
   std::unique_ptr<kafka::Producer> producer_;

@@ -180,15 +180,23 @@ TEST_P(JoinStatsKillTest, StageKilledMidStreamGivesExactStatistics) {
 
   std::vector<std::string> produced;
   std::thread producer([&] { produced = produce_live(broker_->bootstrap(), 12s, 21); });
-  std::this_thread::sleep_for(5s);
-  EXPECT_GT(aggregate->metric("streamwright_records_consumed_total"), 0);
+  // Mid-stream: the aggregate has taken part of the input when the stage dies.
+  // It has written state and committed it since (a changelog to restore from).
+  EXPECT_TRUE(eventually([&] { return aggregate->metric("streamwright_state_store_writes_total") > 0; }, 60s));
+  const double commits_before = aggregate->metric("streamwright_commits_total");
+  EXPECT_TRUE(eventually([&] { return aggregate->metric("streamwright_commits_total") > commits_before; }, 60s));
+  TestProducer input(broker_->bootstrap());
+  // Down while input flows: the replacement starts once more input has arrived.
+  auto more_input_arrived = [&input, since = input.records_in("events")] {
+    return eventually([&] { return input.records_in("events") >= since + 2000; }, 30s);
+  };
   if (kill_stage == "aggregate") {
     aggregate->kill9();
-    std::this_thread::sleep_for(2s);
+    EXPECT_TRUE(more_input_arrived());
     aggregate = &start("aggregate", "a1-fresh");  // no local state: the changelog alone
   } else {
     enrich->kill9();
-    std::this_thread::sleep_for(2s);
+    EXPECT_TRUE(more_input_arrived());
     enrich = &start("enrich", "e2");
   }
   producer.join();
@@ -253,7 +261,13 @@ TEST_F(JoinStatsTest, TopicDatasetUpdatesTakeEffectAndUnknownKeysAreDeadLettered
   p.send("events", 2, "c", sale("9", "1", t0 + 300));  // unknown
   p.send("events", 3, "d", R"({"product":7,"amount":"3","ts":")" + local(t0 + 400) + "\"}");
   p.flush();
-  std::this_thread::sleep_for(1500ms);
+  // All four joined with the first dataset (two of them dead-lettered) before it changes.
+  ASSERT_TRUE(eventually(
+      [&] {
+        return enrich.metric("streamwright_records_consumed_total{stage=\"enrich\",topic=\"events\"") >= 4 &&
+               enrich.metric("streamwright_dead_letter_records_total") >= 2;
+      },
+      30s));
   // The catalogue moves product 7 to another category: later sales count there.
   p.send("catalogue", 0, "7", R"({"sku":7,"category":"clearance"})");
   p.flush();

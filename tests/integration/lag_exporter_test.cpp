@@ -62,9 +62,13 @@ TEST(LagExporter, ReportsTheLagCreatedOnPurpose) {
 
   // Consuming more moves the lag.
   commit(broker.bootstrap(), "g1", {{"events", 0, 25, {}}});
-  std::this_thread::sleep_for(1500ms);
-  text = exporter.metrics();
-  EXPECT_EQ(lag(0), 0);
+  EXPECT_TRUE(eventually(
+      [&] {
+        text = exporter.metrics();
+        return lag(0) == 0;
+      },
+      30s, 200ms))
+      << text;
   EXPECT_EQ(metric_value(text, "kafka_consumergroup_lag_sum{consumergroup=\"g1\",topic=\"events\"}"), 45);
 
   const auto file = dir.path() / "scrape.txt";

@@ -23,15 +23,27 @@ TEST(Launcher, UpRunsTheStagesAgainstABrokerAndStopsCleanly) {
                   {"up", "crash-monitor", "--bootstrap-servers", broker.bootstrap(), "--work-dir",
                    (dir.path() / "work").string(), "--", "--idle-timeout", "1s"},
                   ChildProcess::Options{true, (dir.path() / "up.err").string(), "", {}});
-  int running = 0;
+  std::vector<std::uint16_t> ports;
   std::string out;
+  const std::regex port_in_line(R"(running \(pid [0-9]+, metrics http://127\.0\.0\.1:([0-9]+)/metrics)");
   while (auto line = up.read_line(60s)) {
     out += *line + "\n";
-    if (line->find("running (pid") != std::string::npos) ++running;
+    std::smatch m;
+    if (std::regex_search(*line, m, port_in_line)) ports.push_back(static_cast<std::uint16_t>(std::stoi(m[1])));
     if (line->rfind("watching", 0) == 0) break;
   }
-  ASSERT_EQ(running, 2) << out;
-  std::this_thread::sleep_for(4s);  // group joins
+  ASSERT_EQ(ports.size(), 2u) << out;
+  // Both stages joined their groups (ready: partitions assigned).
+  for (const auto port : ports) {
+    EXPECT_TRUE(eventually(
+        [port] {
+          int status = 0;
+          http_get(port, "/readyz", &status);
+          return status == 200;
+        },
+        60s, 100ms))
+        << "stage on port " << port;
+  }
   TestProducer p(broker.bootstrap());
   for (int s = 1; s <= 4; ++s) {
     p.send("logs", 0, "A",

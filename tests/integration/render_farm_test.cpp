@@ -185,15 +185,23 @@ TEST_P(RenderFarmKillTest, StageKilledMidStreamGivesExactFinalMetrics) {
 
   std::vector<std::string> produced;
   std::thread producer([&] { produced = produce_live(broker_->bootstrap(), 12s, 11); });
-  std::this_thread::sleep_for(5s);
-  ASSERT_GT(aggregate->metric("streamwright_records_consumed_total"), 0);
+  // Mid-stream: the aggregate has taken part of the input when the stage dies.
+  // It has written state and committed it since (a changelog to restore from).
+  EXPECT_TRUE(eventually([&] { return aggregate->metric("streamwright_state_store_writes_total") > 0; }, 60s));
+  const double commits_before = aggregate->metric("streamwright_commits_total");
+  EXPECT_TRUE(eventually([&] { return aggregate->metric("streamwright_commits_total") > commits_before; }, 60s));
+  TestProducer input(broker_->bootstrap());
+  // Down while input flows: the replacement starts once more input has arrived.
+  auto more_input_arrived = [&input, since = input.records_in("render-events")] {
+    return eventually([&] { return input.records_in("render-events") >= since + 2000; }, 30s);
+  };
   if (kill_stage == "aggregate") {
     aggregate->kill9();
-    std::this_thread::sleep_for(2s);
+    EXPECT_TRUE(more_input_arrived());
     aggregate = &start("aggregate", "a1-fresh");  // no local state: the changelog alone
   } else {
     enrich->kill9();
-    std::this_thread::sleep_for(2s);
+    EXPECT_TRUE(more_input_arrived());
     enrich = &start("enrich", "e2");
   }
   producer.join();
@@ -323,7 +331,13 @@ TEST_F(RenderFarmTest, TopicTableUpdatesTakeEffectAndUnknownIdsAreDeadLettered) 
   p.send("render-events", 2, "node-999", frame("scene-0001", "node-999", t0 + 300));  // unknown node
   p.send("render-events", 3, "x", "{\"frame_id\":");
   p.flush();
-  std::this_thread::sleep_for(1500ms);
+  // All four enriched with the first table (three of them dead-lettered) before it changes.
+  ASSERT_TRUE(eventually(
+      [&] {
+        return enrich.metric("streamwright_records_consumed_total{stage=\"enrich\",topic=\"render-events\"") >= 4 &&
+               enrich.metric("streamwright_dead_letter_records_total") >= 3;
+      },
+      30s));
   // The studio renames the project: later frames carry the new name.
   p.send("studio-scenes", 0, "scene-0001", R"({"scene_id":"scene-0001","project":"borealis","frame_budget_ms":500})");
   p.flush();

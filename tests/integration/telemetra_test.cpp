@@ -372,7 +372,9 @@ TEST_F(TelemetraPipelineTest, KillsAndDatabaseRestartLoseNothingAndReplayChanges
         return status == 503;
       },
       30s));
-  std::this_thread::sleep_for(1500ms);  // retries with backoff meanwhile
+  // It retries with backoff meanwhile, alive.
+  const double errors = sink2.metric("telemetra_sink_database_errors_total");
+  ASSERT_TRUE(wait_for([&] { return sink2.metric("telemetra_sink_database_errors_total") > errors; }, 30s));
   http_get(sink2.port(), "/healthz", &status);
   EXPECT_EQ(status, 200);
   EXPECT_TRUE(sink2.process().running());
@@ -393,8 +395,8 @@ TEST_F(TelemetraPipelineTest, KillsAndDatabaseRestartLoseNothingAndReplayChanges
   auto& replay = start_sink("sink-replay", "telemetra-sink-replay");
   const double records = static_cast<double>(expected.summaries.size() + expected.moments.size());
   ASSERT_TRUE(wait_for([&] { return replay.metric("telemetra_sink_records_consumed_total") >= records; }, 120s));
+  // Pending rows drop to 0 only after the database transaction commits (after the last read).
   ASSERT_TRUE(wait_for([&] { return replay.metric("telemetra_sink_pending_rows") == 0; }, 30s));
-  std::this_thread::sleep_for(500ms);
   EXPECT_EQ(pg_->query(snapshot_sql), before);
   EXPECT_GT(replay.metric("telemetra_sink_rows_written_total"), 0);
 
