@@ -15,6 +15,7 @@ PACKAGES=(
   libcpp-httplib-dev  # the HTTP endpoints (/metrics, /healthz, /readyz) and client
   libzstd-dev libsnappy-dev  # the lake: Parquet pages (ZSTD, Snappy)
   clang-16 libclang-rt-16-dev  # tests/fuzz: libFuzzer and sanitizers (clang 16: C++20 captures of structured bindings)
+  chromium  # tests/console: the console's page in a headless browser
 )
 
 missing=()

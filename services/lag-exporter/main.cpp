@@ -1,6 +1,6 @@
 // streamwright-lag-exporter: consumer-group lag for any Kafka (and the dev broker), with
-// kafka_exporter's metric names. It reads committed offsets (OffsetFetch) and watermarks
-// (ListOffsets) only, so it needs neither __consumer_offsets nor DescribeGroups.
+// kafka_exporter's metric names. The collection (committed offsets and watermarks only) is
+// shared with the console: shared/lag/collector.h.
 #include <boost/program_options.hpp>
 #include <spdlog/spdlog.h>
 
@@ -17,6 +17,7 @@
 #include "common/duration.h"
 #include "common/time.h"
 #include "kafka/client.h"
+#include "lag/collector.h"
 #include "metrics/metrics.h"
 #include "metrics/rates.h"
 #include "service/shell.h"
@@ -27,70 +28,29 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct GroupSpec {
-  std::string group;
-  std::vector<std::string> topics;
-};
-
-struct PartitionLag {
-  std::string group, topic;
-  std::int32_t partition;
-  std::int64_t committed, low, high;
-};
-
-class Collector {
+// Publishes each collection as kafka_exporter's metrics, with the append rate per topic.
+class Exporter {
  public:
-  Collector(std::string bootstrap, sw::kafka::Config extra, std::vector<GroupSpec> groups, sw::metrics::Registry& r)
-      : bootstrap_(std::move(bootstrap)), extra_(std::move(extra)), groups_(std::move(groups)), registry_(r) {
-    sw::kafka::Config c = base();
-    c.set(sw::kafka::keys::group_id, "streamwright-lag-exporter-peek");
-    c.set(sw::kafka::keys::fetch_wait_max_ms, 10);
-    c.set_raw("fetch.max.bytes", "1048576");
-    peek_ = std::make_unique<sw::kafka::Consumer>(c, nullptr);
+  Exporter(std::string bootstrap, sw::kafka::Config extra, std::vector<sw::lag::GroupSpec> groups, sw::metrics::Registry& r)
+      : collector_(std::move(bootstrap), std::move(extra), std::move(groups), "streamwright-lag-exporter"), registry_(r) {
     scrapes_ = &r.counter("streamwright_lag_exporter_collections_total", "Completed lag collections");
     errors_ = &r.counter("streamwright_lag_exporter_errors_total", "Failed broker requests during collection");
     duration_ = &r.gauge("streamwright_lag_exporter_collection_seconds", "Duration of the last collection");
   }
 
   bool collect() {
-    const auto t0 = std::chrono::steady_clock::now();
-    std::vector<PartitionLag> rows;
-    bool ok = true;
-    for (const auto& g : groups_) {
-      auto& consumer = group_consumer(g.group);
-      for (const auto& topic : g.topics) {
-        std::int32_t n = 0;
-        if (auto ec = consumer.partition_count(topic, n, 5s)) {
-          spdlog::warn("lag: topic {}: {}", topic, ec.message());
-          errors_->inc();
-          ok = false;
-          continue;
-        }
-        std::vector<sw::kafka::TopicPartition> parts;
-        for (std::int32_t p = 0; p < n; ++p) parts.push_back({topic, p, sw::kafka::kOffsetInvalid, {}});
-        if (auto ec = consumer.committed(parts, 5s)) {
-          spdlog::warn("lag: committed offsets of {} on {}: {}", g.group, topic, ec.message());
-          errors_->inc();
-          ok = false;
-          continue;
-        }
-        for (const auto& tp : parts) {
-          std::int64_t lo = 0, hi = 0;
-          if (auto ec = consumer.query_watermarks(topic, tp.partition, lo, hi, 5s)) {
-            errors_->inc();
-            ok = false;
-            continue;
-          }
-          rows.push_back({g.group, topic, tp.partition, tp.offset, lo, hi});
-        }
-      }
-    }
-    publish(rows);
+    const auto c = collector_.collect();
+    for (const auto& w : c.warnings) spdlog::warn("lag: {}", w);
+    errors_->inc(c.failed_requests);
+    publish(c);
     scrapes_->inc();
-    duration_->set(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    if (ok) last_ok_.store(std::chrono::steady_clock::now().time_since_epoch().count());
-    return ok;
+    duration_->set(c.seconds);
+    if (c.ok()) last_ok_.store(std::chrono::steady_clock::now().time_since_epoch().count());
+    return c.ok();
   }
+
+  // From any thread: a collection in progress returns after its current request.
+  void cancel() noexcept { collector_.cancel(); }
 
   bool healthy(std::chrono::milliseconds interval) const {
     const auto last = std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(last_ok_.load()));
@@ -98,78 +58,22 @@ class Collector {
   }
 
  private:
-  sw::kafka::Config base() const {
-    sw::kafka::Config c;
-    c.set(sw::kafka::keys::bootstrap_servers, bootstrap_);
-    c.set(sw::kafka::keys::client_id, "streamwright-lag-exporter");
-    for (const auto& [k, v] : extra_.entries()) c.set_raw(k, v);
-    return c;
-  }
-  sw::kafka::Consumer& group_consumer(const std::string& group) {
-    auto it = consumers_.find(group);
-    if (it != consumers_.end()) return *it->second;
-    // A client with the group's id fetches its committed offsets; it never subscribes, so it
-    // never joins the group or disturbs its members.
-    auto c = base();
-    c.set(sw::kafka::keys::group_id, group);
-    return *consumers_.emplace(group, std::make_unique<sw::kafka::Consumer>(c, nullptr)).first->second;
-  }
-
-  // Lag in seconds: age of the oldest record not yet consumed (the one at the committed offset).
-  std::map<std::tuple<std::string, std::int32_t, std::int64_t>, sw::TimestampMs> oldest_unconsumed(
-      const std::vector<PartitionLag>& rows) {
-    std::map<std::tuple<std::string, std::int32_t, std::int64_t>, sw::TimestampMs> out;
-    std::vector<sw::kafka::TopicPartition> assign;
-    std::set<std::pair<std::string, std::int32_t>> seen;
-    for (const auto& r : rows) {
-      const auto from = r.committed >= 0 ? r.committed : r.low;
-      if (from >= r.high || !seen.emplace(r.topic, r.partition).second) continue;
-      assign.push_back({r.topic, r.partition, from, {}});
-    }
-    if (assign.empty()) return out;
-    std::map<std::pair<std::string, std::int32_t>, std::int64_t> wanted;
-    for (const auto& a : assign) wanted[{a.topic, a.partition}] = a.offset;
-    if (peek_->assign(assign)) return out;
-    sw::kafka::MessageBatch batch(1000);
-    const auto deadline = std::chrono::steady_clock::now() + 3s;
-    std::size_t found = 0;
-    while (found < wanted.size() && std::chrono::steady_clock::now() < deadline) {
-      const auto n = peek_->poll(batch, 1000, 100ms);
-      for (std::size_t i = 0; i < n; ++i) {
-        const auto m = batch[i];
-        if (m.error()) continue;
-        auto w = wanted.find({std::string(m.topic()), m.partition()});
-        if (w == wanted.end() || m.offset() < w->second) continue;
-        const auto key = std::make_tuple(std::string(m.topic()), m.partition(), w->second);
-        if (out.emplace(key, m.timestamp_ms()).second) ++found;
-      }
-    }
-    if (const auto ec = peek_->assign({})) spdlog::warn("releasing the timestamp probe's partitions failed: {}", ec.message());
-    return out;
-  }
-
-  void publish(const std::vector<PartitionLag>& rows) {
+  void publish(const sw::lag::Collection& c) {
     using sw::metrics::labels;
-    const auto oldest = oldest_unconsumed(rows);
     const auto now = sw::wall_clock_ms();
     std::vector<std::pair<std::string, double>> lag, lag_seconds, current, topic_current, topic_oldest, sum;
     std::map<std::pair<std::string, std::string>, double> sums;
     std::set<std::pair<std::string, std::int32_t>> topic_seen;
     std::map<std::string, double> appended;
-    for (const auto& r : rows) {
+    for (const auto& r : c.partitions) {
       const auto p = std::to_string(r.partition);
       const auto l = labels({{"consumergroup", r.group}, {"topic", r.topic}, {"partition", p}});
       // No commit yet: everything retained is unconsumed (kafka_exporter reports the offset as -1).
-      const std::int64_t from = r.committed >= 0 ? r.committed : r.low;
-      const double records = static_cast<double>(std::max<std::int64_t>(0, r.high - from));
+      const double records = static_cast<double>(r.lag_records());
       lag.emplace_back(l, records);
       current.emplace_back(l, static_cast<double>(r.committed >= 0 ? r.committed : -1));
       sums[{r.group, r.topic}] += records;
-      if (records == 0) {
-        lag_seconds.emplace_back(l, 0);
-      } else if (auto it = oldest.find({r.topic, r.partition, from}); it != oldest.end() && it->second > 0) {
-        lag_seconds.emplace_back(l, static_cast<double>(std::max<sw::TimestampMs>(0, now - it->second)) / 1000.0);
-      }
+      if (const auto seconds = r.lag_seconds(now)) lag_seconds.emplace_back(l, *seconds);
       if (topic_seen.emplace(r.topic, r.partition).second) {
         const auto tl = labels({{"topic", r.topic}, {"partition", p}});
         topic_current.emplace_back(tl, static_cast<double>(r.high));
@@ -204,15 +108,11 @@ class Collector {
                                  std::move(topic_oldest));
   }
 
-  std::string bootstrap_;
-  sw::kafka::Config extra_;
-  std::vector<GroupSpec> groups_;
+  sw::lag::Collector collector_;
   sw::metrics::Registry& registry_;
-  std::map<std::string, std::unique_ptr<sw::kafka::Consumer>> consumers_;
   sw::metrics::AppendTracker end_offsets_;
   std::map<std::string, sw::metrics::RateWindow> append_windows_;
   std::chrono::steady_clock::time_point last_publish_ = std::chrono::steady_clock::now();
-  std::unique_ptr<sw::kafka::Consumer> peek_;
   sw::metrics::Counter *scrapes_, *errors_;
   sw::metrics::Gauge* duration_;
   std::atomic<std::int64_t> last_ok_{0};
@@ -237,7 +137,7 @@ int main(int argc, char** argv) {
   sw::add_kafka_property_options(desc);
   sw::add_log_options(desc);
   po::variables_map vm;
-  std::vector<GroupSpec> groups;
+  std::vector<sw::lag::GroupSpec> groups;
   sw::kafka::Config extra;
   std::chrono::milliseconds interval{};
   try {
@@ -259,7 +159,7 @@ int main(int argc, char** argv) {
           throw std::invalid_argument("--group expects GROUP=TOPIC[,TOPIC...], got '" + spec + "'");
         if (eq + 1 < spec.size() && spec.find_first_not_of(',', eq + 1) == std::string::npos)
           throw std::invalid_argument("--group '" + spec + "' names no topic");
-        GroupSpec g{spec.substr(0, eq), {}};
+        sw::lag::GroupSpec g{spec.substr(0, eq), {}};
         std::stringstream ss(spec.substr(eq + 1));
         for (std::string t; std::getline(ss, t, ',');)
           if (!t.empty()) g.topics.push_back(t);
@@ -286,10 +186,10 @@ int main(int argc, char** argv) {
   sw::ServiceShell shell("streamwright-lag-exporter");
   shell.start_logging(vm, "lag-exporter");
   sw::metrics::Registry registry;
-  std::unique_ptr<Collector> collector;
+  std::unique_ptr<Exporter> collector;
   std::atomic<bool> stop{false};
   try {
-    collector = std::make_unique<Collector>(vm["bootstrap-servers"].as<std::string>(), extra, groups, registry);
+    collector = std::make_unique<Exporter>(vm["bootstrap-servers"].as<std::string>(), extra, groups, registry);
     auto* c = collector.get();
     // Healthy and ready while collections succeed.
     const auto healthy = [c, interval] { return c->healthy(interval); };
@@ -308,5 +208,9 @@ int main(int argc, char** argv) {
           while (!stop.load() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(50ms);
         }
       },
-      [&] { stop.store(true); }, std::chrono::seconds(30), [&] { collector.reset(); });
+      [&] {
+        stop.store(true);
+        collector->cancel();
+      },
+      std::chrono::seconds(30), [&] { collector.reset(); });
 }

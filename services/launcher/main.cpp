@@ -1,5 +1,7 @@
 // streamwright: the launcher. `demo PIPELINE` runs the dev broker, the load generator and every
 // stage as separate processes with a live view; `up PIPELINE` runs the stages against any broker.
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
@@ -125,6 +127,23 @@ std::uint16_t wait_started(sw::ChildProcess& proc, const std::string& what, cons
   return static_cast<std::uint16_t>(std::stoi(line->substr(13)));
 }
 
+// A port on 127.0.0.1 that nothing listens on now (0 when none could be had).
+std::uint16_t free_loopback_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return 0;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  socklen_t len = sizeof a;
+  std::uint16_t port = 0;
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+    port = ntohs(a.sin_port);
+  ::close(fd);
+  return port;
+}
+
 // The Kafka options among the stages' options (after "--"), for the launcher's own consumer:
 // --kafka-property K=V and --kafka-properties-file F, as separate or as --opt=value arguments.
 void kafka_options(const std::vector<std::string>& args, std::vector<std::string>& properties,
@@ -151,6 +170,7 @@ int usage() {
                "       streamwright up PIPELINE --bootstrap-servers HOST:PORT [-- service options]\n"
                "       streamwright describe PIPELINE [--dot FILE] [--png FILE]\n"
                "       streamwright list [--json | --helm]\n"
+               "       streamwright console --topology PIPELINE --bootstrap-servers HOST:PORT [--metrics-url URL ...] (docs/console.md)\n"
                "       streamwright lake validate|optimize|vacuum|files|sql TABLE ... (docs/lake.md)\n"
                "pipelines: ";
   std::string names;
@@ -267,6 +287,16 @@ int main(int argc, char** argv) {
     std::perror(("streamwright: cannot run " + tool).c_str());
     return 1;
   }
+  if (command == "console") {
+    // The console is its own program (streamwright-console); this is the same command line.
+    const std::string tool = sw::executable_dir() + "/streamwright-console";
+    std::vector<char*> args{const_cast<char*>(tool.c_str())};
+    for (int i = 2; i < argc; ++i) args.push_back(argv[i]);
+    args.push_back(nullptr);
+    ::execv(tool.c_str(), args.data());
+    std::perror(("streamwright: cannot run " + tool).c_str());
+    return 1;
+  }
   if (command == "--help" || command == "-h" || command == "help") {
     usage();
     return 0;
@@ -311,6 +341,8 @@ int main(int argc, char** argv) {
     ("work-dir", po::value<std::string>(), "state and logs (default: a new directory under /tmp)")
     ("max-alerts-shown", po::value<unsigned>()->default_value(20), "demo: alerts printed per status interval")
     ("postgres-url", po::value<std::string>(), "telemetra: the sink's database (env POSTGRES_URL; demo: a throwaway server if unset)")
+    ("console-port", po::value<std::string>()->default_value("0"),
+         "demo: port of the console on 127.0.0.1 (0: any free port; 'none': no console)")
     ("lake", po::value<std::string>(),
          "render-farm: write its Delta tables under this directory (demo: <work-dir>/lake unless 'none'; up: only when given)");
   // clang-format on
@@ -332,6 +364,10 @@ int main(int argc, char** argv) {
     if (vm["rate"].as<double>() < 0) throw std::invalid_argument("--rate must not be negative");
     if (vm["duration"].as<double>() < 0) throw std::invalid_argument("--duration must not be negative");
     if (vm["users"].as<unsigned>() == 0) throw std::invalid_argument("--users must be positive");
+    if (const auto& cp = vm["console-port"].as<std::string>(); cp != "none") {
+      if (cp.empty() || cp.size() > 5 || cp.find_first_not_of("0123456789") != std::string::npos || std::stoul(cp) > 65535)
+        throw std::invalid_argument("--console-port must be a port (0: any free one) or 'none'");
+    }
     const double crash_rate = vm["crash-rate"].as<double>();
     if (crash_rate < 0 || crash_rate > 1) throw std::invalid_argument("--crash-rate must be between 0 and 1");
     // The same Kafka settings as the stages (files, KAFKA_PROPERTY_*, --kafka-property after
@@ -354,7 +390,21 @@ int main(int argc, char** argv) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 
-  std::unique_ptr<sw::ChildProcess> broker, loadgen, sink, lake_sink;
+  // The console's URL is the first line a demo prints: its port is chosen now, and the console
+  // starts once the stages' metrics endpoints are known.
+  std::uint16_t console_port = 0;
+  const bool with_console = command == "demo" && vm["console-port"].as<std::string>() != "none";
+  if (with_console) {
+    console_port = static_cast<std::uint16_t>(std::stoul(vm["console-port"].as<std::string>()));
+    if (console_port == 0) console_port = free_loopback_port();
+    if (console_port == 0) {
+      std::cerr << "streamwright: no free port for the console (--console-port none runs without it)\n";
+      return 1;
+    }
+    std::cout << "console http://127.0.0.1:" << console_port << "/" << std::endl;
+  }
+
+  std::unique_ptr<sw::ChildProcess> broker, loadgen, sink, lake_sink, console;
   std::uint16_t lake_port = 0;
   std::string lake_dir;
   if (!pipeline.lake_tables.empty()) {
@@ -482,6 +532,33 @@ int main(int argc, char** argv) {
                 << "  check them: " << bin << "/streamwright lake validate " << tables.front() << "\n";
     }
 
+    if (with_console) {
+      std::vector<std::string> console_args{"--topology", pipeline_name, "--bootstrap-servers", bootstrap, "--port",
+                                            std::to_string(console_port)};
+      for (const auto& st : stages)
+        console_args.insert(console_args.end(),
+                            {"--metrics-url", st.name + "=http://127.0.0.1:" + std::to_string(st.port) + "/metrics"});
+      if (sink)
+        console_args.insert(console_args.end(),
+                            {"--metrics-url", "sink=http://127.0.0.1:" + std::to_string(sink_port) + "/metrics"});
+      {
+        std::vector<std::string> properties, files;
+        kafka_options(passthrough, properties, files);
+        for (const auto& p : properties) console_args.insert(console_args.end(), {"--kafka-property", p});
+        for (const auto& f : files) console_args.insert(console_args.end(), {"--kafka-properties-file", f});
+      }
+      console = std::make_unique<sw::ChildProcess>(bin + "/streamwright-console", console_args,
+                                                   sw::ChildProcess::Options{true, work + "/console.log", "", {}});
+      auto line = console->read_line(30s);
+      if (!line || line->rfind("console ", 0) != 0) {
+        const auto code = console->wait(5s);
+        if (code && *code == 2) throw ChildUsageError("the console rejected its options:\n" + log_tail(work + "/console.log"));
+        throw std::runtime_error("the console did not start; see " + work + "/console.log");
+      }
+      std::cout << "console running (pid " << console->pid() << ", " << line->substr(8) << ", log " << work
+                << "/console.log)\n";
+    }
+
     if (command == "demo") {
       std::vector<std::string> args = pipeline.loadgen_args;
       args.insert(args.end(), {"--bootstrap-servers", bootstrap, "--rate", std::to_string(vm["rate"].as<double>()),
@@ -522,6 +599,7 @@ int main(int argc, char** argv) {
       if (sink && !sink->running()) throw std::runtime_error("the sink exited; see " + work + "/sink.log");
       if (lake_sink && !lake_sink->running())
         throw std::runtime_error("the lake sink exited; see " + work + "/lake-sink.log");
+      if (console && !console->running()) throw std::runtime_error("the console exited; see " + work + "/console.log");
       const auto n = alerts.poll(batch, 1000, 200ms);
       for (std::size_t i = 0; i < n; ++i) {
         if (batch[i].error()) continue;
@@ -572,6 +650,7 @@ int main(int argc, char** argv) {
 
   std::cout << "stopping..." << std::endl;
   if (loadgen) loadgen->stop(10s);
+  if (console) console->stop(20s);
   for (auto& st : stages) {
     const int code = st.proc->stop(60s);
     std::cout << "stage " << st.name << " stopped (exit " << code << ")\n";

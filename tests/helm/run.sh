@@ -400,6 +400,8 @@ job m18 mutant sink-given-the-stage-configmap _stage.tpl $'{{- if not $sink }}\n
 job m19 mutant load-generator-default-topic load-generator.yaml '$lg.topic | default $first.inputTopic' '$lg.topic | default "logs"' 'KAFKA_TOPIC is logs, not chat-events' manifests "$TELEMETRA"
 job m20 mutant lag-exporter-first-topic-only lag-exporter.yaml '$st.inputTopics' '$st.inputTopic' 'no --group telemetra-parse=chat-events,viewers' manifests "$TELEMETRA"
 job m21 mutant lake-table-off-the-volume lake-sink.yaml 'printf "%s=%s/%s" .topic $mount .table' 'printf "%s=/tmp/%s" .topic .table' 'not render-metrics=/var/lib/streamwright/lake/render_metrics' manifests "$TESTS/values/render-farm-lake.yaml"
+job m22 mutant console-scrapes-a-clusterip console.yaml 'clusterIP: None' 'type: ClusterIP' 'no --metrics-url reaching every replica of parse' manifests "$TESTS/values/crash-monitor-console.yaml"
+job m23 mutant console-unknown-flag console.yaml '- --history' '- --history-window' '--history-window is not an option of streamwright-console' manifests "$TESTS/values/crash-monitor-console.yaml"
 job m13 mutant misspelt-field statefulset.yaml 'podManagementPolicy: Parallel' 'podManagementPolicies: Parallel' "'\"?podManagementPolicies\"?' does not exist" fields
 collect_jobs
 

@@ -131,6 +131,7 @@ function topologyOptions(topology) {
   return t ? optionsIn('shared/runtime/service.cpp', SHELL, t.main) : undefined;
 }
 const LAG_EXPORTER_OPTIONS = () => optionsIn('services/lag-exporter/main.cpp', SHELL);
+const CONSOLE_OPTIONS = () => optionsIn('services/console/options.cpp', SHELL);
 
 function parseDurationMs(text) {
   const m = /^([0-9]+)(ms|s|m|min|h)?$/.exec(String(text));
@@ -341,6 +342,7 @@ function manifests(renderedFile, valuesFile, rulesOut) {
     const isLoadgen = component === 'load-generator';
     const isSink = (v.stages ?? []).some((s) => s.name === component && s.kind === 'sink');
     const isLake = component === 'lake-sink';  // its state is the tables on the lake volume (checked below)
+    const isConsole = component === 'console';  // serves its page and API on --port, no metrics
     const claims = (w.spec?.volumeClaimTemplates ?? []).map((c) => c.metadata?.name);
     const volumes = new Map((pod.volumes ?? []).map((x) => [x.name, x]));
     check(t(`${id(w)}: selector selects its own pod template`), labelsMatch(w.spec?.selector, podLabels(w)) ? [] : ['spec.selector does not match the pod template labels']);
@@ -362,6 +364,7 @@ function manifests(renderedFile, valuesFile, rulesOut) {
       const cid = `${id(w)} container ${c.name}`;
       const env = envOf(c);
       const listenPort = isLag ? Number(argValue(c.args, '--port') ?? 9465)
+        : isConsole ? Number(argValue(c.args, '--port') ?? 9466)
         : Number(argValue(c.args, '--metrics-port') ?? env.STREAMWRIGHT_METRICS_PORT ?? 9464);
       // The exporter's /healthz fails while Kafka or a watched topic is missing: readiness only.
       const [live, ready] = isLag ? ['/metrics', '/healthz'] : ['/healthz', '/readyz'];
@@ -381,7 +384,7 @@ function manifests(renderedFile, valuesFile, rulesOut) {
           if (!port) p.push(`${probe} port ${pr.httpGet.port} is not a port of the container`);
           else if (port.containerPort !== listenPort) p.push(`${probe} port ${pr.httpGet.port} is ${port.containerPort}, but the process listens on ${listenPort}`);
         }
-        if (!resolvePort(c, 'metrics')) p.push('no container port named metrics');
+        if (isConsole ? !resolvePort(c, 'http') : !resolvePort(c, 'metrics')) p.push(`no container port named ${isConsole ? 'http' : 'metrics'}`);
         return p;
       })());
       check(t(`${cid}: hardened securityContext`), (() => {
@@ -399,7 +402,7 @@ function manifests(renderedFile, valuesFile, rulesOut) {
         const r = c.resources ?? {};
         return [!r.requests?.cpu && 'no cpu request', !r.requests?.memory && 'no memory request', !r.limits?.memory && 'no memory limit'];
       })());
-      const needsState = !isLag && !isLoadgen && !isSink && !isLake;
+      const needsState = !isLag && !isLoadgen && !isSink && !isLake && !isConsole;
       check(t(`${cid}: volume mounts resolve; /tmp${needsState ? ' and the state directory' : ''} writable`), (() => {
         const p = [];
         const mounts = c.volumeMounts ?? [];
@@ -674,8 +677,8 @@ function manifests(renderedFile, valuesFile, rulesOut) {
     if (!selected.length) p.push('selects no Service');
     for (const ep of sm.spec.endpoints ?? [])
       for (const svc of selected) if (!(svc.spec.ports ?? []).some((x) => x.name === ep.port)) p.push(`${id(svc)} has no port ${ep.port}`);
-    // Everything but the load generator, which serves no metrics.
-    for (const w of workloads.filter((x) => x.metadata.labels?.['app.kubernetes.io/component'] !== 'load-generator')) {
+    // Everything but the load generator and the console, which serve no metrics.
+    for (const w of workloads.filter((x) => !['load-generator', 'console'].includes(x.metadata.labels?.['app.kubernetes.io/component']))) {
       const n = selected.filter((svc) => labelsMatch(svc.spec?.selector, podLabels(w))).length;
       if (n !== 1) p.push(`${id(w)} is behind ${n} scraped Services (${n ? 'scraped twice' : 'not scraped'})`);
     }
@@ -732,6 +735,52 @@ function manifests(renderedFile, valuesFile, rulesOut) {
         if (!(c.env ?? []).find((e) => e.name === name)?.valueFrom?.secretKeyRef) p.push(`${name} does not come from a Secret`);
       }
     }
+    return p;
+  })());
+
+  // -- the console (services/console): one replica reading Kafka and every stage's replicas --
+  const consoles = workloads.filter((w) => w.metadata.labels?.['app.kubernetes.io/component'] === 'console');
+  const cv = v.console ?? {};
+  check(t(`console ${cv.enabled ? `reads ${cv.prometheusUrl ? 'Prometheus' : 'every stage\'s replicas through a headless Service'}, with flags it knows` : 'absent'}`), (() => {
+    if (!cv.enabled) return consoles.map((x) => `${id(x)} rendered while disabled`);
+    if (consoles.length !== 1) return [`${consoles.length} console workloads`];
+    const w = consoles[0];
+    const c = containersOf(w)[0];
+    const p = [];
+    if (w.kind !== 'Deployment' || w.spec.replicas !== 1) p.push('not a Deployment with 1 replica');
+    if (c.command?.[0] !== '/usr/local/bin/streamwright-console') p.push(`command ${c.command?.[0]}`);
+    const known = CONSOLE_OPTIONS();
+    for (const a of c.args ?? []) {
+      const m = /^--([a-z][a-z0-9-]*)(=.*)?$/.exec(a);
+      if (m && !known.has(m[1])) p.push(`--${m[1]} is not an option of streamwright-console (it would exit with status 2)`);
+    }
+    if (argValue(c.args, '--topology') !== v.topology) p.push(`--topology ${argValue(c.args, '--topology')}, not ${v.topology}`);
+    if (argValue(c.args, '--application-id') !== app) p.push(`--application-id ${argValue(c.args, '--application-id')}, not ${app}`);
+    if (argValue(c.args, '--bootstrap-servers') !== v.kafka.bootstrapServers) p.push('--bootstrap-servers differs from kafka.bootstrapServers');
+    if (argValue(c.args, '--address') !== '0.0.0.0') p.push('--address is not 0.0.0.0: the Service could not reach it');
+    const urls = (c.args ?? []).flatMap((a, i) => (a === '--metrics-url' ? [c.args[i + 1]] : []));
+    if (cv.prometheusUrl) {
+      if (argValue(c.args, '--prometheus-url') !== cv.prometheusUrl) p.push('--prometheus-url differs from console.prometheusUrl');
+      if (urls.length) p.push('--metrics-url given besides --prometheus-url');
+    } else {
+      for (const s of stages) {
+        const sw = stageWorkload(s.name)[0];
+        const url = urls.map((u) => u.replace(/^[a-z0-9-]+=(?=http)/, '')).find((u) => {
+          const m = /^http:\/\/([^:/]+):(\d+)\/metrics$/.exec(u);
+          const svc = m && find('Service', m[1]);
+          // A headless Service selecting exactly this stage's pods, on the port they serve metrics on.
+          return svc && svc.spec?.clusterIP === 'None' && sw && labelsMatch(svc.spec.selector, podLabels(sw)) &&
+            (svc.spec.ports ?? []).some((pt) => String(pt.port) === m[2] && containersOf(sw).some((sc) => resolvePort(sc, pt.targetPort ?? pt.port)));
+        });
+        if (!url) p.push(`no --metrics-url reaching every replica of ${s.name} (a headless Service selecting its pods)`);
+        const named = urls.find((u) => u.startsWith(`${s.name}=`));
+        if (s.kind !== 'sink' && !named) p.push(`${s.name}'s --metrics-url does not name its stage`);
+      }
+    }
+    if (Number(argValue(c.args, '--port')) !== cv.port) p.push(`--port ${argValue(c.args, '--port')}, not console.port ${cv.port}`);
+    const svc = byKind('Service').find((x) => labelsMatch(x.spec?.selector, podLabels(w)));
+    if (!svc) p.push('no Service for the console');
+    else if (!(svc.spec.ports ?? []).some((pt) => pt.port === cv.service?.port && resolvePort(c, pt.targetPort))) p.push(`its Service has no port ${cv.service?.port} to the console's`);
     return p;
   })());
 
