@@ -1,5 +1,6 @@
 #include "harness.h"
 
+#include "common/time.h"
 #include "metrics/http_client.h"
 
 #include <netinet/in.h>
@@ -119,6 +120,25 @@ TestProducer::TestProducer(const std::string& bootstrap) {
   c.set(kafka::keys::bootstrap_servers, bootstrap);
   c.set(kafka::keys::linger_ms, 1);
   producer_ = std::make_unique<kafka::Producer>(c);
+}
+
+std::vector<std::string> produce_live(const std::string& bootstrap, const std::string& topic, int partitions,
+                                      std::chrono::milliseconds duration,
+                                      const std::function<void(std::int64_t, std::string&, std::string&)>& next) {
+  TestProducer p(bootstrap);
+  std::vector<std::string> produced;
+  std::string key, value;
+  const auto end = std::chrono::steady_clock::now() + duration;
+  while (std::chrono::steady_clock::now() < end) {
+    for (int b = 0; b < 20; ++b) {
+      next(wall_clock_ms(), key, value);
+      p.send(topic, static_cast<std::int32_t>(produced.size() % static_cast<std::size_t>(partitions)), key, value);
+      produced.push_back(value);
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  p.flush();
+  return produced;
 }
 
 std::int64_t TestProducer::records_in(const std::string& topic) const {

@@ -95,6 +95,12 @@ class TestProducer {
   std::unique_ptr<kafka::Producer> producer_;
 };
 
+// A live stream: `next(now, key, value)` makes each record with event time = now; 20 records
+// every 10 ms (about 2000/s) for `duration`, round-robin over `partitions`. Returns the values.
+std::vector<std::string> produce_live(const std::string& bootstrap, const std::string& topic, int partitions,
+                                      std::chrono::milliseconds duration,
+                                      const std::function<void(std::int64_t, std::string&, std::string&)>& next);
+
 // Reads every partition of a topic from the beginning.
 class TopicReader {
  public:

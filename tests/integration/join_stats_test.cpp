@@ -142,7 +142,6 @@ class JoinStatsTest : public ::testing::Test {
 
 // A live stream of sales at event time = now, for `seconds`, about 2000 sales/s.
 std::vector<std::string> produce_live(const std::string& bootstrap, std::chrono::seconds seconds, std::uint64_t seed) {
-  TestProducer p(bootstrap);
   js::GeneratorConfig g;
   g.products = kProducts;
   g.seed = seed;
@@ -151,19 +150,8 @@ std::vector<std::string> produce_live(const std::string& bootstrap, std::chrono:
   g.out_of_order = 0.1;
   g.max_disorder = 1000ms;  // below the 3 s grace
   js::SalesEventGenerator gen(g);
-  std::vector<std::string> produced;
-  std::string key, value;
-  const auto end = std::chrono::steady_clock::now() + seconds;
-  while (std::chrono::steady_clock::now() < end) {
-    for (int b = 0; b < 20; ++b) {
-      gen.next(wall_clock_ms(), key, value);
-      p.send("events", static_cast<std::int32_t>(produced.size() % kPartitions), key, value);
-      produced.push_back(value);
-    }
-    std::this_thread::sleep_for(10ms);
-  }
-  p.flush();
-  return produced;
+  return test::produce_live(bootstrap, "events", kPartitions, seconds,
+                           [&gen](std::int64_t now, std::string& key, std::string& value) { gen.next(now, key, value); });
 }
 
 class JoinStatsKillTest : public JoinStatsTest, public ::testing::WithParamInterface<std::string> {};
