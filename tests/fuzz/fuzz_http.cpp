@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -33,18 +34,35 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   return 0;
 }
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  FUZZ_CHECK(fd >= 0);
-  // Close with a reset: thousands of connections per second would otherwise use up the local
-  // ports in TIME_WAIT.
-  linger lg{1, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+// A connection to the server. At thousands of connections a second the local side can run short
+// of ports for a moment (the server's TIME_WAIT entries share the 4-tuples): a fresh socket is
+// tried again then; a server that is gone stays refused and fails the check.
+namespace {
+int connect_to_server() {
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(g_server->port());
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  FUZZ_CHECK(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    FUZZ_CHECK(fd >= 0);
+    // Close with a reset: thousands of connections per second would otherwise use up the local
+    // ports in TIME_WAIT.
+    linger lg{1, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) return fd;
+    const int err = errno;
+    ::close(fd);
+    if (err != EADDRNOTAVAIL && err != EAGAIN && err != ECONNREFUSED && err != EINTR && err != ETIMEDOUT) break;
+    ::usleep(10000);
+  }
+  return -1;
+}
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const int fd = connect_to_server();
+  FUZZ_CHECK(fd >= 0);
   timeval tv{0, 300000};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
