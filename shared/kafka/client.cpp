@@ -512,7 +512,7 @@ std::error_code Producer::send(TopicId topic, std::int32_t partition, std::strin
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       unreported_[epoch_].fetch_add(1, std::memory_order_relaxed);
       ++sent_;
-      sent_bytes_ += key.size() + value.size();
+      sent_bytes_ += key.size() + value.size() + kRecordBookkeepingBytes;
       return {};
     }
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) return ec(err);
@@ -533,7 +533,7 @@ std::error_code Producer::send_with_headers(TopicId topic, std::int32_t partitio
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       unreported_[epoch_].fetch_add(1, std::memory_order_relaxed);
       ++sent_;
-      sent_bytes_ += key.size() + (value ? value->size() : 0);
+      sent_bytes_ += key.size() + (value ? value->size() : 0) + kRecordBookkeepingBytes;
       return {};  // librdkafka owns the headers now
     }
     rd_kafka_headers_destroy(hdrs);
@@ -543,7 +543,7 @@ std::error_code Producer::send_with_headers(TopicId topic, std::int32_t partitio
 }
 
 void Producer::on_delivery(const rd_kafka_message_s* m) {
-  reported_bytes_.fetch_add(m->len + m->key_len, std::memory_order_relaxed);
+  reported_bytes_.fetch_add(m->len + m->key_len + kRecordBookkeepingBytes, std::memory_order_relaxed);
   const auto opaque = reinterpret_cast<std::uintptr_t>(m->_private);
   const unsigned epoch = static_cast<unsigned>(opaque >> kEpochBit) & 1u;
   const auto id = opaque & ((std::uintptr_t{1} << kEpochBit) - 1);

@@ -207,8 +207,11 @@ class Producer : public ClientBase {
   std::size_t in_flight() const noexcept;
   // Records accepted by send() and send_with_headers() since the producer was created.
   std::uint64_t sent() const noexcept { return sent_; }
-  // Key and value bytes accepted but not yet reported delivered (or failed): what the producer
-  // holds in memory. Delivery reports are served by poll_events(), flush() and commits.
+  // Memory held by records accepted but not yet reported delivered (or failed): key, value and
+  // librdkafka's bookkeeping of each record (kRecordBookkeepingBytes, an estimate), which is as
+  // large as the record itself for the small records of a telemetry stream. Delivery reports are
+  // served by poll_events(), flush() and commits.
+  static constexpr std::uint64_t kRecordBookkeepingBytes = 256;
   std::uint64_t unacknowledged_bytes() const noexcept {
     return sent_bytes_ - reported_bytes_.load(std::memory_order_relaxed);
   }

@@ -65,4 +65,21 @@ TEST(ProducerEpochs, AFailedRecordIsReportedToTheCommitOfItsEpoch) {
 }
 
 }  // namespace
+// What the producer holds counts each record's bookkeeping as well as its bytes (backpressure
+// pauses the input on it), and falls to zero once everything is acknowledged.
+TEST(ProducerEpochs, UnacknowledgedBytesCountEachRecordsBookkeeping) {
+  DevBroker broker({"out:1"});
+  kafka::Config pc;
+  pc.set(kafka::keys::bootstrap_servers, broker.bootstrap());
+  pc.set(kafka::keys::linger_ms, 1000);  // nothing is acknowledged before the flush
+  kafka::Producer producer(pc);
+  const auto topic = producer.topic("out");
+  ASSERT_FALSE(producer.send(topic, 0, "key", "value-1"));
+  const std::string_view tombstone_key = "gone";
+  ASSERT_FALSE(producer.send_with_headers(topic, 0, tombstone_key, nullptr, {{"h", "v"}}));
+  EXPECT_EQ(producer.unacknowledged_bytes(), 3 + 7 + 4 + 2 * kafka::Producer::kRecordBookkeepingBytes);
+  ASSERT_FALSE(producer.flush(10s));
+  EXPECT_EQ(producer.unacknowledged_bytes(), 0u);
+}
+
 }  // namespace sw::test
