@@ -183,7 +183,7 @@ int cmd_consume(int argc, char** argv) {
     return 2;
   }
   std::vector<sw::kafka::TopicPartition> assignment;
-  for (std::int32_t p = 0; p < partitions; ++p) assignment.push_back({topic, p, sw::kafka::kOffsetBeginning, {}});
+  for (std::int32_t p = 0; p < partitions; ++p) assignment.push_back({topic, p, sw::Offset::beginning(), {}});
   if (auto ec = consumer.assign(assignment)) {
     std::cerr << kProgram << " consume: assign: " << ec.message() << "\n";
     return 2;
@@ -271,7 +271,7 @@ int cmd_scan(int argc, char** argv) {
     }
     dropped += low;
     next[static_cast<std::size_t>(p)] = low;
-    assignment.push_back({topic, p, sw::kafka::kOffsetBeginning, {}});
+    assignment.push_back({topic, p, sw::Offset::beginning(), {}});
   }
   if (auto ec = consumer.assign(assignment)) {
     std::cerr << kProgram << " scan: assign: " << ec.message() << "\n";
@@ -787,7 +787,7 @@ int cmd_latency(int argc, char** argv) {
     std::cerr << kProgram << " latency: topic " << out_topic << ": " << ec.message() << "\n";
     return 2;
   }
-  for (std::int32_t p = 0; p < out_parts; ++p) assignment.push_back({out_topic, p, sw::kafka::kOffsetEnd, {}});
+  for (std::int32_t p = 0; p < out_parts; ++p) assignment.push_back({out_topic, p, sw::Offset::end(), {}});
   const bool with_match = vm.count("match-topic") > 0;
   const auto match_topic = with_match ? vm["match-topic"].as<std::string>() : std::string();
   if (with_match) {
@@ -796,7 +796,7 @@ int cmd_latency(int argc, char** argv) {
       std::cerr << kProgram << " latency: topic " << match_topic << ": " << ec.message() << "\n";
       return 2;
     }
-    for (std::int32_t p = 0; p < parts; ++p) assignment.push_back({match_topic, p, sw::kafka::kOffsetEnd, {}});
+    for (std::int32_t p = 0; p < parts; ++p) assignment.push_back({match_topic, p, sw::Offset::end(), {}});
   }
   if (with_input) {
     if (auto ec = consumer.partition_count(in_topic, in_parts, 10s)) {
@@ -804,7 +804,7 @@ int cmd_latency(int argc, char** argv) {
       return 2;
     }
     in_parts = std::min(in_parts, vm["sample-partitions"].as<int>());
-    for (std::int32_t p = 0; p < in_parts; ++p) assignment.push_back({in_topic, p, sw::kafka::kOffsetEnd, {}});
+    for (std::int32_t p = 0; p < in_parts; ++p) assignment.push_back({in_topic, p, sw::Offset::end(), {}});
   }
   if (auto ec = consumer.assign(assignment)) {
     std::cerr << kProgram << " latency: assign: " << ec.message() << "\n";

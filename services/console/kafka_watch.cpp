@@ -89,7 +89,7 @@ void KafkaWatch::refresh_tail_assignment() {
     if (tail_->partition_count(topic, n, kRequestTimeout)) {
       // Not there (yet), or no broker answers: keep what is assigned.
       for (const auto& [tp, next] : tail_next_)
-        if (tp.first == topic) assign.push_back({tp.first, tp.second, next, {}});
+        if (tp.first == topic) assign.push_back({tp.first, tp.second, Offset::at(next), {}});
       continue;
     }
     for (std::int32_t p = 0; p < n; ++p) {
@@ -100,7 +100,7 @@ void KafkaWatch::refresh_tail_assignment() {
         it = tail_next_.emplace(std::make_pair(topic, p), std::max(lo, hi - kTailPerPartition)).first;
         added = true;
       }
-      assign.push_back({topic, p, it->second, {}});
+      assign.push_back({topic, p, Offset::at(it->second), {}});
     }
   }
   if (added) {

@@ -100,21 +100,21 @@ LakeSink::Table* LakeSink::table_for(std::string_view topic) {
   return nullptr;
 }
 
-std::int64_t LakeSink::start_offset(const std::string& topic, std::int32_t partition) {
-  if (!config_.start_at_latest) return kafka::kOffsetBeginning;
+Offset LakeSink::start_offset(const std::string& topic, std::int32_t partition) {
+  if (!config_.start_at_latest) return Offset::beginning();
   std::int64_t low = 0, high = 0;
   if (auto ec = consumer_->query_watermarks(topic, partition, low, high, 10s)) {
     spdlog::warn("{} [{}]: cannot read the end offset ({}); starting at the end as it is when fetching begins", topic,
                  partition, ec.message());
-    return kafka::kOffsetEnd;
+    return Offset::end();
   }
-  return high;
+  return Offset::at(high);
 }
 
 void LakeSink::seek_all(const std::vector<kafka::TopicPartition>& positions) {
   for (const auto& tp : positions)
     if (auto ec = consumer_->seek(tp, 10s))
-      spdlog::warn("{} [{}]: seek to {} failed: {}", tp.topic, tp.partition, tp.offset, ec.message());
+      spdlog::warn("{} [{}]: seek to {} failed: {}", tp.topic, tp.partition, tp.offset.to_string(), ec.message());
 }
 
 void LakeSink::failed(Table& t, const std::string& what, std::vector<kafka::TopicPartition> positions) {
@@ -147,7 +147,7 @@ void LakeSink::retry_due_tables() {
     }
     t.unpositioned.clear();
     seek_all(resume);
-    for (auto p : t.sink->owned()) resume.push_back({t.sink->topic(), p, kafka::kOffsetInvalid, {}});
+    for (auto p : t.sink->owned()) resume.push_back({t.sink->topic(), p, Offset::none(), {}});
     if (!resume.empty()) {
       if (const auto ec = consumer_->resume(resume)) {
         failed(t, "resuming its partitions failed: " + ec.message(), resume);
@@ -275,12 +275,12 @@ void LakeSink::on_partitions_assigned(std::vector<kafka::TopicPartition>& partit
       // table's other partitions stop too (rewound to its last known versions and paused), so
       // that nothing is skipped past while the table backs off.
       if (!t->backing_off) failed(*t, "its log is unreadable", t->sink->abort());
-      t->unpositioned.push_back({tp.topic, tp.partition, kafka::kOffsetInvalid, {}});
+      t->unpositioned.push_back({tp.topic, tp.partition, Offset::none(), {}});
       continue;
     }
     tp.offset = t->sink->assign(tp.partition, start_offset(tp.topic, tp.partition));
     spdlog::info("{} [{}]: assigned; resuming at offset {} (table {} version {})", tp.topic, tp.partition,
-                 tp.offset == kafka::kOffsetBeginning ? std::string("earliest") : std::to_string(tp.offset),
+                 tp.offset.is_beginning() ? std::string("earliest") : tp.offset.to_string(),
                  t->sink->config().name, t->sink->version());
   }
   update_ready();

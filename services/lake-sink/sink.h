@@ -65,7 +65,7 @@ class LakeSink final : public kafka::RebalanceListener {
   void retry_due_tables();
   void enforce_memory_budget();
   void update_ready();
-  std::int64_t start_offset(const std::string& topic, std::int32_t partition);
+  Offset start_offset(const std::string& topic, std::int32_t partition);
 
   const SinkConfig& config_;
   metrics::Registry& registry_;

@@ -145,14 +145,14 @@ bool TableSink::refresh(std::string& error) {
   return true;
 }
 
-std::int64_t TableSink::assign(std::int32_t p, std::int64_t start) {
+Offset TableSink::assign(std::int32_t p, Offset start) {
   if (static_cast<std::size_t>(p) >= parts_.size()) parts_.resize(static_cast<std::size_t>(p) + 1);
   auto& st = parts_[p];
   st.assigned = true;
   st.expected = snapshot_.txn_version(app_id(p));
   st.start = start;
   st.next = -1;
-  return st.expected ? *st.expected : start;
+  return st.expected ? Offset::at(*st.expected) : start;
 }
 
 void TableSink::unassign(std::int32_t p) {
@@ -279,7 +279,7 @@ std::vector<kafka::TopicPartition> TableSink::rewind_positions() {
     const auto p = static_cast<std::int32_t>(i);
     st.expected = snapshot_.txn_version(app_id(p));
     st.next = -1;
-    out.push_back({table_.topic, p, st.expected ? *st.expected : st.start, {}});
+    out.push_back({table_.topic, p, st.expected ? Offset::at(*st.expected) : st.start, {}});
   }
   return out;
 }
@@ -343,7 +343,7 @@ TableSink::Outcome TableSink::roll() {
     if (!st.assigned || st.next < 0) continue;
     const auto p = static_cast<std::int32_t>(i);
     c.txns.push_back({app_id(p), st.expected, st.next});
-    progress.push_back({table_.topic, p, st.next, {}});
+    progress.push_back({table_.topic, p, Offset::at(st.next), {}});
   }
   c.commit_info = {{"operation", "STREAMING UPDATE"},
                    {"operationParameters", {{"outputMode", "Append"}, {"queryId", sink_.group_id}}},

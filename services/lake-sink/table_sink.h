@@ -51,8 +51,8 @@ class TableSink {
   bool refresh(std::string& error);
 
   // Partition ownership. `start` is where the partition begins when the table holds no progress
-  // for it (an offset, or kOffsetBeginning). Returns where to seek: the table's version or start.
-  std::int64_t assign(std::int32_t partition, std::int64_t start);
+  // for it (an offset, the beginning or the end). Returns where to seek: the table's version or start.
+  Offset assign(std::int32_t partition, Offset start);
   void unassign(std::int32_t partition);
   bool owns(std::int32_t partition) const noexcept {
     return partition >= 0 && static_cast<std::size_t>(partition) < parts_.size() && parts_[partition].assigned;
@@ -93,7 +93,7 @@ class TableSink {
   struct PartitionState {
     bool assigned = false;
     std::optional<std::int64_t> expected;  // the table's version for the partition when pending rows began
-    std::int64_t start = kafka::kOffsetBeginning;  // where to resume without a version
+    Offset start = Offset::beginning();  // where to resume without a version
     std::int64_t next = -1;                // next offset after the pending records (-1: none)
   };
   struct OpenFile {

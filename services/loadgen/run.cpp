@@ -100,7 +100,7 @@ int run_generator(const Settings& s, const volatile std::sig_atomic_t& stop) {
               span_ms > 0 ? span_start + static_cast<sw::TimestampMs>(static_cast<double>(sent) * span_step) : wall_ms;
           if (chat_gen) {
             if (chat_gen->next_event(now_ms, key, value)) {
-              if (producer.send(viewer_topic, -1, key, value, 0)) ++errors;
+              if (producer.send(viewer_topic, sw::kafka::kAnyPartition, key, value, 0)) ++errors;
               continue;  // viewer counts are extra: the rate counts chat events
             }
           } else if (render) {
@@ -110,7 +110,7 @@ int run_generator(const Settings& s, const volatile std::sig_atomic_t& stop) {
           } else {
             gen.next(now_ms, key, value);
           }
-          if (producer.send(topic, -1, key, value, 0)) ++errors;
+          if (producer.send(topic, sw::kafka::kAnyPartition, key, value, 0)) ++errors;
           ++sent;
         }
         producer.poll_events(std::chrono::milliseconds(0));
@@ -201,7 +201,7 @@ int run_replay(const Settings& s, const volatile std::sig_atomic_t& stop) {
             continue;
           }
           if (!rec.has_key) ++without_key;
-          if (producer.send(topic, -1, rec.has_key ? rec.key : std::string_view{}, rec.value, 0)) ++errors;
+          if (producer.send(topic, sw::kafka::kAnyPartition, rec.has_key ? rec.key : std::string_view{}, rec.value, 0)) ++errors;
           ++sent;
           ++sent_in_pass;
         }

@@ -322,7 +322,7 @@ bool PgSink::write_batch() {
   for (const auto& [tp, next] : next_offsets_)
     if (std::any_of(assignment.begin(), assignment.end(),
                     [&](const kafka::TopicPartition& a) { return a.topic == tp.first && a.partition == tp.second; }))
-      offsets.push_back({tp.first, tp.second, next, {}});
+      offsets.push_back({tp.first, tp.second, Offset::at(next), {}});
   if (auto ec = consumer_->commit_sync(offsets))
     spdlog::warn("offset commit failed after the database commit (rows will be replayed, harmlessly): {}", ec.message());
   else

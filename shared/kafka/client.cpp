@@ -24,12 +24,30 @@ int to_ms(std::chrono::milliseconds d) { return static_cast<int>(d.count()); }
 using PartitionListPtr =
     std::unique_ptr<rd_kafka_topic_partition_list_t, decltype(&rd_kafka_topic_partition_list_destroy)>;
 
+static_assert(kAnyPartition == RD_KAFKA_PARTITION_UA);
+
+// librdkafka's encoding of offsets: absolute ones, and logical ones from -1 down.
+std::int64_t to_rdkafka(Offset o) noexcept {
+  if (o.is_absolute()) return o.value();
+  if (o.is_beginning()) return RD_KAFKA_OFFSET_BEGINNING;
+  if (o.is_end()) return RD_KAFKA_OFFSET_END;
+  return RD_KAFKA_OFFSET_INVALID;  // none, or committed: assign() resumes from the group's offset
+}
+
+Offset from_rdkafka(std::int64_t o) noexcept {
+  if (o >= 0) return Offset::at(o);
+  if (o == RD_KAFKA_OFFSET_BEGINNING) return Offset::beginning();
+  if (o == RD_KAFKA_OFFSET_END) return Offset::end();
+  if (o == RD_KAFKA_OFFSET_STORED) return Offset::committed();
+  return Offset::none();
+}
+
 PartitionListPtr to_list(const std::vector<TopicPartition>& parts, bool with_metadata) {
   PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(parts.size())),
                         &rd_kafka_topic_partition_list_destroy);
   for (const auto& tp : parts) {
     auto* p = rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition);
-    p->offset = tp.offset;
+    p->offset = to_rdkafka(tp.offset);
     if (with_metadata && !tp.metadata.empty()) {
       // The list's destructor frees metadata with free(), so it must come from malloc().
       p->metadata = std::malloc(tp.metadata.size());
@@ -46,7 +64,7 @@ std::vector<TopicPartition> from_list(const rd_kafka_topic_partition_list_t* lis
   out.reserve(static_cast<std::size_t>(list->cnt));
   for (int i = 0; i < list->cnt; ++i) {
     const auto& p = list->elems[i];
-    TopicPartition tp{p.topic, p.partition, p.offset, {}};
+    TopicPartition tp{p.topic, p.partition, from_rdkafka(p.offset), {}};
     if (p.metadata && p.metadata_size > 0)
       tp.metadata.assign(static_cast<const char*>(p.metadata), p.metadata_size);
     out.push_back(std::move(tp));
@@ -401,11 +419,12 @@ std::error_code Consumer::seek(const TopicPartition& tp, std::chrono::millisecon
   return ec(list->elems[0].err);
 }
 
-std::int64_t Consumer::position(const std::string& topic, std::int32_t partition) const {
+Offset Consumer::position(const std::string& topic, std::int32_t partition) const {
   PartitionListPtr list(rd_kafka_topic_partition_list_new(1), &rd_kafka_topic_partition_list_destroy);
   rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
-  if (rd_kafka_position(rk_.get(), list.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) return kOffsetInvalid;
-  return list->elems[0].offset;
+  if (rd_kafka_position(rk_.get(), list.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) return Offset::none();
+  const auto o = list->elems[0].offset;
+  return o >= 0 ? Offset::at(o) : Offset::none();
 }
 
 bool Consumer::cached_watermarks(const std::string& topic, std::int32_t partition, std::int64_t& low,
@@ -595,12 +614,12 @@ void Producer::track_offsets(TopicId topic) {
   }
 }
 
-std::int64_t Producer::last_acked_offset(TopicId topic, std::int32_t partition) const {
+Offset Producer::last_acked_offset(TopicId topic, std::int32_t partition) const {
   const auto& tracked = acked_offsets_[sealed_];
-  if (topic >= tracked.size()) return -1;
+  if (topic >= tracked.size()) return Offset::none();
   const auto& offsets = tracked[topic];
   const auto p = static_cast<std::size_t>(partition);
-  return p < offsets.size() ? offsets[p] : -1;
+  return p < offsets.size() && offsets[p] >= 0 ? Offset::at(offsets[p]) : Offset::none();
 }
 
 std::error_code Producer::flush(std::chrono::milliseconds timeout) {

@@ -87,7 +87,8 @@ class RebalanceListener {
  public:
   virtual ~RebalanceListener() = default;
   // Partitions newly assigned (cooperative: incremental). The listener may set each entry's
-  // offset to choose where consumption starts; kOffsetInvalid means "the committed offset".
+  // offset to choose where consumption starts; none or Offset::committed() means the group's
+  // committed offset.
   virtual void on_partitions_assigned(std::vector<TopicPartition>& partitions) = 0;
   // Partitions about to be taken away: flush and commit now.
   virtual void on_partitions_revoked(const std::vector<TopicPartition>& partitions) = 0;
@@ -147,8 +148,8 @@ class Consumer : public ClientBase {
   [[nodiscard]] std::error_code pause(const std::vector<TopicPartition>& partitions);
   [[nodiscard]] std::error_code resume(const std::vector<TopicPartition>& partitions);
   [[nodiscard]] std::error_code seek(const TopicPartition& tp, std::chrono::milliseconds timeout);
-  // Consumer position (next offset to fetch) or kOffsetInvalid.
-  std::int64_t position(const std::string& topic, std::int32_t partition) const;
+  // Consumer position (next offset to fetch), or none before the first fetch.
+  Offset position(const std::string& topic, std::int32_t partition) const;
   // Watermarks as last seen in fetch responses (no broker round trip); false if unknown.
   bool cached_watermarks(const std::string& topic, std::int32_t partition, std::int64_t& low,
                          std::int64_t& high) const;
@@ -192,7 +193,7 @@ class Producer : public ClientBase {
   TopicId topic(const std::string& name);
   const std::string& topic_name(TopicId id) const { return topics_[id].name; }
 
-  // Enqueues a record (copied). partition < 0 lets librdkafka's partitioner choose.
+  // Enqueues a record (copied). kAnyPartition lets librdkafka's partitioner choose.
   // Blocks while the local queue is full (backpressure), serving delivery reports.
   [[nodiscard]] std::error_code send(TopicId topic, std::int32_t partition, std::string_view key, std::string_view value,
                        std::int64_t timestamp_ms = 0);
@@ -227,8 +228,8 @@ class Producer : public ClientBase {
   // Remembers the offset of each acknowledged record of this topic (per partition).
   void track_offsets(TopicId topic);
   // Offset of the last acknowledged record of a tracked topic's partition among the records of
-  // the sealed epoch (sent before the last seal()), or -1.
-  std::int64_t last_acked_offset(TopicId topic, std::int32_t partition) const;
+  // the sealed epoch (sent before the last seal()), or none.
+  Offset last_acked_offset(TopicId topic, std::int32_t partition) const;
 
   // Transactions (the configuration sets transactional.id). Outputs sent between begin and
   // commit, and the input offsets given to send_offsets_to_transaction, become visible to

@@ -3,17 +3,20 @@
 #include <string>
 #include <vector>
 
+#include "common/offset.h"
+
 namespace sw::kafka {
 
-inline constexpr std::int64_t kOffsetInvalid = -1001;    // RD_KAFKA_OFFSET_INVALID
-inline constexpr std::int64_t kOffsetBeginning = -2;     // RD_KAFKA_OFFSET_BEGINNING
-inline constexpr std::int64_t kOffsetEnd = -1;           // RD_KAFKA_OFFSET_END
-inline constexpr std::int32_t kPartitionUnassigned = -1; // RD_KAFKA_PARTITION_UA
+using sw::Offset;
+
+// The producer's "any partition": its partitioner chooses from the key (RD_KAFKA_PARTITION_UA).
+// A partition number is otherwise never negative.
+inline constexpr std::int32_t kAnyPartition = -1;
 
 struct TopicPartition {
   std::string topic;
   std::int32_t partition = 0;
-  std::int64_t offset = kOffsetInvalid;
+  Offset offset;  // none: not given (where a list asks for one: the group's committed offset)
   std::string metadata;  // offset-commit metadata (used to persist per-partition stream time)
 
   bool operator==(const TopicPartition& o) const { return topic == o.topic && partition == o.partition; }

@@ -61,7 +61,7 @@ Collection Collector::collect(std::chrono::milliseconds timeout) {
         continue;
       }
       std::vector<kafka::TopicPartition> parts;
-      for (std::int32_t p = 0; p < n; ++p) parts.push_back({topic, p, kafka::kOffsetInvalid, {}});
+      for (std::int32_t p = 0; p < n; ++p) parts.push_back({topic, p, Offset::none(), {}});
       if (auto ec = consumer.committed(parts, timeout)) {
         out.warnings.push_back("committed offsets of " + g.group + " on " + topic + ": " + ec.message());
         ++out.failed_requests;
@@ -74,7 +74,7 @@ Collection Collector::collect(std::chrono::milliseconds timeout) {
           ++out.failed_requests;
           continue;
         }
-        out.partitions.push_back({g.group, topic, tp.partition, tp.offset >= 0 ? tp.offset : -1, lo, hi, std::nullopt});
+        out.partitions.push_back({g.group, topic, tp.partition, tp.offset.value_or(-1), lo, hi, std::nullopt});
         note_topic(topic, tp.partition, lo, hi);
       }
     }
@@ -113,11 +113,11 @@ void Collector::read_oldest_unconsumed(Collection& out) {
   std::set<std::pair<std::string, std::int32_t>> seen;
   for (const auto& r : rows) {
     if (r.from() >= r.high || !seen.emplace(r.topic, r.partition).second) continue;
-    assign.push_back({r.topic, r.partition, r.from(), {}});
+    assign.push_back({r.topic, r.partition, Offset::at(r.from()), {}});
   }
   if (assign.empty()) return;
   std::map<std::pair<std::string, std::int32_t>, std::int64_t> wanted;
-  for (const auto& a : assign) wanted[{a.topic, a.partition}] = a.offset;
+  for (const auto& a : assign) wanted[{a.topic, a.partition}] = a.offset.value();
   if (const auto ec = peek_->assign(assign)) {
     out.warnings.push_back("assigning the timestamp probe failed: " + ec.message());
     return;

@@ -25,7 +25,7 @@ bool KafkaChangelogSource::read(const std::vector<Range>& ranges, const RecordFn
   for (const auto& r : ranges) {
     if (r.from >= r.high) continue;
     progress[r.partition] = {r.from, r.high};
-    assignment.push_back({topic_, r.partition, r.from, {}});
+    assignment.push_back({topic_, r.partition, Offset::at(r.from), {}});
   }
   if (assignment.empty()) return true;
   if (consumer_.assign(assignment)) return false;
@@ -52,7 +52,7 @@ bool KafkaChangelogSource::read(const std::vector<Range>& ranges, const RecordFn
       // Under read_committed, aborted records and transaction markers are skipped: the position
       // can pass `high` without a record at high - 1.
       if (it->second.next < it->second.high) {
-        const auto pos = consumer_.position(topic_, it->first);
+        const auto pos = consumer_.position(topic_, it->first).value_or(-1);
         if (pos > it->second.next) it->second.next = pos;
       }
       it = it->second.next >= it->second.high ? progress.erase(it) : std::next(it);

@@ -26,7 +26,7 @@ class KafkaRowFeed final : public table::RowFeed {
     if (auto ec = consumer_->partition_count(topic_, parts, 10s))
       throw std::runtime_error("topic " + topic_ + " is not available: " + ec.message());
     std::vector<kafka::TopicPartition> all;
-    for (std::int32_t p = 0; p < parts; ++p) all.push_back({topic_, p, kafka::kOffsetBeginning, {}});
+    for (std::int32_t p = 0; p < parts; ++p) all.push_back({topic_, p, Offset::beginning(), {}});
     if (auto ec = consumer_->assign(all)) throw std::runtime_error("assign " + topic_ + ": " + ec.message());
   }
   ~KafkaRowFeed() override {
@@ -51,7 +51,7 @@ class KafkaRowFeed final : public table::RowFeed {
       for (std::size_t i = 0; i < parts.size(); ++i) {
         // An empty partition (high <= low, e.g. everything compacted away) has nothing to read.
         if (high[i] <= low[i]) continue;
-        if (consumer_->position(parts[i].topic, parts[i].partition) < high[i]) done = false;
+        if (consumer_->position(parts[i].topic, parts[i].partition).value_or(-1) < high[i]) done = false;
       }
       if (done) return;
       if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("timed out loading topic " + topic_);

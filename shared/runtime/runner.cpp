@@ -163,7 +163,7 @@ class Runner::Collector final : public RecordCollector {
     produced_[t]->inc();
     produced_bytes_[t]->inc(key.size() + value.size());
   }
-  std::int64_t last_acked_offset(TopicId t, std::int32_t partition) override {
+  Offset last_acked_offset(TopicId t, std::int32_t partition) override {
     return producer_.last_acked_offset(t, partition);
   }
   void track_offsets(TopicId t) override { producer_.track_offsets(t); }
@@ -297,7 +297,7 @@ void Runner::on_partitions_assigned(std::vector<kafka::TopicPartition>& partitio
   std::vector<std::int32_t> created;
   for (const auto& c : created_tasks) {
     created.push_back(c.partition);
-    if (c.start_offset >= 0)
+    if (c.start_offset.is_absolute())
       for (auto& tp : partitions)
         if (tp.partition == c.partition) tp.offset = c.start_offset;
   }
@@ -460,7 +460,7 @@ void Runner::punctuate(TimestampMs now_wall) {
       std::int64_t lo = 0, hi = 0;
       const bool known = consumer_->cached_watermarks(topic, p, lo, hi);
       const auto pos = consumer_->position(topic, p);
-      return known && (pos >= hi || (pos < 0 && hi <= lo));
+      return known && (pos.is_absolute() ? pos.value() >= hi : hi <= lo);
     });
     if (changed) watermarks_changed_ = true;
     publish_watermarks(false);
@@ -504,9 +504,9 @@ void Runner::commit(const char* reason, bool wait) {
   auto prepared = core_->prepare_commit();
   std::vector<kafka::TopicPartition> offsets;
   for (auto& o : prepared.offsets) {
-    std::int64_t off = o.offset;
-    if (off < 0) off = consumer_->position(o.topic, o.partition);
-    if (off < 0) continue;
+    Offset off = o.offset;
+    if (!off.is_absolute()) off = consumer_->position(o.topic, o.partition);
+    if (!off.is_absolute()) continue;
     offsets.push_back({std::move(o.topic), o.partition, off, std::move(o.metadata)});
   }
   // Everything sent so far (outputs, changelog records and markers, watermarks) is what the
@@ -605,8 +605,7 @@ void Runner::update_lag_metrics() {
         metrics_->appended(topic).inc(n);
         appended += n;
       }
-      auto pos = consumer_->position(topic, p);
-      if (pos < 0) pos = lo;
+      const auto pos = consumer_->position(topic, p).value_or(lo);
       const double l = static_cast<double>(std::max<std::int64_t>(0, hi - pos));
       const auto labels = metrics::labels(
           {{"consumergroup", metrics_->group}, {"topic", topic}, {"partition", std::to_string(p)}});

@@ -43,7 +43,8 @@ std::vector<StageCore::Created> StageCore::restore_and_create(const std::vector<
         previous_generation = result.generation;
       }
     }
-    const std::int64_t start = restored_meta && def_.internal_sources ? meta.input_offset : -1;
+    const Offset start = restored_meta && def_.internal_sources && meta.input_offset >= 0 ? Offset::at(meta.input_offset)
+                                                                                           : Offset::committed();
     meta.generation = generation_(p, previous_generation);
     auto task = std::make_unique<Task>(topology_, def_, p, collector_, stores_, counters_, upstream_partitions_,
                                        std::move(meta));

@@ -19,7 +19,7 @@ namespace sw {
 struct SourceOffset {
   std::string topic;
   std::int32_t partition = 0;
-  std::int64_t offset = -1;  // next offset to read; -1: the consumer's current position
+  Offset offset;  // next offset to read; none: nothing read, the consumer's current position
   std::string metadata;
 };
 
@@ -45,9 +45,9 @@ class StageCore {
   // --- tasks
   struct Created {
     std::int32_t partition;
-    // Where to resume: for internal sources the position the restored task recorded; -1 for the
-    // group's committed offset.
-    std::int64_t start_offset;
+    // Where to resume: for internal sources the position the restored task recorded, otherwise
+    // the group's committed offset.
+    Offset start_offset;
   };
   // Restores the stores of the given partitions that have no task yet (one pass over their
   // changelog partitions per store) and creates their tasks, in the order given. Throws

@@ -133,7 +133,7 @@ Task::Task(const Topology& topology, const SubTopologyDef& def, std::int32_t par
     s.node = def.sources.at(topic)(*this);
     for (std::size_t i = 0; i < topology.entry_topics().size(); ++i)
       if (topology.entry_topics()[i] == topic) s.entry_index = static_cast<std::uint16_t>(i);
-    if (def.internal_sources) s.next_offset = meta_.input_offset;
+    if (def.internal_sources && meta_.input_offset >= 0) s.next_offset = Offset::at(meta_.input_offset);
     sources_.push_back(std::move(s));
   }
   applied_event_time_ = upstream_.current();
@@ -157,7 +157,7 @@ void Task::process(const InputRecord& rec) {
   }
   SourceState& s = sources_[i];
   last_source_ = i;
-  s.next_offset = rec.offset + 1;
+  s.next_offset = Offset::at(rec.offset + 1);
   dirty_ = true;
   if (def_.internal_sources) {
     process_internal(s, rec);
@@ -213,7 +213,7 @@ bool Task::chunk_intent(OffsetCommit& out) const {
   for (auto* p : pre_aggregators_) pending = pending || p->pending();
   if (!pending) return false;
   out.source = 0;
-  out.offset = chunk_.start;
+  out.offset = Offset::at(chunk_.start);
   out.metadata = encode_commit_metadata(chunk_.stream_time_before, chunk_.empty_before, chunk_.last);
   return true;
 }
@@ -230,7 +230,7 @@ void Task::committable(std::vector<OffsetCommit>& out) const {
       out.push_back({i, s.next_offset, {}});
     } else if (i == 0 && chunk_.open) {
       // Partials of the open chunk are not downstream yet: resume at its start.
-      out.push_back({i, chunk_.start,
+      out.push_back({i, Offset::at(chunk_.start),
                      encode_commit_metadata(chunk_.stream_time_before, chunk_.empty_before, chunk_.forced_end)});
     } else {
       out.push_back({i, s.next_offset, encode_commit_metadata(s.stream_time, s.empty)});
@@ -343,7 +343,7 @@ void Task::flush() {
   // close is closed (and emitted, under this same commit) before the marker says so. A restore
   // treats windows that end before the marker's event time as already emitted.
   if (def_.internal_sources) advance_event_time();
-  meta_.input_offset = sources_.empty() ? -1 : sources_[0].next_offset;
+  meta_.input_offset = sources_.empty() ? -1 : sources_[0].next_offset.value_or(-1);
   const std::string meta = meta_.encode();
   for (auto* s : stateful_) s->flush(meta);
 }

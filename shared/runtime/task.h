@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/offset.h"
 #include "topology/envelope.h"
 #include "topology/processor.h"
 #include "topology/topology.h"
@@ -20,7 +21,7 @@ namespace sw {
 // and the upstream watermarks.
 struct TaskMeta {
   std::uint32_t generation = 0;
-  std::int64_t input_offset = -1;                         // next offset of the input partition
+  std::int64_t input_offset = -1;                         // next offset of the input partition; -1: none (stored form)
   std::vector<std::vector<std::int64_t>> last_offsets;    // [entry topic][partition] last applied
   std::vector<std::vector<std::uint32_t>> last_seqs;      // ... and its sequence number (partials)
   std::vector<std::vector<TimestampMs>> watermarks;       // [entry topic][partition]
@@ -40,7 +41,7 @@ bool decode_commit_metadata(std::string_view in, TimestampMs& stream_time, bool&
 // An offset (and its metadata) that a task wants committed for one of its sources.
 struct OffsetCommit {
   std::size_t source = 0;
-  std::int64_t offset = -1;  // next offset to read; -1: the consumer's position
+  Offset offset;  // next offset to read; none: nothing read, the consumer's position
   std::string metadata;
 };
 
@@ -55,7 +56,7 @@ class Task final : public TaskContext {
 
   // --- records
   void process(const InputRecord& rec);
-  std::int64_t next_offset(std::size_t source) const { return sources_[source].next_offset; }
+  Offset next_offset(std::size_t source) const { return sources_[source].next_offset; }
   bool has_progress() const noexcept { return dirty_; }
   // Index of the source that read the last processed record (entry stages may read several topics).
   std::size_t last_source() const noexcept { return last_source_; }
@@ -107,7 +108,7 @@ class Task final : public TaskContext {
   struct SourceState {
     std::unique_ptr<SourceNode> node;
     std::uint16_t entry_index = 0;
-    std::int64_t next_offset = -1;
+    Offset next_offset;  // none until a record is read (or restored)
     TimestampMs stream_time = kNoTimestamp;
     bool empty = false;
     TimestampMs last_activity = 0;

@@ -33,8 +33,9 @@ class TopologyTestDriver::MemoryCollector final : public RecordCollector, public
                          const std::vector<std::pair<std::string, std::string>>& headers, TimestampMs ts) override {
     append(t, partition, key, value, ts, headers);
   }
-  std::int64_t last_acked_offset(TopicId t, std::int32_t partition) override {
-    return static_cast<std::int64_t>(logs_[t][static_cast<std::size_t>(partition)].size()) - 1;
+  Offset last_acked_offset(TopicId t, std::int32_t partition) override {
+    const auto n = logs_[t][static_cast<std::size_t>(partition)].size();
+    return n == 0 ? Offset::none() : Offset::at(static_cast<std::int64_t>(n) - 1);
   }
   void track_offsets(TopicId) override {}
 
@@ -165,7 +166,8 @@ void TopologyTestDriver::create_tasks(Stage& stage) {
   for (const auto& c : created) {
     for (std::size_t i = 0; i < def.source_topics.size(); ++i) {
       const auto key = std::make_pair(def.source_topics[i], c.partition);
-      stage.position[key] = c.start_offset >= 0 ? static_cast<std::size_t>(c.start_offset) : stage.committed[key];
+      stage.position[key] =
+          c.start_offset.is_absolute() ? static_cast<std::size_t>(c.start_offset.value()) : stage.committed[key];
       if (!def.internal_sources) {
         const auto it = stage.committed_metadata.find(key);
         if (it != stage.committed_metadata.end()) stage.core->restore_commit(key.first, c.partition, it->second);
@@ -257,7 +259,7 @@ void TopologyTestDriver::send_chunks(Stage& stage) {
   if (!stage.core->entry()) return;
   for (const auto& c : stage.core->chunk_intents()) {
     const auto key = std::make_pair(c.topic, c.partition);
-    stage.committed[key] = static_cast<std::size_t>(c.offset);
+    stage.committed[key] = static_cast<std::size_t>(c.offset.value());
     stage.committed_metadata[key] = c.metadata;
   }
   stage.core->send_chunks();
@@ -272,7 +274,7 @@ void TopologyTestDriver::commit() {
     stage->core->commit_local(prepared.partitions);
     for (const auto& c : prepared.offsets) {
       const auto key = std::make_pair(c.topic, c.partition);
-      stage->committed[key] = c.offset < 0 ? stage->position[key] : static_cast<std::size_t>(c.offset);
+      stage->committed[key] = c.offset.is_absolute() ? static_cast<std::size_t>(c.offset.value()) : stage->position[key];
       if (stage->core->entry()) stage->committed_metadata[key] = c.metadata;
     }
   }

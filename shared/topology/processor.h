@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/offset.h"
 #include "common/time.h"
 #include "window/windows.h"
 
@@ -57,8 +58,8 @@ class RecordCollector {
                                  std::string_view value,
                                  const std::vector<std::pair<std::string, std::string>>& headers,
                                  TimestampMs timestamp) = 0;
-  // Offset of the last acknowledged record sent to (topic, partition), or -1.
-  virtual std::int64_t last_acked_offset(TopicId topic, std::int32_t partition) = 0;
+  // Offset of the last acknowledged record sent to (topic, partition), or none.
+  virtual Offset last_acked_offset(TopicId topic, std::int32_t partition) = 0;
   virtual void track_offsets(TopicId topic) = 0;
 };
 

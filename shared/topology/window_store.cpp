@@ -39,7 +39,7 @@ void ChangeLoggingWindowStore::flush(std::string_view task_meta) {
 void ChangeLoggingWindowStore::commit() {
   inner_->commit();
   const auto last = collector_.last_acked_offset(topic_, partition_);
-  if (last >= 0) inner_->checkpoint(last + 1);
+  if (last.is_absolute()) inner_->checkpoint(last.value() + 1);
 }
 
 void MeteredWindowStore::put(const state::WindowKey& key, std::string_view value) {

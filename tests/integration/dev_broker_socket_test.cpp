@@ -107,7 +107,7 @@ TEST(DevBrokerSockets, PollReturnsARecordWithoutWaitingForTheTimeout) {
   cc.set(kafka::keys::bootstrap_servers, broker.bootstrap());
   cc.set(kafka::keys::fetch_wait_max_ms, 10);
   kafka::Consumer consumer(cc, nullptr);
-  ASSERT_FALSE(consumer.assign({{"logs", 0, kafka::kOffsetBeginning, {}}}));
+  ASSERT_FALSE(consumer.assign({{"logs", 0, Offset::beginning(), {}}}));
   kafka::MessageBatch batch(1000);
   const auto deadline = std::chrono::steady_clock::now() + 30s;
   bool sent = false;

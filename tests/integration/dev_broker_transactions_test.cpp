@@ -48,7 +48,7 @@ std::vector<std::string> read_values(const std::string& bootstrap, const std::st
   c.set(kafka::keys::fetch_wait_max_ms, 10);
   c.set_raw("isolation.level", committed_only ? "read_committed" : "read_uncommitted");
   kafka::Consumer consumer(c, nullptr);
-  EXPECT_FALSE(consumer.assign({{topic, 0, kafka::kOffsetBeginning, {}}}));
+  EXPECT_FALSE(consumer.assign({{topic, 0, Offset::beginning(), {}}}));
   std::vector<std::string> values;
   kafka::MessageBatch batch(1000);
   auto last = std::chrono::steady_clock::now();
@@ -94,14 +94,14 @@ TEST_F(DevBrokerTransactions, CommittedTransactionIsVisibleButItsOffsetsAreNotSt
   join(*consumer, batch);
   ASSERT_FALSE(p.begin_transaction());
   send_all(p, "out", {"a", "b"});
-  auto r = p.send_offsets_to_transaction({{"in", 0, 42, "sw1;st=7"}}, *consumer, 30s);
+  auto r = p.send_offsets_to_transaction({{"in", 0, Offset::at(42), "sw1;st=7"}}, *consumer, 30s);
   ASSERT_FALSE(r) << r.message;
   r = p.commit_transaction(30s);
   ASSERT_FALSE(r) << r.message;
   EXPECT_EQ(read_values(broker.bootstrap(), "out", true), (std::vector<std::string>{"a", "b"}));
-  std::vector<kafka::TopicPartition> committed{{"in", 0, kafka::kOffsetInvalid, {}}};
+  std::vector<kafka::TopicPartition> committed{{"in", 0, Offset::none(), {}}};
   ASSERT_FALSE(consumer->committed(committed, 10s));
-  EXPECT_EQ(committed[0].offset, kafka::kOffsetInvalid)
+  EXPECT_EQ(committed[0].offset, Offset::none())
       << "the dev broker now stores transactional offsets: update docs/guarantees.md";
   batch.clear();
   consumer->close();
@@ -136,15 +136,15 @@ TEST_F(DevBrokerTransactions, OffsetsOfAnAbortedTransactionAreNotCommitted) {
   kafka::MessageBatch batch;
   join(*consumer, batch);
   ASSERT_FALSE(p.begin_transaction());
-  ASSERT_FALSE(p.send_offsets_to_transaction({{"in", 0, 5, {}}}, *consumer, 30s));
+  ASSERT_FALSE(p.send_offsets_to_transaction({{"in", 0, Offset::at(5), {}}}, *consumer, 30s));
   ASSERT_FALSE(p.commit_transaction(30s));
   ASSERT_FALSE(p.begin_transaction());
-  ASSERT_FALSE(p.send_offsets_to_transaction({{"in", 0, 9, {}}}, *consumer, 30s));
+  ASSERT_FALSE(p.send_offsets_to_transaction({{"in", 0, Offset::at(9), {}}}, *consumer, 30s));
   ASSERT_FALSE(p.abort_transaction(30s));
-  std::vector<kafka::TopicPartition> committed{{"in", 0, kafka::kOffsetInvalid, {}}};
+  std::vector<kafka::TopicPartition> committed{{"in", 0, Offset::none(), {}}};
   ASSERT_FALSE(consumer->committed(committed, 10s));
-  RecordProperty("offset_after_abort", std::to_string(committed[0].offset));
-  EXPECT_NE(committed[0].offset, 9);
+  RecordProperty("offset_after_abort", committed[0].offset.to_string());
+  EXPECT_NE(committed[0].offset, Offset::at(9));
   batch.clear();
   consumer->close();
 }

@@ -172,7 +172,7 @@ TopicReader::TopicReader(const std::string& bootstrap, const std::string& topic)
   std::int32_t n = 0;
   if (auto ec = consumer_->partition_count(topic, n, 10s)) throw std::runtime_error("metadata: " + ec.message());
   std::vector<kafka::TopicPartition> parts;
-  for (std::int32_t p = 0; p < n; ++p) parts.push_back({topic, p, kafka::kOffsetBeginning, {}});
+  for (std::int32_t p = 0; p < n; ++p) parts.push_back({topic, p, Offset::beginning(), {}});
   if (auto ec = consumer_->assign(parts)) throw std::runtime_error("assign: " + ec.message());
 }
 

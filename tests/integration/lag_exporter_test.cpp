@@ -28,7 +28,7 @@ TEST(LagExporter, ReportsTheLagCreatedOnPurpose) {
     for (int i = 0; i < 25; ++i) producer.send("events", p, "k", "v" + std::to_string(i));
   producer.flush();
   // Partition 0 at 10 (lag 15), 1 caught up (0), 2 never committed (25), 3 at 5 (20).
-  commit(broker.bootstrap(), "g1", {{"events", 0, 10, {}}, {"events", 1, 25, {}}, {"events", 3, 5, {}}});
+  commit(broker.bootstrap(), "g1", {{"events", 0, Offset::at(10), {}}, {"events", 1, Offset::at(25), {}}, {"events", 3, Offset::at(5), {}}});
 
   Service exporter("streamwright-lag-exporter",
                    {"--bootstrap-servers", broker.bootstrap(), "--group", "g1=events", "--interval", "500ms",
@@ -61,7 +61,7 @@ TEST(LagExporter, ReportsTheLagCreatedOnPurpose) {
       << text;
 
   // Consuming more moves the lag.
-  commit(broker.bootstrap(), "g1", {{"events", 0, 25, {}}});
+  commit(broker.bootstrap(), "g1", {{"events", 0, Offset::at(25), {}}});
   EXPECT_TRUE(eventually(
       [&] {
         text = exporter.metrics();

@@ -299,10 +299,10 @@ TEST(LakeSink, ResumesFromTheTableNotFromKafkasCommittedOffsets) {
     cc.set(kafka::keys::group_id, "lake-sink");
     kafka::Consumer c(cc, nullptr);
     std::vector<kafka::TopicPartition> committed;
-    for (int p = 0; p < kPartitions; ++p) committed.push_back({"node-metrics", p, kafka::kOffsetInvalid, {}});
+    for (int p = 0; p < kPartitions; ++p) committed.push_back({"node-metrics", p, Offset::none(), {}});
     ASSERT_FALSE(c.committed(committed, 10s));
     for (int p = 0; p < kPartitions; ++p)
-      EXPECT_EQ(committed[static_cast<std::size_t>(p)].offset, nodes.end[static_cast<std::size_t>(p)]) << "the hint";
+      EXPECT_EQ(committed[static_cast<std::size_t>(p)].offset, Offset::at(nodes.end[static_cast<std::size_t>(p)])) << "the hint";
   }
   auto sink = start_sink(broker, {"--table", "node-metrics=" + table}, dir.path() / "sink2.log");
   ASSERT_TRUE(wait_for_progress(table, "lake-sink", nodes.end, 60s));

@@ -27,17 +27,17 @@ TEST(ProducerEpochs, LastAckedOffsetCoversOnlyTheSealedEpoch) {
   for (int i = 0; i < 7; ++i) ASSERT_FALSE(producer.send(topic, 0, "k", "epoch-2"));  // offsets 5..11
   ASSERT_FALSE(producer.flush(10s));  // both epochs acknowledged, the later one included
   EXPECT_TRUE(producer.sealed_acknowledged());
-  EXPECT_EQ(producer.last_acked_offset(topic, 0), 4);
-  EXPECT_EQ(producer.last_acked_offset(topic, 1), -1);
+  EXPECT_EQ(producer.last_acked_offset(topic, 0), Offset::at(4));
+  EXPECT_EQ(producer.last_acked_offset(topic, 1), Offset::none());
 
   producer.seal();  // epoch 2 sealed: its last record is offset 11
-  EXPECT_EQ(producer.last_acked_offset(topic, 0), 11);
+  EXPECT_EQ(producer.last_acked_offset(topic, 0), Offset::at(11));
   ASSERT_FALSE(producer.send(topic, 1, "k", "epoch-3"));
   producer.seal();
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   while (!producer.sealed_acknowledged() && std::chrono::steady_clock::now() < deadline) producer.poll_events(10ms);
   ASSERT_TRUE(producer.sealed_acknowledged());
-  EXPECT_EQ(producer.last_acked_offset(topic, 1), 0);
+  EXPECT_EQ(producer.last_acked_offset(topic, 1), Offset::at(0));
   EXPECT_FALSE(producer.take_delivery_error());
 }
 
