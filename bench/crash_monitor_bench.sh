@@ -14,6 +14,9 @@
 # topic (streamwright-bench-tool watch). The group join (about 3 s) is not part of the interval.
 # Prints a Markdown report and writes it to bench/results/crash-monitor-latest.md.
 set -euo pipefail
+BENCH_NAME=crash_monitor_bench
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 EVENTS=1000000
 PARTITIONS=64
@@ -47,12 +50,6 @@ Options (defaults in brackets):
 EOF
 }
 
-die() {
-  echo "crash_monitor_bench: error: $*" >&2
-  exit 1
-}
-log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
-
 ORIGINAL_ARGS=("$@")
 KEEP_WORK=0
 REPLICAS=1
@@ -78,11 +75,8 @@ while [[ $# -gt 0 ]]; do
     *) usage >&2; die "unknown argument '$1'" ;;
   esac
 done
-for opt in events=EVENTS partitions=PARTITIONS internal-partitions=INTERNAL runs=RUNS users=USERS \
-  interval-ms=INTERVAL_MS replicas=REPLICAS; do
-  v=${opt#*=}
-  [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "--${opt%%=*} must be a positive integer, got '${!v}'"
-done
+require_positive_ints events=EVENTS partitions=PARTITIONS internal-partitions=INTERNAL runs=RUNS users=USERS \
+  interval-ms=INTERVAL_MS replicas=REPLICAS
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -92,15 +86,7 @@ command -v curl >/dev/null || die "curl is required"
 
 # --- build what is missing ----------------------------------------------------------------------
 TARGETS=(streamwright-devbroker streamwright-loadgen streamwright-crash-monitor streamwright-bench-tool)
-MISSING=()
-for t in "${TARGETS[@]}"; do [[ -x $BIN/$t ]] || MISSING+=("$t"); done
-if [[ ${#MISSING[@]} -gt 0 ]]; then
-  log "building ${MISSING[*]}"
-  if [[ ! -f build/CMakeCache.txt ]]; then
-    cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >&2
-  fi
-  cmake --build build -j2 --target "${MISSING[@]}" >&2
-fi
+build_missing_targets "$BIN" "${TARGETS[@]}"
 
 # Another build may replace the binaries while the benchmark runs: note their identity.
 binaries_id() { (cd "$BIN" && stat -c '%n %Y %s' "${TARGETS[@]}" | md5sum | cut -c1-12); }
@@ -108,25 +94,7 @@ BINARIES_AT_START=$(binaries_id)
 CRASH_MONITOR_BUILT=$(date -u -d "@$(stat -c %Y "$BIN/streamwright-crash-monitor")" +%Y-%m-%dT%H:%M:%SZ)
 
 # --- child processes ----------------------------------------------------------------------------
-BENCH_NAME=crash_monitor_bench
-# shellcheck source=bench/lib.sh
-source "$ROOT/bench/lib.sh"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/sw-crash-bench.XXXXXX")
-CHILDREN=()
-
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  stop_all
-  if [[ $rc -ne 0 || $KEEP_WORK -eq 1 ]]; then
-    echo "crash_monitor_bench: logs kept in $WORK" >&2
-  else
-    rm -rf "$WORK"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'echo "crash_monitor_bench: interrupted" >&2; exit 130' INT TERM
+make_workdir sw-crash-bench
 
 # --- topics -------------------------------------------------------------------------------------
 # The topology's topics and their roles, from the service itself.

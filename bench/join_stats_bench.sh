@@ -22,6 +22,9 @@
 #
 # Prints a Markdown report and writes it to bench/results/join-stats-latest.md.
 set -euo pipefail
+BENCH_NAME=join_stats_bench
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 EVENTS=1000000
 PARTITIONS=16
@@ -53,12 +56,6 @@ Options (defaults in brackets):
 EOF
 }
 
-die() {
-  echo "join_stats_bench: error: $*" >&2
-  exit 1
-}
-log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
-
 ORIGINAL_ARGS=("$@")
 KEEP_WORK=0
 SUMMARY=
@@ -80,10 +77,7 @@ while [[ $# -gt 0 ]]; do
     *) usage >&2; die "unknown argument '$1'" ;;
   esac
 done
-for opt in events=EVENTS partitions=PARTITIONS internal-partitions=INTERNAL runs=RUNS; do
-  v=${opt#*=}
-  [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "--${opt%%=*} must be a positive integer, got '${!v}'"
-done
+require_positive_ints events=EVENTS partitions=PARTITIONS internal-partitions=INTERNAL runs=RUNS
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -93,32 +87,9 @@ DATASET=$ROOT/topologies/data/join-stats/products.json
 command -v curl >/dev/null || die "curl is required"
 
 TARGETS=(streamwright-devbroker streamwright-loadgen streamwright-join-stats streamwright-bench-tool)
-MISSING=()
-for t in "${TARGETS[@]}"; do [[ -x $BIN/$t ]] || MISSING+=("$t"); done
-if [[ ${#MISSING[@]} -gt 0 ]]; then
-  log "building ${MISSING[*]}"
-  [[ -f build/CMakeCache.txt ]] || cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >&2
-  cmake --build build -j2 --target "${MISSING[@]}" >&2
-fi
+build_missing_targets "$BIN" "${TARGETS[@]}"
 
-BENCH_NAME=join_stats_bench
-# shellcheck source=bench/lib.sh
-source "$ROOT/bench/lib.sh"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/sw-join-stats-bench.XXXXXX")
-CHILDREN=()
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  stop_all
-  if [[ $rc -ne 0 || $KEEP_WORK -eq 1 ]]; then
-    echo "join_stats_bench: logs kept in $WORK" >&2
-  else
-    rm -rf "$WORK"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'echo "join_stats_bench: interrupted" >&2; exit 130' INT TERM
+make_workdir sw-join-stats-bench
 
 VARIANTS=(two-phase one-phase)
 variant_args() {  # the service options of a variant

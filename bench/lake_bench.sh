@@ -16,6 +16,10 @@
 # is the sink's user + system time over the same interval. streamwright-lake validate checks the
 # table holds exactly N rows. Prints a Markdown report and writes it to bench/results/lake-latest.md.
 set -euo pipefail
+BENCH_NAME=lake_bench
+BENCH_LOG_TAG=lake-bench
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 EVENTS=1000000
 PARTITIONS=64
@@ -39,12 +43,6 @@ Options (defaults in brackets):
 EOF
 }
 
-die() {
-  echo "lake_bench: error: $*" >&2
-  exit 1
-}
-log() { echo "[lake-bench $(date +%H:%M:%S)] $*" >&2; }
-
 KEEP_WORK=0
 REPORT=
 SINK_ARGS=()
@@ -62,10 +60,7 @@ while [[ $# -gt 0 ]]; do
     *) usage >&2; die "unknown argument '$1'" ;;
   esac
 done
-for opt in events=EVENTS partitions=PARTITIONS runs=RUNS; do
-  v=${opt#*=}
-  [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "--${opt%%=*} must be a positive integer, got '${!v}'"
-done
+require_positive_ints events=EVENTS partitions=PARTITIONS runs=RUNS
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -74,32 +69,9 @@ REPORT=${REPORT:-$ROOT/bench/results/lake-latest.md}
 command -v curl >/dev/null || die "curl is required"
 
 TARGETS=(streamwright-devbroker streamwright-loadgen streamwright-lake-sink streamwright-lake streamwright-bench-tool)
-MISSING=()
-for t in "${TARGETS[@]}"; do [[ -x $BIN/$t ]] || MISSING+=("$t"); done
-if [[ ${#MISSING[@]} -gt 0 ]]; then
-  log "building ${MISSING[*]}"
-  [[ -f build/CMakeCache.txt ]] || cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >&2
-  cmake --build build -j2 --target "${MISSING[@]}" >&2
-fi
+build_missing_targets "$BIN" "${TARGETS[@]}"
 
-BENCH_NAME=lake_bench
-# shellcheck source=bench/lib.sh
-source "$ROOT/bench/lib.sh"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/sw-lake-bench.XXXXXX")
-CHILDREN=()
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  stop_all
-  if [[ $rc -ne 0 || $KEEP_WORK -eq 1 ]]; then
-    echo "lake_bench: logs kept in $WORK" >&2
-  else
-    rm -rf "$WORK"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'echo "lake_bench: interrupted" >&2; exit 130' INT TERM
+make_workdir sw-lake-bench
 
 CLK_TCK=$(getconf CLK_TCK)
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null; }

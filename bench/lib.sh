@@ -1,10 +1,65 @@
-# Shared helpers of the benchmark scripts (sourced). The caller sets BENCH_NAME, defines die()
-# and log(), and keeps its child processes in CHILDREN (start/run_fg add to it).
+# Shared helpers of the benchmark scripts (sourced right after `set -euo pipefail`). The caller
+# sets BENCH_NAME (the prefix of its error messages) and optionally BENCH_LOG_TAG (the prefix of
+# its log lines, "bench" by default) before sourcing, and keeps its child processes in CHILDREN
+# (make_workdir creates it; start/run_fg add to it).
 # shellcheck shell=bash
 
 # Statistics and Markdown tables: bench/stats.py (python3 bench/stats.py --help).
 BENCH_STATS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/stats.py"
 stats() { python3 -S "$BENCH_STATS" "$@"; }  # -S: the standard library only, and a faster start
+
+die() {
+  echo "$BENCH_NAME: error: $*" >&2
+  exit 1
+}
+log() { echo "[${BENCH_LOG_TAG:-bench} $(date +%H:%M:%S)] $*" >&2; }
+
+# require_positive_ints OPTION=VARIABLE...: dies unless every VARIABLE holds a positive integer,
+# e.g. require_positive_ints events=EVENTS runs=RUNS (the message names --OPTION).
+require_positive_ints() {
+  local opt var
+  for opt in "$@"; do
+    var=${opt#*=}
+    [[ ${!var} =~ ^[1-9][0-9]*$ ]] || die "--${opt%%=*} must be a positive integer, got '${!var}'"
+  done
+}
+
+# build_missing_targets BIN TARGET...: builds the targets that are not executables in BIN (in
+# build/ under the current directory, the repository root; configured first if it is not yet).
+# With BENCH_BUILD_LOCK set, configure and build run under `flock BENCH_BUILD_LOCK`.
+build_missing_targets() {
+  local bin=$1 t missing=() lock=()
+  shift
+  for t in "$@"; do [[ -x $bin/$t ]] || missing+=("$t"); done
+  [[ ${#missing[@]} -gt 0 ]] || return 0
+  log "building ${missing[*]}"
+  if [[ -n ${BENCH_BUILD_LOCK:-} ]]; then lock=(flock "$BENCH_BUILD_LOCK"); fi
+  if [[ ! -f build/CMakeCache.txt ]]; then
+    ${lock[@]+"${lock[@]}"} cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >&2
+  fi
+  ${lock[@]+"${lock[@]}"} cmake --build build -j2 --target "${missing[@]}" >&2
+}
+
+# make_workdir PREFIX: creates WORK (a new directory $TMPDIR/PREFIX.XXXXXX) and an empty
+# CHILDREN, and installs the traps: on exit every child is stopped and WORK is removed, or kept
+# (and named) when the script fails or KEEP_WORK is 1 (--keep-logs); SIGINT/SIGTERM exit with 130.
+make_workdir() {
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")
+  CHILDREN=()
+  trap bench_cleanup EXIT
+  trap 'echo "$BENCH_NAME: interrupted" >&2; exit 130' INT TERM
+}
+bench_cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  stop_all
+  if [[ $rc -ne 0 || ${KEEP_WORK:-0} -eq 1 ]]; then
+    echo "$BENCH_NAME: logs kept in $WORK" >&2
+  else
+    rm -rf "$WORK"
+  fi
+  exit "$rc"
+}
 
 alive() {  # running and not a zombie
   local stat

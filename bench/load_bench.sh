@@ -36,6 +36,10 @@
 #
 # Writes DIR/summary.tsv (key, value), DIR/sweep.tsv and DIR/cdf-*.tsv.
 set -euo pipefail
+BENCH_NAME=load_bench
+BENCH_LOG_TAG=load
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PIPE=
 OUT=
@@ -51,11 +55,6 @@ PARTITIONS=64
 INTERNAL=8
 LINGER_MS=5
 
-die() {
-  echo "load_bench: error: $*" >&2
-  exit 1
-}
-log() { echo "[load $(date +%H:%M:%S)] $*" >&2; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --pipeline) PIPE=${2:?}; shift 2 ;;
@@ -83,22 +82,9 @@ fi
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=${SW_BENCH_BIN:-$ROOT/build/bin}  # the suite runs a snapshot of the binaries
-BENCH_NAME=load_bench
-# shellcheck source=bench/lib.sh
-source "$ROOT/bench/lib.sh"
 mkdir -p "$OUT"
 : >"$OUT/summary.tsv"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/sw-load-bench.XXXXXX")
-CHILDREN=()
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  stop_all
-  if [[ $rc -ne 0 || $KEEP_WORK -eq 1 ]]; then echo "load_bench: logs kept in $WORK" >&2; else rm -rf "$WORK"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'echo "load_bench: interrupted" >&2; exit 130' INT TERM
+make_workdir sw-load-bench
 CLK_TCK=$(getconf CLK_TCK)
 
 # --- the pipelines ------------------------------------------------------------------------------

@@ -18,6 +18,10 @@
 # generators' own averages, and the CPU cores used by the generators, by the broker and by
 # everything else on the machine (a busy machine offers less: compare runs only when that is low).
 set -euo pipefail
+BENCH_NAME=loadgen_scaling
+BENCH_LOG_TAG=scaling
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PROCS=1,2,4
 SECONDS_PER_STEP=6
@@ -26,11 +30,7 @@ PARTITIONS=64
 RUNS=1
 OUT_FILE=
 LOADGEN_ARGS=()
-die() {
-  echo "loadgen_scaling: error: $*" >&2
-  exit 1
-}
-log() { echo "[scaling $(date +%H:%M:%S)] $*" >&2; }
+KEEP_WORK=0  # no --keep-logs: the work directory is kept only when the script fails
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --processes) PROCS=${2:?}; shift 2 ;;
@@ -51,20 +51,7 @@ BIN=${SW_BENCH_BIN:-$ROOT/build/bin}
 for t in streamwright-devbroker streamwright-loadgen streamwright-bench-tool; do
   [[ -x $BIN/$t ]] || die "$BIN/$t is missing (cmake --build build --target $t)"
 done
-BENCH_NAME=loadgen_scaling
-# shellcheck source=bench/lib.sh
-source "$ROOT/bench/lib.sh"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/sw-loadgen-scaling.XXXXXX")
-CHILDREN=()
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  stop_all
-  if [[ $rc -ne 0 ]]; then echo "loadgen_scaling: logs kept in $WORK" >&2; else rm -rf "$WORK"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'echo "loadgen_scaling: interrupted" >&2; exit 130' INT TERM
+make_workdir sw-loadgen-scaling
 CLK_TCK=$(getconf CLK_TCK)
 cpu_ticks() { local s; s=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }; s=${s##*) }; awk '{ print $12 + $13 }' <<<"$s"; }
 sleep_until() {  # sleep_until T0 S: until S seconds after the EPOCHREALTIME T0

@@ -23,6 +23,9 @@
 #
 # Prints a Markdown report and writes it to bench/results/render-farm-latest.md.
 set -euo pipefail
+BENCH_NAME=render_farm_bench
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 EVENTS=1000000
 PARTITIONS=16
@@ -61,12 +64,6 @@ Options (defaults in brackets):
 EOF
 }
 
-die() {
-  echo "render_farm_bench: error: $*" >&2
-  exit 1
-}
-log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
-
 ORIGINAL_ARGS=("$@")
 KEEP_WORK=0
 SUMMARY=
@@ -90,10 +87,7 @@ while [[ $# -gt 0 ]]; do
     *) usage >&2; die "unknown argument '$1'" ;;
   esac
 done
-for opt in events=EVENTS partitions=PARTITIONS internal-partitions=INTERNAL runs=RUNS scenes=SCENES nodes=NODES; do
-  v=${opt#*=}
-  [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "--${opt%%=*} must be a positive integer, got '${!v}'"
-done
+require_positive_ints events=EVENTS partitions=PARTITIONS internal-partitions=INTERNAL runs=RUNS scenes=SCENES nodes=NODES
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -102,32 +96,9 @@ REPORT=${REPORT:-$ROOT/bench/results/render-farm-latest.md}
 command -v curl >/dev/null || die "curl is required"
 
 TARGETS=(streamwright-devbroker streamwright-loadgen streamwright-render-farm streamwright-bench-tool)
-MISSING=()
-for t in "${TARGETS[@]}"; do [[ -x $BIN/$t ]] || MISSING+=("$t"); done
-if [[ ${#MISSING[@]} -gt 0 ]]; then
-  log "building ${MISSING[*]}"
-  [[ -f build/CMakeCache.txt ]] || cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >&2
-  cmake --build build -j2 --target "${MISSING[@]}" >&2
-fi
+build_missing_targets "$BIN" "${TARGETS[@]}"
 
-BENCH_NAME=render_farm_bench
-# shellcheck source=bench/lib.sh
-source "$ROOT/bench/lib.sh"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/sw-render-bench.XXXXXX")
-CHILDREN=()
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  stop_all
-  if [[ $rc -ne 0 || $KEEP_WORK -eq 1 ]]; then
-    echo "render_farm_bench: logs kept in $WORK" >&2
-  else
-    rm -rf "$WORK"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'echo "render_farm_bench: interrupted" >&2; exit 130' INT TERM
+make_workdir sw-render-bench
 
 # Sample dimension tables matching the generated ids.
 "$BIN/streamwright-loadgen" --mode render-farm --write-dimensions "$WORK/dims" --scenes "$SCENES" --nodes "$NODES"

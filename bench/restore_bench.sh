@@ -23,6 +23,10 @@
 #
 # Writes DIR/summary.tsv (key, value: "median min max").
 set -euo pipefail
+BENCH_NAME=restore_bench
+BENCH_LOG_TAG=restore
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 KEYS=1000000
 RUNS=1
@@ -30,11 +34,6 @@ OUT=
 KEEP_WORK=0
 PERF_OUT=
 INTERNAL=32
-die() {
-  echo "restore_bench: error: $*" >&2
-  exit 1
-}
-log() { echo "[restore $(date +%H:%M:%S)] $*" >&2; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --keys) KEYS=${2:?}; shift 2 ;;
@@ -50,21 +49,8 @@ done
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=${SW_BENCH_BIN:-$ROOT/build/bin}  # the suite runs a snapshot of the binaries
 OUT=${OUT:-$ROOT/bench/results/restore}
-BENCH_NAME=restore_bench
-# shellcheck source=bench/lib.sh
-source "$ROOT/bench/lib.sh"
 mkdir -p "$OUT"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/sw-restore-bench.XXXXXX")
-CHILDREN=()
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  stop_all
-  if [[ $rc -ne 0 || $KEEP_WORK -eq 1 ]]; then echo "restore_bench: logs kept in $WORK" >&2; else rm -rf "$WORK"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'echo "restore_bench: interrupted" >&2; exit 130' INT TERM
+make_workdir sw-restore-bench
 
 # K distinct users, one crash event each. 128 input partitions: the dev broker keeps 5 MiB each.
 log "writing $KEYS events of distinct users"

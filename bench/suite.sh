@@ -22,6 +22,10 @@
 # (gnuplot: scripts/install-deps.sh installs gnuplot-nox). --report-only redraws the report and
 # plots from the last results (same options).
 set -euo pipefail
+BENCH_NAME=suite
+BENCH_LOG_TAG=suite
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 QUICK=0
 RUNS=
@@ -30,11 +34,6 @@ RESTORE=1
 REPORT_ONLY=0
 KEEP=()
 ORIGINAL_ARGS=("$@")
-die() {
-  echo "suite: error: $*" >&2
-  exit 1
-}
-log() { echo "[suite $(date +%H:%M:%S)] $*" >&2; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) QUICK=1; shift ;;
@@ -57,9 +56,6 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 command -v gnuplot >/dev/null || die "gnuplot is required (scripts/install-deps.sh installs gnuplot-nox)"
 command -v curl >/dev/null || die "curl is required"
-BENCH_NAME=suite
-# shellcheck source=bench/lib.sh
-source "$ROOT/bench/lib.sh"
 RES=${SW_SUITE_RESULTS:-$ROOT/bench/results/suite-latest}
 REPORT=$RES.md
 [[ $REPORT_ONLY -eq 1 ]] || rm -rf "$RES"
@@ -70,12 +66,7 @@ trap 'rm -rf "$WORK"' EXIT
 # A snapshot of the binaries: other builds may replace build/bin while the suite runs.
 TARGETS=(streamwright-devbroker streamwright-loadgen streamwright-crash-monitor streamwright-render-farm
   streamwright-telemetra streamwright-bench-tool)
-MISSING=()
-for t in "${TARGETS[@]}"; do [[ -x build/bin/$t ]] || MISSING+=("$t"); done
-if [[ ${#MISSING[@]} -gt 0 ]]; then
-  log "building ${MISSING[*]}"
-  flock /tmp/sw-build.lock cmake --build build -j2 --target "${MISSING[@]}" >&2
-fi
+BENCH_BUILD_LOCK=/tmp/sw-build.lock build_missing_targets build/bin "${TARGETS[@]}"
 mkdir -p "$WORK/bin"
 for t in "${TARGETS[@]}"; do cp "build/bin/$t" "$WORK/bin/"; done
 export SW_BENCH_BIN=$WORK/bin

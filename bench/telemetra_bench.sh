@@ -16,6 +16,9 @@
 # (streamwright-bench-tool watch). Prints a Markdown report and writes it to
 # bench/results/telemetra-latest.md.
 set -euo pipefail
+BENCH_NAME=telemetra_bench
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 EVENTS=1000000
 PARTITIONS=64
@@ -27,11 +30,6 @@ SUMMARY=
 REPORT=
 SERVICE_ARGS=()
 ORIGINAL_ARGS=("$@")
-die() {
-  echo "telemetra_bench: error: $*" >&2
-  exit 1
-}
-log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --events) EVENTS=${2:?}; shift 2 ;;
@@ -47,10 +45,7 @@ while [[ $# -gt 0 ]]; do
     *) echo "telemetra_bench: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
-for opt in events=EVENTS partitions=PARTITIONS internal-partitions=INTERNAL streams=STREAMS runs=RUNS; do
-  v=${opt#*=}
-  [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "--${opt%%=*} must be a positive integer, got '${!v}'"
-done
+require_positive_ints events=EVENTS partitions=PARTITIONS internal-partitions=INTERNAL streams=STREAMS runs=RUNS
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=${SW_BENCH_BIN:-$ROOT/build/bin}  # the suite runs a snapshot of the binaries
@@ -60,20 +55,7 @@ for t in streamwright-devbroker streamwright-loadgen streamwright-telemetra stre
 done
 command -v curl >/dev/null || die "curl is required"
 
-BENCH_NAME=telemetra_bench
-# shellcheck source=bench/lib.sh
-source "$ROOT/bench/lib.sh"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/sw-telemetra-bench.XXXXXX")
-CHILDREN=()
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  stop_all
-  if [[ $rc -ne 0 || $KEEP_WORK -eq 1 ]]; then echo "telemetra_bench: logs in $WORK" >&2; else rm -rf "$WORK"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'echo "telemetra_bench: interrupted" >&2; exit 130' INT TERM
+make_workdir sw-telemetra-bench
 
 TOPICS=()
 while read -r name role; do
