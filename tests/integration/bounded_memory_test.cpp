@@ -87,19 +87,19 @@ TEST(BoundedMemory, FloodWithAStalledBrokerStaysInsideTheBudgetAndLosesNothing) 
   ASSERT_TRUE(parse.wait_ready(60s));
   control_get("/broker/2/down");
   const std::string pauses = "streamwright_backpressure_pauses_total";
-  for (int i = 0; i < 60 && parse.metric(pauses) < 1; ++i) std::this_thread::sleep_for(500ms);
-  std::this_thread::sleep_for(3s);  // paused: the flood waits in the broker, not in the stage
-  const double consumed_while_down = parse.metric("streamwright_records_consumed_total");
+  ASSERT_TRUE(eventually([&] { return parse.metric(pauses) >= 1; }, 30s)) << "the input never paused";
+  // Paused: the flood waits in the broker, not in the stage, for as long as the output is down.
+  const std::string consumed = "streamwright_records_consumed_total";
+  const double consumed_at_pause = parse.metric(consumed);
+  EXPECT_TRUE(holds_for([&] { return parse.metric("streamwright_input_paused") == 1; }, 3s, 200ms))
+      << "the input resumed while the output was down";
+  const double consumed_while_down = parse.metric(consumed);
+  RecordProperty("consumed_at_pause", std::to_string(consumed_at_pause));
   control_get("/broker/2/up");
 
   const std::string produced = "streamwright_records_produced_total{stage=\"parse\",topic=\"" + kRepartition + "\"}";
-  const auto deadline = std::chrono::steady_clock::now() + 150s;
   double out = 0;
-  while (std::chrono::steady_clock::now() < deadline) {
-    out = parse.metric(produced);
-    if (out >= kEvents) break;
-    std::this_thread::sleep_for(500ms);
-  }
+  eventually([&] { return (out = parse.metric(produced)) >= kEvents; }, 150s, 500ms);
   const auto metrics = parse.metrics();
   const double rss = peak_rss_mib(parse.process().pid());
   RecordProperty("peak_rss_mib", std::to_string(rss));

@@ -110,8 +110,19 @@ TEST(Console, DemoServesTheApiWithTheStagesNumbersAndReportsAStoppedStage) {
   // last scrape is at most the console's, which is at most the stage's counter read after.
   std::map<std::string, double> before;
   for (const auto& s : stages) before[s.name] = metric_value(http_get(s.port, "/metrics"), "streamwright_records_consumed_total");
-  std::this_thread::sleep_for(5s);  // more than an interval plus a scrape timeout
-  status = api(console_port, "/api/status");
+  // Until the console has scraped every stage since `before` was read.
+  ASSERT_TRUE(eventually(
+      [&] {
+        status = api(console_port, "/api/status");
+        for (const auto& s : stages) {
+          const auto* js = stage_of(status, s.name);
+          if (!js || !(*js)["records_consumed_total"].is_number() ||
+              (*js)["records_consumed_total"].get<double>() < before[s.name])
+            return false;
+        }
+        return true;
+      },
+      30s, 200ms));
   for (const auto& s : stages) {
     const auto after_text = http_get(s.port, "/metrics");
     const double after = metric_value(after_text, "streamwright_records_consumed_total");

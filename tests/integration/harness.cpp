@@ -3,6 +3,8 @@
 #include "common/time.h"
 #include "metrics/http_client.h"
 
+#include <gtest/gtest.h>
+
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -96,6 +98,16 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
   return true;
 }
 
+bool holds_for(const std::function<bool()>& condition, std::chrono::milliseconds window,
+               std::chrono::milliseconds poll) {
+  const auto end = std::chrono::steady_clock::now() + window;
+  do {
+    if (!condition()) return false;
+    std::this_thread::sleep_for(poll);
+  } while (std::chrono::steady_clock::now() < end);
+  return condition();
+}
+
 bool Service::wait_ready(std::chrono::seconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -120,6 +132,20 @@ TestProducer::TestProducer(const std::string& bootstrap) {
   c.set(kafka::keys::bootstrap_servers, bootstrap);
   c.set(kafka::keys::linger_ms, 1);
   producer_ = std::make_unique<kafka::Producer>(c);
+}
+
+void kill_mid_stream(const std::string& bootstrap, Service& stateful, Service& victim, const std::string& input_topic,
+                     const std::function<void()>& restart) {
+  using namespace std::chrono_literals;
+  EXPECT_TRUE(eventually([&] { return stateful.metric("streamwright_state_store_writes_total") > 0; }, 60s));
+  const double commits_before = stateful.metric("streamwright_commits_total");
+  EXPECT_TRUE(eventually([&] { return stateful.metric("streamwright_commits_total") > commits_before; }, 60s));
+  TestProducer input(bootstrap);
+  const auto since = input.records_in(input_topic);
+  victim.kill9();
+  EXPECT_TRUE(eventually([&] { return input.records_in(input_topic) >= since + 2000; }, 30s))
+      << "no more input arrived while " << input_topic << "'s reader was down";
+  restart();
 }
 
 std::vector<std::string> produce_live(const std::string& bootstrap, const std::string& topic, int partitions,

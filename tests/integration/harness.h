@@ -26,6 +26,11 @@ std::uint16_t free_port();
 // Tests wait for what they need this way, never for a fixed time.
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
                 std::chrono::milliseconds poll = std::chrono::milliseconds(50));
+// Polls `condition` every `poll` for `window`; false as soon as it fails. For what must keep
+// holding while something else goes on (a stage stays up through an outage, paused input stays
+// paused): the window is the observation, not a guess at how long something takes.
+bool holds_for(const std::function<bool()>& condition, std::chrono::milliseconds window,
+               std::chrono::milliseconds poll = std::chrono::milliseconds(50));
 
 // A fresh temporary directory, removed when the object goes away.
 class TempDir {
@@ -100,6 +105,13 @@ class TestProducer {
 std::vector<std::string> produce_live(const std::string& bootstrap, const std::string& topic, int partitions,
                                       std::chrono::milliseconds duration,
                                       const std::function<void(std::int64_t, std::string&, std::string&)>& next);
+
+// The SIGKILL of the pipelines' kill tests: once `stateful` has written state and committed it
+// since (a changelog to restore from), `victim` dies while input flows into `input_topic`, and
+// `restart` starts its replacement once 2000 more input records have arrived. Fails the test
+// (non-fatally) if either wait times out.
+void kill_mid_stream(const std::string& bootstrap, Service& stateful, Service& victim, const std::string& input_topic,
+                     const std::function<void()>& restart);
 
 // Reads every partition of a topic from the beginning.
 class TopicReader {

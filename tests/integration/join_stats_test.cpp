@@ -169,24 +169,13 @@ TEST_P(JoinStatsKillTest, StageKilledMidStreamGivesExactStatistics) {
   std::vector<std::string> produced;
   std::thread producer([&] { produced = produce_live(broker_->bootstrap(), 12s, 21); });
   // Mid-stream: the aggregate has taken part of the input when the stage dies.
-  // It has written state and committed it since (a changelog to restore from).
-  EXPECT_TRUE(eventually([&] { return aggregate->metric("streamwright_state_store_writes_total") > 0; }, 60s));
-  const double commits_before = aggregate->metric("streamwright_commits_total");
-  EXPECT_TRUE(eventually([&] { return aggregate->metric("streamwright_commits_total") > commits_before; }, 60s));
-  TestProducer input(broker_->bootstrap());
-  // Down while input flows: the replacement starts once more input has arrived.
-  auto more_input_arrived = [&input, since = input.records_in("events")] {
-    return eventually([&] { return input.records_in("events") >= since + 2000; }, 30s);
-  };
-  if (kill_stage == "aggregate") {
-    aggregate->kill9();
-    EXPECT_TRUE(more_input_arrived());
-    aggregate = &start("aggregate", "a1-fresh");  // no local state: the changelog alone
-  } else {
-    enrich->kill9();
-    EXPECT_TRUE(more_input_arrived());
-    enrich = &start("enrich", "e2");
-  }
+  const bool aggregate_dies = kill_stage == "aggregate";
+  kill_mid_stream(broker_->bootstrap(), *aggregate, aggregate_dies ? *aggregate : *enrich, "events", [&] {
+    if (aggregate_dies)
+      aggregate = &start("aggregate", "a1-fresh");  // no local state: the changelog alone
+    else
+      enrich = &start("enrich", "e2");
+  });
   producer.join();
 
   const auto expected = oracle(produced, 2000);
