@@ -141,7 +141,7 @@ TEST(LakeFaults, ExternalSigkillsMidStreamLoseNothing) {
     s.produce(producer, 1500);
     // Killed mid-stream, at a later point each round. A fixed time on purpose: waiting for
     // conditions here (records read, a commit) kills sooner after the start, and then one run in
-    // about fifteen ended with the last sink exiting non-zero when stopped (cause not found yet;
+    // twenty ended with the last sink exiting non-zero when stopped (cause not found yet;
     // the table was exact every time).
     std::this_thread::sleep_for(std::chrono::milliseconds(3500 + 400 * round));
     sink->kill9();
