@@ -98,7 +98,11 @@ TEST_P(LakeCrash, SigkillAtThePointLosesNothingAndDuplicatesNothing) {
   const auto progress = table_progress(table);
   std::int64_t committed = 0;
   for (const auto& [app, v] : progress) committed += v;
-  EXPECT_LT(committed, 8000) << "the crash came after everything was committed";
+  // A checkpoint is written after the commit of its version, so a crash during one may come
+  // after the last records are committed (seen in CI); every other point interrupts them.
+  if (point != "during-checkpoint") {
+    EXPECT_LT(committed, 8000) << "the crash came after everything was committed";
+  }
   const auto leftovers = unlisted_files(table);
   if (point == "during-file-write" || point == "after-file-write" || point == "during-commit") {
     EXPECT_GT(leftovers, 0u) << "the crash left nothing behind at " << point;
