@@ -41,6 +41,7 @@ StageClientConfigs stage_client_configs(const RunnerConfig& config, const std::s
 
   kafka::Config& cc = out.consumer = common;
   cc.set(kafka::keys::group_id, group);
+  if (!config.group_instance_id.empty()) cc.set_raw("group.instance.id", config.group_instance_id);
   cc.set(kafka::keys::auto_offset_reset, config.start_at_latest && !internal_sources ? "latest" : "earliest");
   cc.set(kafka::keys::fetch_wait_max_ms, 10);
   // The read-ahead limits apply to the whole consumer queue (partition queues forward into it).

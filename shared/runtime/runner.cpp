@@ -372,8 +372,9 @@ void Runner::run() {
 void Runner::run_loop() {
   commits_->start();
   if (auto ec = consumer_->subscribe(def_.source_topics)) throw std::runtime_error("subscribe: " + ec.message());
-  spdlog::info("stage {} of {} running (group {})", def_.name, topology_.application_id(),
-               topology_.group_id(def_.name));
+  spdlog::info("stage {} of {} running (group {}{}{})", def_.name, topology_.application_id(),
+               topology_.group_id(def_.name), config_.group_instance_id.empty() ? "" : ", static member ",
+               config_.group_instance_id);
   auto next_punctuate = Clock::now();
   auto next_commit = Clock::now() + config_.commit_interval;
   auto next_metrics = Clock::now();

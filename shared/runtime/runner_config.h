@@ -36,6 +36,11 @@ struct RunnerConfig {
   // reading internal topics always start at the earliest (nothing upstream produced is skipped).
   bool start_at_latest = false;
   std::string transactional_id;  // empty: <group>-<host>-<pid>, unique per live replica
+  // Static membership (KIP-345): a stable id per replica (a StatefulSet pod's name). A replica
+  // restarted within the session timeout takes its partitions back without a rebalance, and its
+  // state is still on its volume. A static member does not leave the group when it stops: its
+  // partitions wait for it until the session timeout. Empty: dynamic membership.
+  std::string group_instance_id;
   std::chrono::milliseconds transaction_timeout{10000};
 };
 

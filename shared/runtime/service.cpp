@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -33,6 +34,17 @@ std::string env_name_for_option(const std::string& option) {
   return "STREAMWRIGHT_" + upper_snake(option);
 }
 
+void check_group_instance_id(const std::string& id) {
+  if (id.empty()) return;
+  const auto legal = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+           c == '-';
+  };
+  if (id.size() > 249 || id == "." || id == ".." || !std::all_of(id.begin(), id.end(), legal))
+    throw std::invalid_argument("--group-instance-id '" + id +
+                                "' is not a valid Kafka group instance id (at most 249 of a-z A-Z 0-9 . _ -)");
+}
+
 int service_main(int argc, char** argv, const ServiceDefinition& def) {
   po::options_description common("Common options");
   // clang-format off
@@ -61,6 +73,9 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
     ("consumer-buffer-mb", po::value<unsigned>()->default_value(128), "fetched records held ahead of processing (MiB)")
     ("producer-buffer-mb", po::value<unsigned>()->default_value(64),
          "output held until the broker acknowledges it (MiB); input pauses when half of it is used")
+    ("group-instance-id", po::value<std::string>()->default_value(""),
+         "static group membership: a stable id for this replica, e.g. its StatefulSet pod name; a replica restarted "
+         "within the session timeout takes its partitions back without a rebalance (empty: dynamic membership)")
     ("max-poll-records", po::value<unsigned>()->default_value(10000), "records per poll")
     ("rocksdb-cache-mb", po::value<unsigned>()->default_value(64), "RocksDB block cache and memtable budget (MiB)")
     ("starting-offsets", po::value<std::string>()->default_value("earliest"),
@@ -157,6 +172,8 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
       throw std::invalid_argument("--transaction-timeout must be at least 1s");
     rc.internal_partitions = vm["internal-partitions"].as<int>();
     if (rc.internal_partitions < 0) throw std::invalid_argument("--internal-partitions must not be negative");
+    rc.group_instance_id = vm["group-instance-id"].as<std::string>();
+    check_group_instance_id(rc.group_instance_id);
     rc.max_poll_records = vm["max-poll-records"].as<unsigned>();
     rc.consumer_buffer_bytes = static_cast<std::size_t>(vm["consumer-buffer-mb"].as<unsigned>()) << 20;
     if (rc.consumer_buffer_bytes < (1u << 20)) throw std::invalid_argument("--consumer-buffer-mb must be at least 1");

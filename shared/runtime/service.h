@@ -28,4 +28,9 @@ int service_main(int argc, char** argv, const ServiceDefinition& def);
 
 std::string env_name_for_option(const std::string& option);
 
+// Kafka's rule for group.instance.id (the broker's JoinGroup validation): at most 249 of
+// [a-zA-Z0-9._-], not "." or "..". Empty is allowed and means dynamic membership. Throws
+// std::invalid_argument naming the flag.
+void check_group_instance_id(const std::string& id);
+
 }  // namespace sw

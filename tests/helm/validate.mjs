@@ -500,6 +500,13 @@ function manifests(renderedFile, valuesFile, rulesOut) {
       }
       return p;
     })());
+    const staticWanted = s.kind === 'stateful' && (s.staticMembership ?? v.stageDefaults?.stateful?.staticMembership ?? false);
+    check(t(`stage ${s.name}: ${staticWanted ? 'a static group member named after its pod' : 'a dynamic group member'}`), (() => {
+      const e = (c.env ?? []).find((x) => x.name === 'STREAMWRIGHT_GROUP_INSTANCE_ID');
+      if (!staticWanted) return e ? ['STREAMWRIGHT_GROUP_INSTANCE_ID is set'] : [];
+      if (!e) return ['no STREAMWRIGHT_GROUP_INSTANCE_ID'];
+      return e.valueFrom?.fieldRef?.fieldPath === 'metadata.name' ? [] : [`STREAMWRIGHT_GROUP_INSTANCE_ID is ${JSON.stringify(e)}, not the pod's name`];
+    })());
     const pdbs = byKind('PodDisruptionBudget').filter((b) => labelsMatch(b.spec?.selector, podLabels(w)));
     const pdbWanted = (s.pdb?.enabled ?? v.stageDefaults?.[s.kind]?.pdb?.enabled ?? true) ? 1 : 0;
     check(t(`stage ${s.name}: ${pdbWanted ? 'one PodDisruptionBudget' : 'no PodDisruptionBudget (disabled)'}`),

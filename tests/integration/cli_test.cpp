@@ -39,6 +39,8 @@ TEST(Cli, BadUsageExitsWithTwoAndSaysWhy) {
       {{"--stage", "parse", "--bootstrap-servers", "b:1", "--grace", "5y"}, "invalid duration unit"},
       {{"--stage", "parse", "--bootstrap-servers", "b:1", "--threshold", "-1"}, "threshold must not be negative"},
       {{"--stage", "parse", "--bootstrap-servers", "b:1", "--kafka-property", "novalue"}, "key=value"},
+      {{"--stage", "parse", "--bootstrap-servers", "b:1", "--group-instance-id", "pod 0"}, "--group-instance-id 'pod 0'"},
+      {{"--stage", "parse", "--bootstrap-servers", "b:1", "--group-instance-id", ".."}, "not a valid Kafka group instance id"},
       {{"--no-such-flag"}, "unrecognised option"},
       {{"--threshold", "many"}, "threshold"},
   };

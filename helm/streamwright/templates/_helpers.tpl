@@ -226,6 +226,8 @@ stages:
     inputTopics: {{ join "," $topics | quote }}
     catalogueKind: {{ $cat.kind | default "" | quote }}
     hasStorage: {{ hasKey $s "storage" }}
+    {{- /* A stage's own setting wins, then its kind's default (false must be able to override). */}}
+    staticMembership: {{ and (eq $s.kind "stateful") (hasKey $s "staticMembership" | ternary $s.staticMembership (hasKey $defaults "staticMembership" | ternary $defaults.staticMembership false)) }}
     postgres: {{ or $s.postgres (eq $s.kind "sink") }}
     resources:
       {{- toYaml ($s.resources | default $defaults.resources | default dict) | nindent 6 }}

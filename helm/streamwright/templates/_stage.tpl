@@ -69,8 +69,15 @@ spec:
             name: {{ include "streamwright.fullname" $root }}-config
       {{- end }}
       {{- $env := include "streamwright.kafkaEnv" (dict "root" $root "exporter" false) | trim }}
-      {{- if or $env $st.stageConfig $st.postgres $st.env $sink }}
+      {{- if or $env $st.stageConfig $st.postgres $st.env $sink $st.staticMembership }}
       env:
+        {{- if $st.staticMembership }}
+        {{- /* The pod's name is stable across restarts: a restarted pod rejoins as the same static member. */}}
+        - name: STREAMWRIGHT_GROUP_INSTANCE_ID
+          valueFrom:
+            fieldRef:
+              fieldPath: metadata.name
+        {{- end }}
         {{- if $sink }}
         - name: KAFKA_BOOTSTRAP_SERVERS
           valueFrom:
