@@ -5,6 +5,7 @@
 #                                     [--runs R] [--users U] [--interval-ms MS] [--keep-logs]
 #                                     [--replicas N] [--summary FILE] [--report FILE]
 #                                     [--service-arg ARG ...] [--loadgen-arg ARG ...]
+#                                     [--peer] [--peer-arg ARG ...]
 #
 # Each run starts a fresh dev broker, pre-fills `logs` with N events (streamwright-loadgen),
 # checks that the broker dropped nothing (each mock partition keeps at most 5 MiB or 100,000
@@ -12,6 +13,9 @@
 # until it is assigned) and the parse stage, and times the pipeline from the first record parse
 # consumes until parse has consumed all N and the aggregate has caught up on the repartition
 # topic (streamwright-bench-tool watch). The group join (about 3 s) is not part of the interval.
+# With --peer, each run then also runs the crash monitor written as a plain Python consumer
+# (bench/peers/crash_monitor_peer.py) on the same topic of the same broker, after the stages
+# have stopped, and reports its rate, CPU per event and peak RSS against Streamwright's.
 # Prints a Markdown report and writes it to bench/results/crash-monitor-latest.md.
 set -euo pipefail
 BENCH_NAME=crash_monitor_bench
@@ -47,6 +51,13 @@ Options (defaults in brackets):
   --loadgen-arg ARG        extra argument for the load generator (repeatable), e.g.
                            --loadgen-arg --kafka-property=linger.ms=100 (larger batches: the
                            dev broker returns one producer batch per partition per fetch)
+  --peer                   after the pipeline, run the Python peer (bench/peers/, with
+                           /usr/bin/python3 and python3-confluent-kafka, or $PEER_PYTHON) on
+                           the same topic and compare (goal: Streamwright at least 5x its rate
+                           and at most a sixth of its CPU per event)
+  --peer-arg ARG           extra argument for the peer (repeatable), e.g. --peer-arg=--batch-size=1000;
+                           it gets the stages' consumer read-ahead unless overridden, e.g.
+                           --peer-arg=--consumer-property=queued.min.messages=100000 (librdkafka's default)
 EOF
 }
 
@@ -57,6 +68,8 @@ SUMMARY=
 REPORT=
 SERVICE_ARGS=()
 LOADGEN_ARGS=()
+PEER=0
+PEER_ARGS=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --events) EVENTS=${2:?--events needs a value}; shift 2 ;;
@@ -71,6 +84,9 @@ while [[ $# -gt 0 ]]; do
     --report) REPORT=${2:?--report needs a value}; shift 2 ;;
     --service-arg) SERVICE_ARGS+=("${2:?--service-arg needs a value}"); shift 2 ;;
     --loadgen-arg) LOADGEN_ARGS+=("${2:?--loadgen-arg needs a value}"); shift 2 ;;
+    --peer) PEER=1; shift ;;
+    --peer-arg) PEER_ARGS+=("${2:?--peer-arg needs a value}"); shift 2 ;;
+    --peer-arg=*) PEER_ARGS+=("${1#--peer-arg=}"); shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument '$1'" ;;
   esac
@@ -83,6 +99,18 @@ cd "$ROOT"
 BIN=${SW_BENCH_BIN:-$ROOT/build/bin}  # the suite runs a snapshot of the binaries
 REPORT=${REPORT:-$ROOT/bench/results/crash-monitor-latest.md}
 command -v curl >/dev/null || die "curl is required"
+PEER_PYTHON=${PEER_PYTHON:-/usr/bin/python3}  # the system Python: python3-confluent-kafka is installed for it
+PEER_SCRIPT=$ROOT/bench/peers/crash_monitor_peer.py
+PEER_ALERTS_TOPIC=crash-alerts-peer
+# The stages' consumer read-ahead (shared/runtime/client_config.cpp): with librdkafka's defaults a
+# consumer that falls behind stops fetching at 100,000 queued messages and looks again only when
+# a broker thread wakes (docs/performance.md), which would slow the peer for a reason that is not
+# Python. Later --peer-arg values win.
+PEER_READ_AHEAD=(--consumer-property=queued.min.messages=1000000 --consumer-property=queued.max.messages.kbytes=131072)
+if [[ $PEER -eq 1 ]]; then
+  "$PEER_PYTHON" -c 'import confluent_kafka' 2>/dev/null ||
+    die "--peer needs confluent_kafka for $PEER_PYTHON (scripts/install-deps.sh installs python3-confluent-kafka)"
+fi
 
 # --- build what is missing ----------------------------------------------------------------------
 TARGETS=(streamwright-devbroker streamwright-loadgen streamwright-crash-monitor streamwright-bench-tool)
@@ -109,9 +137,62 @@ for line in "${TOPIC_LINES[@]}"; do
   esac
 done
 [[ -n $INPUT_TOPIC && -n $REPARTITION_TOPIC ]] || die "unexpected topic list: ${TOPIC_LINES[*]}"
+[[ $PEER -eq 0 ]] || BROKER_TOPICS+=(--topic "$PEER_ALERTS_TOPIC:$INTERNAL")
 
 CLK_TCK=$(getconf CLK_TCK)
 declare -A R  # R[metric,run]
+
+# CPU ticks (utime+stime) of a process, and busy ticks of the whole machine (/proc/stat: user,
+# nice, system, irq, softirq, steal), for the load from outside the benchmark during the peer.
+proc_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+machine_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+
+# run_peer RUN DIR BOOTSTRAP BROKER_PID: the Python peer on the input topic (its own group),
+# after the stages have stopped; fills R[peer_*,RUN] and R[crash_events,RUN].
+run_peer() {
+  local run=$1 dir=$2 bootstrap=$3 broker_pid=$4
+  # The crash events parse forwarded: the data records of the repartition topic (the rest are
+  # parse's watermark records).
+  run_fg "$dir" scan "$BIN/streamwright-bench-tool" scan --bootstrap-servers "$bootstrap" \
+    --topic "$REPARTITION_TOPIC" --data-prefix D --timeout-s 60 ||
+    fail_with_log "$dir" scan "cannot read $REPARTITION_TOPIC"
+  R[crash_events,$run]=$(kv data_records "$dir/scan.out")
+
+  log "run $run/$RUNS: the Python peer on $INPUT_TOPIC"
+  local m0 m1 b0 b1 t0 t1
+  m0=$(machine_ticks) b0=$(proc_ticks "$broker_pid") t0=$EPOCHREALTIME
+  run_fg "$dir" peer "$PEER_PYTHON" "$PEER_SCRIPT" --bootstrap-servers "$bootstrap" --topic "$INPUT_TOPIC" \
+    --group crash-monitor-peer --alerts-topic "$PEER_ALERTS_TOPIC" --expect "$EVENTS" \
+    --timeout-s $((60 + EVENTS / 10000)) "${PEER_READ_AHEAD[@]}" "${PEER_ARGS[@]+"${PEER_ARGS[@]}"}" ||
+    fail_with_log "$dir" peer "the Python peer failed (run $run)"
+  m1=$(machine_ticks) b1=$(proc_ticks "$broker_pid") t1=$EPOCHREALTIME
+  local out=$dir/peer.out consumed
+  consumed=$(kv consumed "$out")
+  [[ $consumed -eq $EVENTS ]] || die "the Python peer consumed $consumed records, expected exactly $EVENTS"
+  R[peer_rate,$run]=$(kv records_per_s "$out")
+  R[peer_s,$run]=$(kv seconds "$out")
+  R[peer_cpu,$run]=$(kv cpu_seconds "$out")
+  R[peer_cpu_total,$run]=$(kv cpu_seconds_total "$out")
+  R[peer_us_event,$run]=$(awk -v c="${R[peer_cpu,$run]}" -v n="$EVENTS" 'BEGIN { printf "%.2f", 1e6 * c / n }')
+  R[peer_rss,$run]=$(kv peak_rss_kb "$out")
+  R[peer_crashes,$run]=$(kv crashes "$out")
+  R[peer_invalid,$run]=$(kv invalid "$out")
+  R[peer_late,$run]=$(kv late_dropped "$out")
+  R[peer_alerts,$run]=$(kv alerts_emitted "$out")
+  R[peer_pending,$run]=$(kv alerts_pending "$out")
+  # Other load over the peer's whole run (its start and group join included): machine busy time
+  # minus the peer's and the broker's CPU.
+  R[peer_other_cores,$run]=$(awk -v m=$((m1 - m0)) -v b=$((b1 - b0)) -v p="${R[peer_cpu_total,$run]}" \
+    -v hz="$CLK_TCK" -v a="$t0" -v z="$t1" 'BEGIN { o = ((m - b) / hz - p) / (z - a); printf "%.2f", o < 0 ? 0 : o }')
+  if awk -v o="${R[peer_other_cores,$run]}" 'BEGIN { exit !(o > 0.2) }'; then
+    log "warning: run $run: other processes used ${R[peer_other_cores,$run]} cores while the peer ran"
+  fi
+  if [[ ${R[peer_crashes,$run]} -ne ${R[crash_events,$run]} ]]; then
+    log "warning: run $run: the peer counted ${R[peer_crashes,$run]} crash events, parse forwarded ${R[crash_events,$run]}"
+  fi
+  log "run $run: peer ${R[peer_rate,$run]}/s, ${R[peer_us_event,$run]} us CPU per event," \
+    "${R[peer_crashes,$run]} crash events (parse: ${R[crash_events,$run]})"
+}
 
 # --- one run ------------------------------------------------------------------------------------
 run_once() {
@@ -249,6 +330,7 @@ run_once() {
     stop_pid "${agg_pids[i - 1]}" "aggregate$i" 30
     [[ $STOP_RC -eq 0 ]] || log "warning: run $run: aggregate$i exited with $STOP_RC after SIGTERM"
   done
+  [[ $PEER -eq 0 ]] || run_peer "$run" "$dir" "$bootstrap" "$broker_pid"
   stop_pid "$broker_pid" broker 10
   rm -rf "$dir"/state-parse-* "$dir"/state-aggregate-*
 
@@ -271,6 +353,10 @@ for ((run = 1; run <= RUNS; run++)); do
     -v s="${R[e2e_s,$run]}" 'BEGIN { printf "%.2f", (a + b + c) / s }')
   R[us_event,$run]=$(awk -v a="${R[cpu_parse,$run]}" -v b="${R[cpu_aggregate,$run]}" -v n="$EVENTS" \
     'BEGIN { printf "%.2f", 1e6 * (a + b) / n }')
+  if [[ $PEER -eq 1 ]]; then
+    R[rate_vs_peer,$run]=$(stats ratio "${R[e2e_rate,$run]}" "${R[peer_rate,$run]}" --format %.2f)
+    R[cpu_vs_peer,$run]=$(stats ratio "${R[us_event,$run]}" "${R[peer_us_event,$run]}" --format %.3f)
+  fi
 done
 
 M() { stats ratio "$1" 1e6 --format %.3f; }   # events/s -> M events/s
@@ -289,6 +375,83 @@ row_resources() {
     "$(F "$($get cpu_aggregate)" %.2f)" "$(F "$($get cpu_broker)" %.2f)" "$(F "$($get cores_parse)" %.2f)" \
     "$(F "$($get cpu_all)" %.2f)" "$(F "$($get busy_parse)" %.0f)%" "$(F "$($get other_cores)" %.2f)" \
     "$(MB "$($get rss_parse)")" "$(MB "$($get rss_aggregate)")" "$(MB "$($get rss_broker)")"
+}
+
+row_peer() {
+  local label=$1 get=$2
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s / %s | %s |\n' "$label" "$(M "$($get peer_rate)")" \
+    "$(M "$($get e2e_rate)")" "$(F "$($get rate_vs_peer)" %.2f)" "$(F "$($get peer_us_event)" %.2f)" \
+    "$(F "$($get us_event)" %.2f)" "$(F "$($get cpu_vs_peer)" %.3f)" "$(MB "$($get peer_rss)")" \
+    "$(F "$($get crash_events)" %.0f)" "$(F "$($get peer_crashes)" %.0f)" "$(F "$($get peer_cpu)" %.2f)" \
+    "$(F "$($get peer_cpu_total)" %.2f)" "$(F "$($get peer_other_cores)" %.2f)"
+}
+
+# peer_section: the comparison with the Python peer (--peer).
+peer_section() {
+  local run rate cpu inverse rate_verdict cpu_verdict same=1 late=0 invalid=0 dlq=0 alerts=0 pending
+  for ((run = 1; run <= RUNS; run++)); do
+    [[ ${R[peer_crashes,$run]} -eq ${R[crash_events,$run]} ]] || same=0
+    late=$((late + ${R[peer_late,$run]})) invalid=$((invalid + ${R[peer_invalid,$run]}))
+    dlq=$((dlq + ${R[dlq,$run]})) alerts=$((alerts + ${R[peer_alerts,$run]}))
+  done
+  rate=$(median rate_vs_peer) cpu=$(median cpu_vs_peer) pending=$(median peer_pending)
+  inverse=$(stats ratio 1 "$cpu" --format %.1f)
+  rate_verdict=missed cpu_verdict=missed
+  awk -v r="$rate" 'BEGIN { exit !(r >= 5) }' && rate_verdict=met
+  awk -v c="$cpu" 'BEGIN { exit !(c <= 1 / 6) }' && cpu_verdict=met
+  echo "## Python peer (same topic, same run)"
+  echo
+  echo "The crash monitor's job written as a plain Python consumer (\`bench/peers/crash_monitor_peer.py\`," \
+    "confluent-kafka $("$PEER_PYTHON" -c 'import confluent_kafka as c; print(c.version()[0] + ", librdkafka " + c.libversion()[0])')," \
+    "$("$PEER_PYTHON" -c 'import platform; print("Python " + platform.python_version())')): one group member," \
+    "\`consume()\` batches of 10,000, \`json.loads\`, the same crash filter, 10 s windows per user, alerts" \
+    "over 2 when event time passes a window's end plus the 30 s grace. It reads \`$INPUT_TOPIC\` of the same broker" \
+    "with its own group after the stages have stopped."
+  echo
+  echo "| run | peer M events/s | Streamwright end-to-end M events/s | rate: Streamwright / peer | peer CPU us/event | Streamwright CPU us/event (both stages) | CPU per event: Streamwright / peer | peer peak RSS MiB | crash events: parse / peer | peer CPU s: interval / whole process | other processes (cores) |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  for ((run = 1; run <= RUNS; run++)); do
+    get() { echo "${R[$1,$run]}"; }
+    row_peer "$run" get
+  done
+  row_peer "**median**" median
+  echo
+  echo "- **rate**: Streamwright end to end is $(F "$rate" %.2f)x the peer's rate (goal: at least 5x): **$rate_verdict**."
+  echo "- **CPU per event**: Streamwright uses $(F "$cpu" %.3f) of the peer's CPU per event, 1/$inverse" \
+    "(goal: at most 1/6, 0.167): **$cpu_verdict**."
+  if [[ $same -eq 1 ]]; then
+    echo "- **same work**: in every run the peer counted exactly as many crash events as parse forwarded" \
+      "to \`$REPARTITION_TOPIC\` (its data records, read after the run; the topic's other records are" \
+      "parse's watermark records); the peer found $invalid invalid records and dropped $late late ones in all."
+  else
+    echo "- **same work**: **the peer's crash events differ from the data records parse forwarded to" \
+      "\`$REPARTITION_TOPIC\` in some runs** (table). Both count every valid crash event before deciding" \
+      "lateness, so a difference means the two parsers disagreed on records' validity (the peer skipped" \
+      "$invalid invalid records in all, parse dead-lettered $dlq; see \`bench/peers/README.md\`)."
+  fi
+  if [[ $alerts -eq 0 ]]; then
+    echo "- **alerts**: a window closes when event time passes its end plus the 30 s grace, and the" \
+      "pre-filled events span only seconds of event time, so no window closed within the run on either" \
+      "side: the peer emitted no alerts and held a median of $pending (user, window) counts over the" \
+      "threshold, to be alerted when their windows close. Alert output is part of neither measurement."
+  else
+    echo "- **alerts**: the peer emitted $alerts alerts in all runs (windows whose end plus the 30 s grace" \
+      "event time passed) and held a median of $pending (user, window) counts over the threshold at the end."
+  fi
+  echo "- **measured**: the peer's own summary. Rate: records over the time from its first non-empty" \
+    "\`consume()\` to the N-th record (its group join is excluded, as the stages' is). CPU: utime+stime of the" \
+    "process (all threads, librdkafka's included; \`os.times()\`) over the same interval, divided by N;" \
+    "\"whole process\" includes interpreter start, imports and the group join. Streamwright's CPU per event is" \
+    "parse + aggregate over the end-to-end interval (broker excluded on both sides). Peak RSS: \`ru_maxrss\`" \
+    "(VmHWM) of the peer at exit. \"other processes\": machine busy time (/proc/stat) minus the peer's" \
+    "and the broker's CPU, over the peer's whole run."
+  echo "- The peer's consumer gets the stages' read-ahead (\`queued.min.messages=1000000\`," \
+    "\`queued.max.messages.kbytes=131072\`; with librdkafka's defaults it pauses fetching when it falls" \
+    "behind, as the stages did before, see docs/performance.md); otherwise librdkafka's defaults." \
+    "Peer arguments of this run: \`${PEER_READ_AHEAD[*]}${PEER_ARGS[*]+ ${PEER_ARGS[*]}}\`. It commits its" \
+    "offsets every second after flushing its producer; see \`bench/peers/README.md\` for how its" \
+    "semantics differ from the crash monitor's (event time, late and invalid records, state)."
+  echo
 }
 
 CPU_MODEL=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//') || CPU_MODEL=unknown
@@ -340,6 +503,7 @@ fi
   echo
   echo "Median CPU of the two stages per event: $(median us_event) us."
   echo
+  [[ $PEER -eq 0 ]] || peer_section
   echo "## How it is measured"
   echo
   echo "- **produce**: the load generator's own average (\`--rate 0\`, until flushed), keyed by user."
@@ -388,6 +552,13 @@ if [[ -n $SUMMARY ]]; then
     for ((run = 1; run <= RUNS; run++)); do vals+=("${R[$m,$run]}"); done
     summary_put "$SUMMARY" "$m" "$(stats_of "${vals[@]}")"
   done
+  if [[ $PEER -eq 1 ]]; then
+    for m in peer_rate peer_us_event peer_rss rate_vs_peer cpu_vs_peer peer_crashes crash_events; do
+      vals=()
+      for ((run = 1; run <= RUNS; run++)); do vals+=("${R[$m,$run]}"); done
+      summary_put "$SUMMARY" "$m" "$(stats_of "${vals[@]}")"
+    done
+  fi
   summary_put "$SUMMARY" replicas "$REPLICAS"
   summary_put "$SUMMARY" runs "$RUNS"
 fi

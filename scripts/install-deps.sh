@@ -16,6 +16,7 @@ PACKAGES=(
   libzstd-dev libsnappy-dev  # the lake: Parquet pages (ZSTD, Snappy)
   clang-16 libclang-rt-16-dev  # tests/fuzz: libFuzzer and sanitizers (clang 16: C++20 captures of structured bindings)
   chromium  # tests/console: the console's page in a headless browser
+  python3-confluent-kafka  # bench/peers: the crash monitor as a plain Python consumer (crash_monitor_bench.sh --peer)
 )
 
 missing=()
