@@ -13,6 +13,9 @@
 #     rate (load_bench.sh): the stateless (entry) stage, and alerts/aggregates with early
 #     emission; the crash monitor also under exactly-once at 50%;
 #   - the render farm's before/after table (render_farm_bench.sh);
+#   - the crash monitor at the stages' defaults (2x the events, 128 partitions) beside the Python
+#     peer (crash_monitor_bench.sh --peer), and the failover of a two-replica aggregate
+#     (failover_bench.sh);
 # and once: changelog restore rate and recovery time after SIGKILL for 1 M keys
 # (restore_bench.sh).
 #
@@ -47,6 +50,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 if [[ $QUICK -eq 1 ]]; then RUNS=${RUNS:-1} EVENTS=500000 QUICKARG=(--quick); else RUNS=${RUNS:-3} EVENTS=1000000 QUICKARG=(); fi
+DEFAULTS_EVENTS=$((EVENTS * 2))
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "--runs must be a positive integer"
 IFS=, read -r -a PIPES <<<"$PIPELINES"
 for p in "${PIPES[@]}"; do [[ $p =~ ^(crash-monitor|render-farm|telemetra)$ ]] || die "unknown pipeline '$p'"; done
@@ -104,6 +108,13 @@ if has crash-monitor; then
   bench cm-prefill-eos bash bench/crash_monitor_bench.sh --events "$EVENTS" --runs "$RUNS" \
     --service-arg --processing-guarantee=exactly_once "${KEEP[@]}" --summary "$RES/cm-prefill-eos.tsv" \
     --report "$RES/crash-monitor-prefill-exactly-once.md"
+  # Issue 16's setting: the stages' defaults (internal topics as wide as the input), 2 M events on
+  # 128 partitions, beside the Python peer on the same topic in the same run.
+  bench cm-defaults-peer bash bench/crash_monitor_bench.sh --events "$DEFAULTS_EVENTS" --partitions 128 \
+    --internal-partitions 128 --runs "$RUNS" --peer "${KEEP[@]}" --summary "$RES/cm-defaults-peer.tsv" \
+    --report "$RES/crash-monitor-defaults-peer.md"
+  bench failover bash bench/failover_bench.sh --runs "$RUNS" "${KEEP[@]}" --summary "$RES/failover.tsv" \
+    --report "$RES/failover.md"
 fi
 if has render-farm; then
   bench rf-prefill bash bench/render_farm_bench.sh --events "$EVENTS" --runs "$RUNS" "${KEEP[@]}" \
@@ -322,6 +333,28 @@ MiB() { fmt_spread "$1" 1024 %.0f; }
       "parallelism only where a core is idle, so this measures the cost of scaling out (group coordination," \
       "more fetchers) rather than a speed-up; on more cores each replica gets its own."
   fi
+  if has crash-monitor; then
+    f=$RES/cm-defaults-peer.tsv
+    echo
+    echo "## Crash monitor at the stages' defaults, beside a Python peer (same topic, same run)"
+    echo
+    echo "$DEFAULTS_EVENTS events on 128 partitions, internal topics as wide (what \`up\` creates), no tuning flags;" \
+      "the peer is \`bench/peers/crash_monitor_peer.py\` (details: \`crash-monitor-defaults-peer.md\`)."
+    echo
+    echo "| | measured | goal | |"
+    echo "| --- | ---: | ---: | --- |"
+    echo "| end to end / raw consume | $(fmt_spread "$(sv "$f" ratio)" 1 %.2f) | >= 0.8 | $(verdict "$(med "$f" ratio)" ">=" 0.8) |"
+    echo "| CPU per event, both stages (us) | $(fmt_spread "$(sv "$f" us_event)" 1 %.2f) | - | |"
+    echo "| rate: Streamwright / peer | $(fmt_spread "$(sv "$f" rate_vs_peer)" 1 %.2f) | >= 5 | $(verdict "$(med "$f" rate_vs_peer)" ">=" 5) |"
+    echo "| CPU per event: Streamwright / peer | $(fmt_spread "$(sv "$f" cpu_vs_peer)" 1 %.3f) | <= 0.167 | $(verdict "$(med "$f" cpu_vs_peer)" "<=" 0.167) |"
+    echo "| peak RSS, parse (MiB) | $(MiB "$(sv "$f" rss_parse)") | <= 200 | $(verdict "$(stats ratio "$(med "$f" rss_parse)" 1024 --format %.0f)" "<=" 200) |"
+    echo "| peak RSS, peer (MiB) | $(MiB "$(sv "$f" peer_rss)") | | |"
+    f=$RES/failover.tsv
+    echo "| failover: SIGKILL of one of two aggregate replicas to its partitions committed again (s) | $(fmt_spread "$(sv "$f" failover_s)" 1 %.1f) | < 5 | $(verdict "$(med "$f" failover_s)" "<=" 5) |"
+    echo
+    echo "Failover on the dev broker is the session timeout plus two of the mock coordinator's rebalance" \
+      "rounds (details: \`failover.md\`, docs/performance.md)."
+  fi
   echo
   echo "## Offered-load sweep: highest sustainable rate"
   echo
@@ -417,7 +450,7 @@ MiB() { fmt_spread "$1" 1024 %.0f; }
     echo "| recovery: SIGKILL to ready, same state directory (local checkpoint; records restored) (s) | $(fmt_spread "$(sv "$f" ckpt_recovery_s)" 1 %.1f) ($(fmt_spread "$(sv "$f" ckpt_restored)" 1 %.0f)) |"
     echo "| peak RSS of the aggregate holding the state / of the restored replica (MiB) | $(MiB "$(sv "$f" rss_state)") / $(MiB "$(sv "$f" rss_restored)") |"
     echo
-    echo "Recovery includes the consumer group noticing the killed member (session.timeout.ms=10000 in the stages)" \
+    echo "Recovery includes the consumer group noticing the killed member (session.timeout.ms=6000 in the stages)" \
       "and the rebalance; the restore itself is the \"restore time\" row."
   fi
   if has render-farm && [[ -f $RES/render-farm-before-after.md ]]; then

@@ -70,7 +70,7 @@ LakeSink::LakeSink(const SinkConfig& config, metrics::Registry& registry)
   cc.set_raw("receive.message.max.bytes", std::to_string(fetch_bytes + (1 << 20)));
   // As the stages: a replica that died hands its partitions over after 10 s; only committed
   // transactional input is written to the lake.
-  cc.set(kafka::keys::session_timeout_ms, 10000);
+  cc.set(kafka::keys::session_timeout_ms, kafka::kDefaultSessionTimeoutMs);
   cc.set(kafka::keys::heartbeat_interval_ms, 1000);
   cc.set(kafka::keys::isolation_level, "read_committed");
   for (const auto& [k, v] : config_.kafka.entries()) cc.set_raw(k, v);

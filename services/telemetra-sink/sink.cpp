@@ -175,7 +175,7 @@ PgSink::PgSink(SinkConfig config, metrics::Registry& registry) : config_(std::mo
   cc.set(kafka::keys::fetch_wait_max_ms, 100);
   // As the stages: a replica that died hands its partitions over after 10 s, not librdkafka's
   // default 45 s, and only committed transactional output is written to the database.
-  cc.set(kafka::keys::session_timeout_ms, 10000);
+  cc.set(kafka::keys::session_timeout_ms, kafka::kDefaultSessionTimeoutMs);
   cc.set(kafka::keys::heartbeat_interval_ms, 1000);
   cc.set(kafka::keys::isolation_level, "read_committed");
   for (const auto& [k, v] : config_.kafka.entries()) cc.set_raw(k, v);

@@ -44,6 +44,12 @@ inline constexpr Key<std::int64_t> statistics_interval_ms{"statistics.interval.m
 inline constexpr Key<std::int64_t> topic_metadata_refresh_interval_ms{"topic.metadata.refresh.interval.ms"};
 }  // namespace keys
 
+// How long the group waits for a replica that stopped heartbeating (SIGKILL, a lost node) before
+// its partitions move: the floor of every failover. 6 s is the lowest a stock broker accepts
+// (group.min.session.timeout.ms); heartbeats go every second from librdkafka's own thread, so a
+// busy or restoring replica still sends them.
+inline constexpr std::int64_t kDefaultSessionTimeoutMs = 6000;
+
 // Which clients a program creates from a configuration (for Config::validate).
 enum class ClientRoles { consumer = 1, producer = 2, both = 3 };
 

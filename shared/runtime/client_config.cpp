@@ -58,7 +58,7 @@ StageClientConfigs stage_client_configs(const RunnerConfig& config, const std::s
                                                     1 << 20, 16 << 20);
   cc.set_raw("fetch.max.bytes", std::to_string(fetch_bytes));
   cc.set_raw("receive.message.max.bytes", std::to_string(fetch_bytes + (1 << 20)));
-  cc.set(kafka::keys::session_timeout_ms, 10000);
+  cc.set(kafka::keys::session_timeout_ms, kafka::kDefaultSessionTimeoutMs);
   cc.set(kafka::keys::heartbeat_interval_ms, 1000);
   // Transactional outputs of an upstream stage count only once committed (in either mode, so
   // that stages may be switched to exactly-once one at a time).
