@@ -31,6 +31,10 @@
 # trigger's repartition record (stage2_*) and, through its envelope, from the input record
 # (e2e_*: input append to alert append).
 #
+# At 50%, a pass-through (bench/passthrough.cpp: the same records consumed and produced again with
+# the stages' client settings and loop, no processing) runs beside the stages on the same input,
+# and its output is timed the same way (half.passthrough.*): the transport's floor.
+#
 # With --guarantees at_least_once,exactly_once (crash monitor), the stages are restarted under
 # exactly-once and the 50% latency run is repeated at the same offered rate.
 #
@@ -166,6 +170,8 @@ add_topics() {  # add_topics ARGS...: the topics of the pipeline under those ser
 }
 add_topics
 [[ $GUARANTEES == *exactly_once* ]] && add_topics --application-id "$APP-eos"
+PASSTHROUGH_TOPIC=passthrough-out
+BROKER_TOPICS+=(--topic "$PASSTHROUGH_TOPIC:$PARTITIONS")
 
 # --- processes ----------------------------------------------------------------------------------
 declare -A PORT PID
@@ -313,8 +319,8 @@ if [[ $MAX -eq 0 ]]; then
 fi
 
 # --- latency ------------------------------------------------------------------------------------
-latency_run() {  # latency_run TAG RATE GUARANTEE
-  local tag=$1 rate=$2 g=$3 iso=read_uncommitted lg stage
+latency_run() {  # latency_run TAG RATE GUARANTEE [passthrough]
+  local tag=$1 rate=$2 g=$3 with_pt=${4:-} iso=read_uncommitted lg stage pt_pid= pt_lat=
   [[ $g == exactly_once ]] && iso=read_committed
   log "$PIPE: latency at $rate/s ($tag, $g)"
   metrics_snapshot "${PORT[$ENTRY]}" "$WORK/$tag-entry-before.prom"
@@ -326,17 +332,38 @@ latency_run() {  # latency_run TAG RATE GUARANTEE
     --warmup-s 3 --duration-s "$LAT_S" --isolation-level "$iso" --cdf-out "$OUT/cdf-$tag-entry.tsv" \
     "${match[@]+"${match[@]}"}"
   local p1=$STARTED_PID p2=
+  if [[ -n $with_pt ]]; then
+    # The transport floor, in the same run at the same offered rate: the same records consumed
+    # and produced again with the stages' client settings and loop, no processing.
+    start "passthrough-$tag" "$WORK" "$BIN/streamwright-passthrough" --bootstrap-servers "$BOOT" \
+      --input-topic "$INPUT" --output-topic "$PASSTHROUGH_TOPIC" --group "passthrough-$tag"
+    pt_pid=$STARTED_PID
+    wait_line "$pt_pid" "$WORK" "passthrough-$tag" '^running' 30 >/dev/null
+    start "lat-pt-$tag" "$WORK" "$BIN/streamwright-bench-tool" latency --bootstrap-servers "$BOOT" \
+      --output-topic "$PASSTHROUGH_TOPIC" --envelope --input-topic "$INPUT" --sample-partitions 8 \
+      --warmup-s 3 --duration-s "$LAT_S" --cdf-out "$OUT/cdf-$tag-passthrough.tsv"
+    pt_lat=$STARTED_PID
+    sleep 4  # the dev broker's first group join takes 3 s
+  fi
   sleep 1
   start_loadgens "lat-loadgen-$tag" "$rate" --duration "$((LAT_S + 4))s" --kafka-property "linger.ms=$LINGER_MS" "${LOADGEN[@]}"
   sleep 3
   cpu_snapshot CPU0
   wait "$p1" || fail_with_log "$WORK" "lat-entry-$tag" "the latency tool failed"
   cpu_snapshot CPU1
+  if [[ -n $pt_pid ]]; then
+    wait "$pt_lat" || fail_with_log "$WORK" "lat-pt-$tag" "the pass-through's latency tool failed"
+    stop_pid "$pt_pid" "passthrough-$tag" 15
+    local k
+    for k in match_samples match_p50_ms match_p99_ms match_p999_ms match_max_ms unmatched; do
+      summary_put "$OUT/summary.tsv" "$tag.passthrough.$k" "$(grep -m1 -oP "^$k=\\K.*" "$WORK/lat-pt-$tag.out" || echo -)"
+    done
+  fi
   metrics_snapshot "${PORT[$ENTRY]}" "$WORK/$tag-entry-after.prom"
   metrics_snapshot "${PORT[${DOWN[0]}]}" "$WORK/$tag-down-after.prom"
   wait_loadgens
   local rest=() p
-  for p in "${CHILDREN[@]}"; do [[ $p == "$p1" || $p == "$p2" ]] || rest+=("$p"); done
+  for p in "${CHILDREN[@]}"; do [[ $p == "$p1" || $p == "$p2" || $p == "$pt_lat" ]] || rest+=("$p"); done
   CHILDREN=("${rest[@]+"${rest[@]}"}")
   local lat_sent
   lat_sent=$(loadgen_total "lat-loadgen-$tag" sent)
@@ -366,7 +393,7 @@ latency_run() {  # latency_run TAG RATE GUARANTEE
   local i
   for ((i = 0; i < 300; i++)); do [[ $(consumed) -ge $SENT_TOTAL ]] && break; sleep 0.1; done
 }
-latency_run half "$((MAX / 2))" at_least_once
+latency_run half "$((MAX / 2))" at_least_once passthrough
 latency_run ninety "$((MAX * 9 / 10))" at_least_once
 for stage in "$ENTRY" "${DOWN[@]}"; do summary_put "$OUT/summary.tsv" "rss_kb.$stage" "$(vmhwm_kb "${PID[$stage]}")"; done
 summary_put "$OUT/summary.tsv" rss_kb.broker "$(vmhwm_kb "$BROKER_PID")"

@@ -69,7 +69,7 @@ trap 'rm -rf "$WORK"' EXIT
 
 # A snapshot of the binaries: other builds may replace build/bin while the suite runs.
 TARGETS=(streamwright-devbroker streamwright-loadgen streamwright-crash-monitor streamwright-render-farm
-  streamwright-telemetra streamwright-bench-tool)
+  streamwright-telemetra streamwright-bench-tool streamwright-passthrough)
 BENCH_BUILD_LOCK=/tmp/sw-build.lock build_missing_targets build/bin "${TARGETS[@]}"
 mkdir -p "$WORK/bin"
 for t in "${TARGETS[@]}"; do cp "build/bin/$t" "$WORK/bin/"; done
@@ -168,6 +168,7 @@ lvf() {  # lvf P KEY [SCALE] [FORMAT]: lv, formatted as fmt_spread does
   stats format-spread --values --scale "${3:-1}" --format "${4:-%.1f}" -- "${vals[@]}"
 }
 verdict() { stats verdict "$1" "$2" "$3"; }  # verdict VALUE OP TARGET: met/missed
+med_of_runs() { local v; v=$(lv "$1" "$2"); echo "${v%% *}"; }  # med_of_runs P KEY: the median over the load runs
 name_of() { case "$1" in crash-monitor) echo "crash monitor" ;; render-farm) echo "render farm" ;; telemetra) echo Telemetra ;; esac; }
 prefill_file() { case "$1" in crash-monitor) echo "$RES/cm-prefill.tsv" ;; render-farm) echo "$RES/rf-prefill.tsv" ;; telemetra) echo "$RES/tel-prefill.tsv" ;; esac; }
 prefill_rate_key() { [[ $1 == render-farm ]] && echo optimized_rate || echo e2e_rate; }
@@ -395,6 +396,23 @@ MiB() { fmt_spread "$1" 1024 %.0f; }
       read -r _ cmean cp99 <<<"$cm"
       echo "| $(name_of "$p") | $label | $(lvf "$p" "$tag.rate" 1 %.0f) (input $(lvf "$p" "$tag.input_rate" 1 %.0f)) | $(lvf "$p" "$tag.entry.match_p50_ms") | $(lvf "$p" "$tag.entry.match_p99_ms") | $(lvf "$p" "$tag.entry.match_p999_ms") | $(lvf "$p" "$tag.entry.match_samples" 1 %.0f) | $(lvf "$p" "$tag.agg.e2e_p50_ms") | $(lvf "$p" "$tag.agg.e2e_p99_ms") | $(lvf "$p" "$tag.agg.e2e_p999_ms") | $(lvf "$p" "$tag.agg.stage2_p50_ms") / $(lvf "$p" "$tag.agg.stage2_p99_ms") ($(lvf "$p" "$tag.agg.stage2_samples" 1 %.0f), $(lvf "$p" "$tag.agg.match_topic_unmatched" 1 %.0f) unmatched) | $(lvf "$p" "$tag.entry.input_delay_p50_ms") / $(lvf "$p" "$tag.entry.input_delay_p99_ms") | $ent / $down / $(sv "$f" "$tag.cores.broker") | $(printf '%.3f' "${cmean:-0}"), <= ${cp99:--} |"
     done
+  done
+  echo
+  echo "### Against the transport floor (50%, same run, same offered rate)"
+  echo
+  echo "A pass-through (\`bench/passthrough.cpp\`: consume and produce again with the stages' client settings" \
+    "and loop, no processing) reads the same input beside the stages; its output is timed the same way."
+  echo
+  echo "| pipeline | pass-through p50 / p99 / p99.9 | stateless stage p99 / pass-through p99 (goal <= 1.5) | | alerts/aggregates p99 - pass-through p99 (goal <= 30 ms) | |"
+  echo "| --- | --- | ---: | --- | ---: | --- |"
+  for p in "${PIPES[@]}"; do
+    [[ $(lv "$p" half.passthrough.match_p99_ms) == - ]] && continue
+    pt=$(med_of_runs "$p" half.passthrough.match_p99_ms)
+    st=$(med_of_runs "$p" half.entry.match_p99_ms)
+    ag=$(med_of_runs "$p" half.agg.e2e_p99_ms)
+    r=$(stats ratio "$st" "$pt" --format %.2f)
+    d=$(awk -v a="$ag" -v b="$pt" 'BEGIN { if (a == "-" || b == "-") print "-"; else printf "%.1f", a - b }')
+    echo "| $(name_of "$p") | $(lvf "$p" half.passthrough.match_p50_ms) / $(lvf "$p" half.passthrough.match_p99_ms) / $(lvf "$p" half.passthrough.match_p999_ms) | $r | $(verdict "$r" "<=" 1.5) | $d | $(verdict "$d" "<=" 30) |"
   done
   echo
   echo "How latency is measured (\`streamwright-bench-tool latency\`): one group-less consumer tails the entry stage's" \
