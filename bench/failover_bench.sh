@@ -14,7 +14,8 @@
 # (bench/failover/committed_watch.py, an OffsetFetch as an operator's tool would do).
 #
 # failover = SIGKILL to the first sample in which every one of the dead replica's partitions has a
-# committed offset beyond the one it had at the kill: the survivor has taken them over, restored
+# committed offset beyond the one it had half a second after the kill (a commit sent before the
+# kill may land just after it): the survivor has taken them over, restored
 # their state, processed records and committed. The survivor's log splits it into: SIGKILL to
 # "assigned" (the group noticed: session timeout and rebalance; the restore of the taken-over
 # partitions' state happens before that line), the restore's own wall time, and the rest
@@ -139,7 +140,9 @@ for line in open(path):
         continue
     f = line.split()
     t, offs = float(f[0]), {int(k): int(v) for k, v in (x.split("=") for x in f[1:])}
-    if t <= kill:
+    # A commit the dead replica sent just before its death may land just after it: the base is
+    # what is committed half a second after the kill.
+    if t <= kill + 0.5:
         base = offs
         continue
     if base is None:

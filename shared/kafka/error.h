@@ -23,6 +23,7 @@ enum class Errc : int {
   topic_already_exists = 36,
   unsupported_feature = -165,  // RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE
   invalid_request = 42,
+  rebalance_in_progress = 27,  // RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS
 };
 
 inline bool is(std::error_code ec, Errc e) noexcept {

@@ -250,6 +250,7 @@ bool Runner::alive() const noexcept {
 
 void Runner::on_partitions_assigned(std::vector<kafka::TopicPartition>& partitions) {
   metrics_->rebalances->inc();
+  commits_held_since_.reset();  // the rebalance has ended (the generation is known again)
   ready_.store(false);
   metrics_->ready->set(0);
   std::vector<std::int32_t> assigned;
@@ -334,6 +335,9 @@ void Runner::on_partitions_assigned(std::vector<kafka::TopicPartition>& partitio
 
 void Runner::on_partitions_revoked(const std::vector<kafka::TopicPartition>& partitions) {
   metrics_->rebalances->inc();
+  // Revoked partitions are committed now, while this member still owns them (cooperative
+  // rebalancing revokes before the generation changes).
+  commits_held_since_.reset();
   // After a failure the tasks may be ahead of what is durable (or the transaction broken):
   // their partitions go back uncommitted, to be replayed from the last commit.
   if (!failed_) commit("revoke", true);
@@ -346,6 +350,7 @@ void Runner::on_partitions_revoked(const std::vector<kafka::TopicPartition>& par
 
 void Runner::on_partitions_lost(const std::vector<kafka::TopicPartition>& partitions) {
   metrics_->rebalances->inc();
+  commits_held_since_.reset();
   spdlog::warn("stage {}: {} partitions lost without commit; their uncommitted work will be replayed",
                def_.name, partitions.size());
   for (const auto& tp : partitions) {
@@ -542,8 +547,19 @@ bool Runner::complete_commit(bool wait) {
   // committing them again directly is redundant on a real broker (one more round trip per
   // commit) but keeps the mode correct on brokers that accept TxnOffsetCommit without storing
   // it, the dev broker among them (dev_broker_transactions_test.cpp).
-  if (auto ec = consumer_->commit_sync(pending.offsets))
-    spdlog::warn("offset commit ({}) failed: {}", pending.reason, ec.message());
+  // A rebalance that never calls back (it always does) must not stop commits for good.
+  constexpr auto kMaxCommitHold = std::chrono::seconds(60);
+  if (commits_held_since_ && Clock::now() - *commits_held_since_ > kMaxCommitHold) commits_held_since_.reset();
+  if (!commits_held_since_ && !pending.offsets.empty()) {
+    if (auto ec = consumer_->commit_sync(pending.offsets)) {
+      if (kafka::is(ec, kafka::Errc::rebalance_in_progress)) {
+        commits_held_since_ = Clock::now();
+        spdlog::info("stage {}: the group is rebalancing: offsets are committed again once it has ended", def_.name);
+      } else {
+        spdlog::warn("offset commit ({}) failed: {}", pending.reason, ec.message());
+      }
+    }
+  }
   metrics_->commits->inc();
   metrics_->commit_seconds->observe(std::chrono::duration<double>(Clock::now() - pending.started).count());
   pending_commit_.reset();

@@ -93,6 +93,13 @@ class Runner final : public kafka::RebalanceListener {
     std::chrono::steady_clock::time_point started;
   };
   std::optional<PendingCommit> pending_commit_;  // at most one commit in flight
+  // Set when an offset commit was refused because the group is rebalancing; cleared by the
+  // rebalance's callback. Meanwhile no offsets are committed: a commit still carrying the old
+  // generation when the new one forms is refused as an illegal generation, and librdkafka then
+  // treats this replica's own partitions as lost and rejoins (a second rebalance round, and a
+  // replay of its uncommitted work). Offsets are cumulative, so the next commit covers the skipped
+  // ones.
+  std::optional<std::chrono::steady_clock::time_point> commits_held_since_;
   bool paused_ = false;    // input paused because the producer holds too much
   bool failed_ = false;    // run() failed: leave without committing anything more
   bool repause_ = false;   // partitions were assigned while paused

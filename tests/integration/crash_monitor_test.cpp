@@ -211,6 +211,41 @@ TEST_F(CrashMonitorTest, TwoAggregateReplicasSplitPartitionsAndGiveTheSameAlerts
   EXPECT_GT(a2.metric("streamwright_records_consumed_total"), 0);
 }
 
+// When a replica dies, the group rebalances. The survivor's offset commits are refused while it
+// does; one still carrying the old generation when the new one forms would be refused as an
+// illegal generation, and librdkafka would then count the survivor's own partitions as lost: a
+// second rebalance round (on the dev broker, a whole session timeout more) and a replay of its
+// uncommitted work. The survivor holds its commits until the rebalance has ended instead.
+TEST_F(CrashMonitorTest, ASurvivingReplicaKeepsItsPartitionsWhenTheOtherDies) {
+  auto& parse = start("parse", "p1");
+  auto& a1 = start("aggregate", "a1");
+  auto& a2 = start("aggregate", "a2");
+  ASSERT_TRUE(parse.wait_ready(60s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto n1 = a1.metric("streamwright_assigned_partitions");
+        const auto n2 = a2.metric("streamwright_assigned_partitions");
+        return n1 > 0 && n2 > 0 && n1 + n2 == kPartitions;
+      },
+      60s));
+  // parse's watermark heartbeats reach every repartition partition each second, so both
+  // replicas make progress and commit every 200 ms, through the rebalance.
+  ASSERT_TRUE(eventually([&] { return a1.metric("streamwright_commits_total") > 5; }, 30s));
+  a2.kill9();
+  ASSERT_TRUE(eventually([&] { return a1.metric("streamwright_assigned_partitions") == kPartitions; }, 60s))
+      << "the survivor did not take over the dead replica's partitions";
+  std::ifstream in(a1.log());
+  const std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(log.find("partitions lost"), std::string::npos) << "the survivor lost its own partitions";
+  EXPECT_NE(log.find("offsets are committed again once it has ended"), std::string::npos)
+      << "no commit met the rebalance: the test did not exercise the race";
+  // And the results stay exact.
+  produce_fixed_input(broker_->bootstrap());
+  TopicReader alerts(broker_->bootstrap(), "crash-alerts");
+  const auto& records = alerts.read_until([](const auto& r) { return r.size() >= kFixedExpected.size(); }, 60s);
+  EXPECT_EQ(parse_alerts(records), kFixedExpected);
+}
+
 TEST_F(CrashMonitorTest, EarlyEmissionAlertsWhenTheCountCrossesTheThreshold) {
   auto& parse = start("parse", "p1");
   auto& aggregate = start("aggregate", "a1", {"--emit", "early"});
