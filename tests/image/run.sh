@@ -82,9 +82,10 @@ else
 fi
 
 # The build stage installs the build half of scripts/install-deps.sh. The rest serves the tests
-# and dev tools (graphviz: `streamwright describe --png`), and is not in the image.
+# and dev tools (graphviz: `streamwright describe --png`; python3-confluent-kafka: the benchmarks'
+# Python peer), and is not in the image.
 # tzdata is a runtime package (IANA zones for --default-time-zone): the runtime stage has it.
-TEST_ONLY_PACKAGES="tzdata libgtest-dev libgmock-dev prometheus kcat python3 curl procps graphviz postgresql gnuplot-nox clang-16 libclang-rt-16-dev chromium"
+TEST_ONLY_PACKAGES="tzdata libgtest-dev libgmock-dev prometheus kcat python3 curl procps graphviz postgresql gnuplot-nox clang-16 libclang-rt-16-dev chromium python3-confluent-kafka"
 deps_packages=$(bash -c 'eval "$(sed -n "/^PACKAGES=(/,/^)/p" scripts/install-deps.sh)"; printf "%s\n" "${PACKAGES[@]}"' | sort -u)
 build_packages=$(sed -n '/^FROM .* AS build/,/^FROM /p' docker/Dockerfile | sed -e ':a' -e '/\\$/N; s/\\\n//; ta' |
   grep -m1 'apt-get install' | sed -e 's/.*--no-install-recommends//' -e 's/&&.*//' | tr -s ' ' '\n' | grep . | sort -u)
