@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Telemetra throughput benchmark on the embedded dev broker: chat events per second through the
-# whole pipeline (parse: JSON, validation, sentiment; aggregate: 6 hopping windows per event with
-# exact distinct chatters, emote counts and viewer averages, changelog, window closing).
+# whole pipeline (parse: JSON, validation, sentiment; aggregate: each event folded into its 10 s
+# slice, slices combined into 6 hopping windows with exact distinct chatters, emote counts and
+# viewer averages, changelog, window closing).
 #
 # Usage: bench/telemetra_bench.sh [--events N] [--partitions P] [--internal-partitions Q]
 #                                 [--streams S] [--runs R] [--keep-logs] [--service-arg ARG ...]
@@ -149,7 +150,7 @@ COMMAND="bench/telemetra_bench.sh"
   echo
   echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $COMMIT, machine: $(machine_line)"
   echo "- workload: $EVENTS chat events pre-filled into \`chat-events\` ($PARTITIONS partitions, $STREAMS streams) plus about $(median viewers) viewer events;"
-  echo "  hopping windows 1 min / 10 s (each chat event updates 6 windows); \`$REPARTITION\` and the changelog have $INTERNAL partitions; $RUNS run(s)"
+  echo "  hopping windows 1 min / 10 s (each chat event updates its 10 s slice; slices combine into 6 windows); \`$REPARTITION\` and the changelog have $INTERNAL partitions; $RUNS run(s)"
   echo "- command: \`$COMMAND\`"
   echo
   echo "| run | produce (loadgen) M/s | raw consume M/s | parse stage M/s | whole pipeline M/s | pipeline / raw consume | whole pipeline s | CPU s parse | CPU s aggregate | CPU s broker | other processes (cores) | peak RSS parse MiB | peak RSS aggregate MiB |"

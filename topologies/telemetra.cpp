@@ -334,16 +334,58 @@ bool DistinctStrings::contains(std::string_view s) const {
   return slots_[find_slot(s, std::hash<std::string_view>{}(s))] != 0;
 }
 
-bool DistinctStrings::insert(std::string_view s) {
+std::pair<std::size_t, bool> DistinctStrings::emplace(std::string_view s) {
   if ((ends_.size() + 1) * 2 > slots_.size()) grow();
   const std::size_t slot = find_slot(s, std::hash<std::string_view>{}(s));
-  if (slots_[slot] != 0) return false;
+  if (slots_[slot] != 0) return {slots_[slot] - 1, false};
   if (chars_.size() + s.size() > UINT32_MAX || ends_.size() >= UINT32_MAX - 1)
     throw std::length_error("too many distinct strings in one window");
   chars_.append(s);
   ends_.push_back(static_cast<std::uint32_t>(chars_.size()));
   slots_[slot] = static_cast<std::uint32_t>(ends_.size());
-  return true;
+  return {ends_.size() - 1, true};
+}
+
+void ChatterMasks::mark(std::string_view chatter, std::uint64_t bits) {
+  const auto [i, inserted] = names_.emplace(chatter);
+  if (inserted) {
+    masks_.push_back(bits);
+    return;
+  }
+  if (masks_[i] == 0) --dropped_;
+  masks_[i] |= bits;
+}
+
+std::int64_t ChatterMasks::count_then_keep(std::uint64_t window, std::uint64_t keep) {
+  std::int64_t n = 0;
+  std::size_t dropped = 0;
+  for (auto& m : masks_) {
+    n += (m & window) != 0;
+    m &= keep;
+    dropped += m == 0;
+  }
+  dropped_ = dropped;
+  // Dropped entries stay (their mask 0) until they are most of the set: then it is rebuilt.
+  if (dropped_ * 2 > masks_.size()) {
+    DistinctStrings names;
+    std::vector<std::uint64_t> masks;
+    masks.reserve(masks_.size() - dropped_);
+    for (std::size_t i = 0; i < masks_.size(); ++i) {
+      if (masks_[i] == 0) continue;
+      names.insert(names_[i]);
+      masks.push_back(masks_[i]);
+    }
+    names_ = std::move(names);
+    masks_ = std::move(masks);
+    dropped_ = 0;
+  }
+  return n;
+}
+
+void ChatterMasks::clear() {
+  names_ = DistinctStrings{};
+  masks_.clear();
+  dropped_ = 0;
 }
 
 void DistinctStrings::grow() {
@@ -432,22 +474,81 @@ ValueParts<WindowState> window_state_parts(std::size_t chunk) {
   return parts;
 }
 
+namespace {
+bool get_slice(std::string_view in, std::size_t& pos, SliceTotals& t) {
+  std::uint32_t n = 0;
+  if (!get_pod(in, pos, t.index) || !get_pod(in, pos, t.chat_count) || !get_pod(in, pos, t.sentiment_sum) ||
+      !get_pod(in, pos, t.positive_count) || !get_pod(in, pos, t.negative_count) || !get_pod(in, pos, t.viewer_sum) ||
+      !get_pod(in, pos, t.viewer_events) || !get_pod(in, pos, n))
+    return false;
+  if (n > (in.size() - pos) / 12) return false;  // each emote takes at least 12 bytes
+  t.emotes.clear();
+  t.emotes.reserve(n);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    std::string_view e;
+    std::int64_t c = 0;
+    if (!get_str(in, pos, e) || !get_pod(in, pos, c)) return false;
+    t.emotes.emplace_back(std::string(e), c);
+  }
+  return true;
+}
+}  // namespace
+
+// Layout: counts (u32 n, n x i64), last_slice (i64), recent slices (u32 n, each: index, chat
+// count, sentiment sum, positive, negative, viewer sum, viewer events, u32 emotes, each name and
+// count), chatters (u32 n, each name and u64 mask, masks not 0, names distinct).
 Serde<History> history_serde() {
   return {[](const History& h, std::string& out) {
             put_pod(out, static_cast<std::uint32_t>(h.counts.size()));
             for (auto c : h.counts) put_pod(out, c);
+            put_pod(out, h.last_slice);
+            put_pod(out, static_cast<std::uint32_t>(h.recent.size()));
+            for (const auto& t : h.recent) {
+              put_pod(out, t.index);
+              put_pod(out, t.chat_count);
+              put_pod(out, t.sentiment_sum);
+              put_pod(out, t.positive_count);
+              put_pod(out, t.negative_count);
+              put_pod(out, t.viewer_sum);
+              put_pod(out, t.viewer_events);
+              put_pod(out, static_cast<std::uint32_t>(t.emotes.size()));
+              for (const auto& [e, c] : t.emotes) {
+                put_str(out, e);
+                put_pod(out, c);
+              }
+            }
+            std::uint32_t live = 0;
+            for (std::size_t i = 0; i < h.chatters.size(); ++i) live += h.chatters.mask(i) != 0;
+            put_pod(out, live);
+            for (std::size_t i = 0; i < h.chatters.size(); ++i) {
+              if (h.chatters.mask(i) == 0) continue;
+              put_str(out, h.chatters.name(i));
+              put_pod(out, h.chatters.mask(i));
+            }
           },
           [](std::string_view in, History& h, std::string& error) {
-            h.counts.clear();
+            h = History{};
             std::size_t pos = 0;
             std::uint32_t n = 0;
-            if (!get_pod(in, pos, n) || in.size() != 4 + static_cast<std::size_t>(n) * 8) return fail(error, "bad history");
+            if (!get_pod(in, pos, n) || n > (in.size() - pos) / 8) return fail(error, "bad history");
+            h.counts.resize(n);
+            for (auto& c : h.counts) get_pod(in, pos, c);
+            if (!get_pod(in, pos, h.last_slice) || !get_pod(in, pos, n) || n > (in.size() - pos) / 60)
+              return fail(error, "bad history");
+            h.recent.resize(n);
+            for (auto& t : h.recent)
+              if (!get_slice(in, pos, t)) return fail(error, "bad history slice");
+            if (!get_pod(in, pos, n) || n > (in.size() - pos) / 12) return fail(error, "bad history");
             for (std::uint32_t i = 0; i < n; ++i) {
-              std::int64_t c = 0;
-              get_pod(in, pos, c);
-              h.counts.push_back(c);
+              std::string_view name;
+              std::uint64_t mask = 0;
+              if (!get_str(in, pos, name) || !get_pod(in, pos, mask) || mask == 0)
+                return fail(error, "bad history chatter");
+              const auto before = h.chatters.size();
+              h.chatters.mark(name, mask);
+              if (h.chatters.size() == before) return fail(error, "repeated chatter in history");
             }
-            return true;
+            return pos == in.size() ? true : fail(error, "trailing bytes in history");
           }};
 }
 
@@ -491,6 +592,89 @@ void append_optional(std::string& out, const std::optional<double>& v) {
     out += "null";
 }
 }  // namespace
+
+namespace {
+// Floor division: slice indexes of negative times stay in order.
+std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+std::uint64_t slice_bit(std::int64_t index) { return std::uint64_t{1} << static_cast<unsigned>(index & 63); }
+// Bits of the slices first..last (at most 64 of them).
+std::uint64_t slice_bits(std::int64_t first, std::int64_t last) {
+  std::uint64_t bits = 0;
+  for (std::int64_t i = first; i <= last; ++i) bits |= slice_bit(i);
+  return bits;
+}
+}  // namespace
+
+void combine_slice(const Window& slice, std::int64_t slices_per_window, std::size_t top_n, const WindowState& s,
+                   History& h, Summary& out) {
+  const std::int64_t advance = slice.end - slice.start;
+  const std::int64_t n = slices_per_window;
+  const std::int64_t k = floor_div(slice.start, advance);
+  // Slices close in order; what is older than the window ending here is not part of it.
+  if (h.last_slice == History::kNoSlice || k - h.last_slice >= n || k <= h.last_slice) {
+    h.recent.clear();
+    h.chatters.clear();
+  }
+  std::erase_if(h.recent, [&](const SliceTotals& t) { return t.index <= k - n; });
+  const std::uint64_t bit = slice_bit(k);
+  for (std::size_t i = 0; i < s.chatters.size(); ++i) h.chatters.mark(s.chatters[i], bit);
+  // The next window (ending with slice k + 1) starts at slice k - n + 2.
+  const std::int64_t unique = h.chatters.count_then_keep(slice_bits(k - n + 1, k), n > 1 ? slice_bits(k - n + 2, k) : 0);
+
+  std::int64_t chat = 0, positive = 0, negative = 0, viewer_sum = 0, viewer_events = 0;
+  double sentiment = 0;
+  std::unordered_map<std::string, std::int64_t, StringHash, std::equal_to<>> emotes(s.emotes);
+  for (const auto& t : h.recent) {
+    chat += t.chat_count;
+    sentiment += t.sentiment_sum;
+    positive += t.positive_count;
+    negative += t.negative_count;
+    viewer_sum += t.viewer_sum;
+    viewer_events += t.viewer_events;
+    for (const auto& [e, c] : t.emotes) {
+      auto it = emotes.find(e);
+      if (it == emotes.end())
+        emotes.emplace(e, c);
+      else
+        it->second += c;
+    }
+  }
+  chat += s.chat_count;
+  sentiment += s.sentiment_sum;
+  positive += s.positive_count;
+  negative += s.negative_count;
+  viewer_sum += s.viewer_sum;
+  viewer_events += s.viewer_events;
+
+  out.window = Window{slice.end - n * advance, slice.end};
+  out.chat_count = chat;
+  out.unique_chatters = unique;
+  out.avg_sentiment.reset();
+  if (chat > 0) out.avg_sentiment = sentiment / static_cast<double>(chat);
+  out.positive_count = positive;
+  out.negative_count = negative;
+  out.top_emotes = top_emotes(emotes, top_n);
+  out.chat_rate = static_cast<double>(chat) / (static_cast<double>(n * advance) / 1000.0);
+  out.avg_viewers.reset();
+  if (viewer_events > 0) out.avg_viewers = static_cast<double>(viewer_sum) / static_cast<double>(viewer_events);
+
+  // Keep the slice for the windows still to come that hold it.
+  if (n > 1) {
+    SliceTotals t;
+    t.index = k;
+    t.chat_count = s.chat_count;
+    t.sentiment_sum = s.sentiment_sum;
+    t.positive_count = s.positive_count;
+    t.negative_count = s.negative_count;
+    t.viewer_sum = s.viewer_sum;
+    t.viewer_events = s.viewer_events;
+    t.emotes.assign(s.emotes.begin(), s.emotes.end());
+    std::sort(t.emotes.begin(), t.emotes.end());  // stored bytes independent of hash order
+    h.recent.push_back(std::move(t));
+    std::erase_if(h.recent, [&](const SliceTotals& r) { return r.index <= k - n + 1; });
+  }
+  h.last_slice = k;
+}
 
 void summary_json(std::string& out, const Summary& s) {
   out.clear();

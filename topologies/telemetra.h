@@ -8,9 +8,12 @@
 // parse: validate both event kinds (bad records to their dead-letter topics with a reason),
 // score chat sentiment from the lexicons, re-key by stream_id. aggregate: per stream, hopping
 // event-time windows (default 1 min advancing 10 s, 10 s grace) holding both the chat part and
-// the viewer part of the window - the windowed join of the two aggregates. When a window closes
-// its summary is computed, and its chat_count is scored against the previous 10 closed windows
-// of the same stream (z-score); anomalies also go to `moments` as `chat_spike`.
+// the viewer part of the window - the windowed join of the two aggregates. Each record is folded
+// once, into its slice (one advance long); a closing slice is combined with the stream's previous
+// closed slices into the window that ends with it (combine_slice), distinct chatters through one
+// set per stream with a bit mask of slices per chatter. The window's chat_count is scored against
+// the previous 10 closed windows of the same stream (z-score); anomalies also go to `moments` as
+// `chat_spike`.
 #include <chrono>
 #include <deque>
 #include <optional>
@@ -124,7 +127,9 @@ struct StringHash {
 class DistinctStrings {
  public:
   // False if `s` is already present.
-  bool insert(std::string_view s);
+  bool insert(std::string_view s) { return emplace(s).second; }
+  // The position of `s`, inserted at the end if absent (second: inserted).
+  std::pair<std::size_t, bool> emplace(std::string_view s);
   bool contains(std::string_view s) const;
   std::size_t size() const noexcept { return ends_.size(); }
   std::string_view operator[](std::size_t i) const noexcept {
@@ -169,9 +174,48 @@ Serde<WindowState> window_state_serde();  // the whole state in one value
 inline constexpr std::uint32_t kWindowHeadPart = 0xFFFFFFFFu;
 ValueParts<WindowState> window_state_parts(std::size_t chunk);
 
-// chat_count of the stream's most recent closed windows, oldest first.
+// What one closed slice (one window advance, 10 s by default) adds to the windows that hold it.
+struct SliceTotals {
+  std::int64_t index = 0;  // slice start / advance
+  std::int64_t chat_count = 0;
+  double sentiment_sum = 0;
+  std::int64_t positive_count = 0;
+  std::int64_t negative_count = 0;
+  std::vector<std::pair<std::string, std::int64_t>> emotes;
+  std::int64_t viewer_sum = 0;
+  std::int64_t viewer_events = 0;
+};
+
+// The distinct chatters of a stream's recent closed slices, one entry per chatter with a bit mask
+// of the slices it was seen in (bit: slice index mod 64). A window's distinct chatters are the
+// entries whose mask meets the window's slices, so each chatter is stored once per stream
+// rather than once per hopping window.
+class ChatterMasks {
+ public:
+  void mark(std::string_view chatter, std::uint64_t bits);
+  // Counts the entries whose mask meets `window`, then keeps only the `keep` bits of every mask;
+  // entries left without bits are dropped.
+  std::int64_t count_then_keep(std::uint64_t window, std::uint64_t keep);
+  void clear();
+  std::size_t size() const noexcept { return masks_.size(); }  // dropped entries included
+  std::string_view name(std::size_t i) const noexcept { return names_[i]; }
+  std::uint64_t mask(std::size_t i) const noexcept { return masks_[i]; }
+
+ private:
+  DistinctStrings names_;
+  std::vector<std::uint64_t> masks_;  // by position in names_; 0: dropped
+  std::size_t dropped_ = 0;
+};
+
+// Per stream: the chat_count of its most recent closed windows (oldest first) for the z-score,
+// and the closed slices still inside a window to come, which the next slice to close combines
+// with its own into the window ending with it.
 struct History {
+  static constexpr std::int64_t kNoSlice = INT64_MIN;
   std::vector<std::int64_t> counts;
+  std::int64_t last_slice = kNoSlice;  // index of the last closed slice
+  std::vector<SliceTotals> recent;     // oldest first
+  ChatterMasks chatters;
 };
 Serde<History> history_serde();
 
@@ -201,6 +245,11 @@ struct Summary {
 // Most used first, ties alphabetical.
 std::vector<std::pair<std::string, std::int64_t>> top_emotes(
     const std::unordered_map<std::string, std::int64_t, StringHash, std::equal_to<>>& counts, std::size_t n);
+// Closes `slice` (one advance long) of a stream: combines it with the history's recent slices
+// into the hopping window of `slices_per_window` slices that ends with it, fills every field of
+// `out` but the z-score, and keeps what later windows need of the slice in the history.
+void combine_slice(const Window& slice, std::int64_t slices_per_window, std::size_t top_n, const WindowState& s,
+                   History& h, Summary& out);
 void summary_json(std::string& out, const Summary& s);
 void moment_json(std::string& out, const Summary& s);
 

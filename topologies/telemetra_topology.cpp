@@ -19,8 +19,15 @@ Topology build(const Config& c, const std::string& application_id) {
   for (const auto* t : {&c.chat_topic, &c.viewer_topic, &c.chat_dead_letter_topic, &c.viewer_dead_letter_topic,
                         &c.summary_topic, &c.moments_topic})
     if (t->empty()) throw std::invalid_argument("topic names must not be empty");
+  // Validates size, advance and grace as hopping windows.
   const auto windows = TimeWindows::hopping(c.window_size, c.window_advance, c.grace);
-  const double window_seconds = static_cast<double>(windows.size_ms()) / 1000.0;
+  if (windows.size_ms() % windows.advance_ms() != 0)
+    throw std::invalid_argument("window size must be a multiple of the window advance (" + windows.describe() + ")");
+  const std::int64_t slices_per_window = windows.size_ms() / windows.advance_ms();
+  if (slices_per_window > 64)
+    throw std::invalid_argument("a window may span at most 64 advances (" + windows.describe() + ")");
+  // Records are aggregated per slice (one advance); the history combines slices into windows.
+  const auto slices = TimeWindows::tumbling(c.window_advance, c.grace);
 
   StreamsBuilder builder(application_id);
   const auto event_time = [](const std::string_view&, const InputEvent& e, const InputRecord&) { return e.timestamp; };
@@ -63,7 +70,7 @@ Topology build(const Config& c, const std::string& application_id) {
           .group_by<std::string>([](const std::string_view& stream, const Contribution&) { return std::string(stream); },
                                  Grouped<std::string, Contribution>{"events-by-stream", "aggregate", serdes::string(),
                                                                     contribution_serde()})
-          .window_by(windows);
+          .window_by(slices);
 
   auto summaries =
       aggregate_with_history<Summary>(
@@ -88,28 +95,19 @@ Topology build(const Config& c, const std::string& application_id) {
                     ++it->second;
                 }
               }),
-          [=](const std::string& stream, const Window& w, const WindowState& s, History& h, Summary& out) {
+          [=](const std::string& stream, const Window& slice, const WindowState& s, History& h, Summary& out) {
             out.stream_id = stream;
-            out.window = w;
-            out.chat_count = s.chat_count;
-            out.unique_chatters = s.unique_chatters();
-            out.avg_sentiment.reset();
-            if (s.chat_count > 0) out.avg_sentiment = s.sentiment_sum / static_cast<double>(s.chat_count);
-            out.positive_count = s.positive_count;
-            out.negative_count = s.negative_count;
-            out.top_emotes = top_emotes(s.emotes, top_n);
-            out.chat_rate = static_cast<double>(s.chat_count) / window_seconds;
-            out.avg_viewers.reset();
-            if (s.viewer_events > 0) out.avg_viewers = static_cast<double>(s.viewer_sum) / static_cast<double>(s.viewer_events);
-            out.z = z_score(s.chat_count, h.counts, min_history);
+            combine_slice(slice, slices_per_window, top_n, s, h, out);
+            out.z = z_score(out.chat_count, h.counts, min_history);
             out.is_anomaly = out.z.z && *out.z.z > threshold;
-            h.counts.push_back(s.chat_count);
+            h.counts.push_back(out.chat_count);
             if (h.counts.size() > history_windows)
               h.counts.erase(h.counts.begin(), h.counts.end() - static_cast<std::ptrdiff_t>(history_windows));
           },
           MaterializedWithHistory<std::string, WindowState, History>{
-              "stream-windows", serdes::string(), window_state_serde(), history_serde(),
-              window_state_parts(c.chatter_chunk), c.max_cached_windows, c.max_cached_windows})
+              "stream-slices", serdes::string(), window_state_serde(), history_serde(),
+              window_state_parts(c.chatter_chunk), c.max_cached_windows, c.max_cached_windows,
+              static_cast<std::size_t>(slices_per_window - 1)})
           .to_stream();
 
   const Produced<std::string, std::string> json_out{serdes::string(), serdes::string()};

@@ -104,6 +104,11 @@ struct MaterializedWithHistory {
   // the clean ones are evicted to RocksDB after a commit and read back when needed.
   std::size_t max_cached_windows = 1'000'000;
   std::size_t max_cached_histories = 1'000'000;
+  // Each new window of a key also opens the key's next `following_windows` windows (empty), so
+  // that each of them closes - and reaches the history - even if no record falls in it: how
+  // slices of a hopping window (one per advance) are combined in the history, where a window
+  // ends at every slice end whose window holds a record.
+  std::size_t following_windows = 0;
 };
 
 }  // namespace sw

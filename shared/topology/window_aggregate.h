@@ -322,6 +322,7 @@ class WindowedHistoryAggregate final : public WindowedStateful {
         cache_(*store_, {mat.key_serde, mat.value_serde, mat.parts}, std::move(init), {mat.max_cached_windows, 0, true}),
         histories_(*store_, {mat.key_serde, mat.history_serde, std::nullopt}, [] { return H{}; },
                    {mat.max_cached_histories, 0, false}),
+        following_windows_(mat.following_windows),
         out_(std::move(out)) {
     ctx.register_stateful(this);
     load();
@@ -333,7 +334,18 @@ class WindowedHistoryAggregate final : public WindowedStateful {
       if (ctx_.counters().late_dropped_downstream) ctx_.counters().late_dropped_downstream->inc();
       return;
     }
-    Item& item = cache_.find_or_create(k, w);
+    Item& item = cache_.find_or_create(k, w);  // a reference into a node map: stays valid
+    if (following_windows_ > 0 && !item.second.followed) {
+      // Once per window while it is cached (a window read back, or restored, checks again).
+      // Dirty, so they are stored in the same flush as the record that needs them: a restore
+      // never sees a window without its followers.
+      item.second.followed = true;
+      const TimestampMs step = windows_.advance_ms();
+      for (std::size_t i = 1; i <= following_windows_; ++i) {
+        const TimestampMs shift = static_cast<TimestampMs>(i) * step;
+        cache_.find_or_create(k, Window{w.start + shift, w.end + shift}).second.dirty = true;
+      }
+    }
     fold(item.second.value);
     item.second.dirty = true;
   }
@@ -398,6 +410,7 @@ class WindowedHistoryAggregate final : public WindowedStateful {
   std::unique_ptr<WindowStore> store_;
   Windows cache_;
   Histories histories_;
+  std::size_t following_windows_;
   Forwarder<Windowed<K>, VO> out_;
   std::vector<Item*> closing_, expiring_;
   VO out_value_{};

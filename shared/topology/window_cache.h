@@ -110,6 +110,7 @@ class WindowCache {
     bool persisted = false;  // in the store (or in a staged write), so removing it needs a tombstone
     bool emitted = false;    // closed and emitted, kept only for a retention longer than the grace
     bool scanned = false;    // read from the store by the closing scan in progress
+    bool followed = false;   // its following windows were opened (see MaterializedWithHistory)
   };
   using Map = typename Keyed::template Map<Entry>;
   using Item = typename Map::value_type;

@@ -5,7 +5,8 @@ Each oracle takes the input topics' records (partition and offset order, as read
 run) and returns {output name: {result key: expected value}}. Lateness, as the pipelines define
 it: each input partition's stream time is the largest event time of the valid records read from
 it so far (the record itself included); a record counts in window w only if
-w.end + grace > that time.
+w.end + grace > that time (Telemetra, which aggregates per slice of one advance: in all of its
+windows only if its slice's end + grace > that time, else in none).
 
 Adding a pipeline to the suite: one oracle function here and one Pipeline subclass in
 pipelines.py.
@@ -203,10 +204,12 @@ def telemetra_oracle(inputs, cfg):
                 if not isinstance(vc, int) or isinstance(vc, bool) or vc < 0:
                     continue
             st = stream_time[p] = max(stream_time.get(p, ts), ts)
+            # Aggregated per slice (one advance): a record counts in all of its windows, or in none
+            # when its slice had closed (slice end + grace <= stream time).
+            if ts - ts % advance + advance + grace <= st:
+                continue
             score = sentiment(e["message"], pos, neg) if chat else 0.0
             for start in window_starts(ts, size, advance):
-                if start + size + grace <= st:
-                    continue
                 w = windows.setdefault((e["stream_id"], start), {"chat": 0, "sent": [], "pos": 0, "neg": 0,
                                                                  "users": set(), "emotes": collections.Counter(),
                                                                  "vsum": 0, "vn": 0})

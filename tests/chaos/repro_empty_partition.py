@@ -42,7 +42,7 @@ def viewer(stream, n, ts):
 def main():
     work = tempfile.mkdtemp(prefix="sw-repro-empty-")
     topics = [f"chat-events:{N}", f"viewer-events:{N}", "chat-events-dlq:1", "viewer-events-dlq:1", f"chat-summary:{N}",
-              f"moments:{N}", f"telemetra-events-by-stream-repartition:{N}", f"telemetra-stream-windows-changelog:{N}"]
+              f"moments:{N}", f"telemetra-events-by-stream-repartition:{N}", f"telemetra-stream-slices-changelog:{N}"]
     bin_dir = harness.snapshot_binaries(work, ["streamwright-devbroker", "streamwright-telemetra"])
     broker = harness.DevBroker(work, topics, brokers=1, bin_dir=bin_dir)
     b = broker.bootstrap

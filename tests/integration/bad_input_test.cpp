@@ -85,7 +85,7 @@ std::vector<Pipeline> pipelines() {
     Pipeline p{"telemetra-chat", "streamwright-telemetra", "parse", {}, "chat-events", "chat-events-dlq",
                "telemetra-events-by-stream-repartition", {}, false, {}};
     p.topics = {"chat-events:1", "viewer-events:1", "chat-events-dlq:1", "viewer-events-dlq:1", "chat-summary:1",
-                "moments:1", p.repartition + ":1", "telemetra-stream-windows-changelog:1"};
+                "moments:1", p.repartition + ":1", "telemetra-stream-slices-changelog:1"};
     for (int i = 0; i < 3; ++i) {
       const std::string stream = "s" + std::to_string(i + 1);
       p.valid.push_back({stream,

@@ -160,6 +160,8 @@ TEST_F(InvalidConfig, Telemetra) {
       {with({"--grace", "5x"}), "--grace: invalid duration unit in '5x'"},
       {with({"--history-windows", "-3"}), "--history-windows must not be negative"},
       {with({"--window-advance", "0s"}), "window advance must be positive"},
+      {with({"--window-size", "25s"}), "window size must be a multiple of the window advance"},
+      {with({"--window-size", "650s"}), "a window may span at most 64 advances"},
       {with({"--chatter-chunk", "0"}), "chatter chunk must be positive"},
       {with({"--anomaly-threshold", "high"}), "--anomaly-threshold"},
   };

@@ -183,7 +183,7 @@ class TelemetraPipelineTest : public ::testing::Test {
   void SetUp() override {
     broker_ = std::make_unique<DevBroker>(std::vector<std::string>{
         "chat-events:4", "viewer-events:4", "chat-events-dlq:1", "viewer-events-dlq:1", "chat-summary:4", "moments:4",
-        "telemetra-events-by-stream-repartition:4", "telemetra-stream-windows-changelog:4"});
+        "telemetra-events-by-stream-repartition:4", "telemetra-stream-slices-changelog:4"});
     pg_ = std::make_unique<PgServer>(dir_.path() / "pg");
   }
   void TearDown() override {
@@ -333,7 +333,7 @@ TEST(TelemetraLauncher, UpWithTheSeedsEnvironmentTakesSparkStyleInputIntoPostgre
   TempDir dir;
   PgServer pg(dir.path() / "pg");
   DevBroker broker({"chat-events:2", "viewer-events:2", "chat-events-dlq:1", "viewer-events-dlq:1", "chat-summary:2",
-                    "moments:2", "telemetra-events-by-stream-repartition:2", "telemetra-stream-windows-changelog:2"});
+                    "moments:2", "telemetra-events-by-stream-repartition:2", "telemetra-stream-slices-changelog:2"});
   ChildProcess up(bin_dir() + "/streamwright",
                   {"up", "telemetra", "--work-dir", (dir.path() / "work").string(), "--", "--idle-timeout", "1h",
                    "--window-size", "20s", "--window-advance", "10s", "--grace", "0s"},

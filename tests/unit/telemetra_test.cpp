@@ -274,6 +274,139 @@ TEST(TelemetraWindowParts, WritesOnlyNewChunksAndLoadsBackTheSameState) {
   EXPECT_FALSE(parts.load(2, store.at(2), broken));
 }
 
+TEST(TelemetraChatterMasks, CountsChattersMeetingAWindowAndDropsThoseWithoutSlices) {
+  telemetra::ChatterMasks m;
+  for (int i = 0; i < 100; ++i) m.mark("u" + std::to_string(i), 1);  // slice 0
+  for (int i = 50; i < 60; ++i) m.mark("u" + std::to_string(i), 2);  // slice 1, ten already seen
+  m.mark("late", 4);                                                  // slice 2
+  EXPECT_EQ(m.count_then_keep(0b111, 0b110), 101);
+  // Slice 0's bits are gone: 90 of 101 entries are dropped, so the set was rebuilt.
+  EXPECT_EQ(m.size(), 11u);
+  EXPECT_EQ(m.count_then_keep(0b110, 0b100), 11);
+  EXPECT_EQ(m.count_then_keep(0b100, 0), 1);
+  EXPECT_EQ(m.count_then_keep(~std::uint64_t{0}, 0), 0);
+  m.mark("u1", 8);  // a dropped name comes back
+  EXPECT_EQ(m.count_then_keep(8, 8), 1);
+}
+
+// Slices closed one after another, with gaps, must give for each window exactly what counting the
+// window's records directly gives; the history goes through its serde between closes, as a
+// restore would read it.
+TEST(TelemetraSlices, CombinedSlicesEqualWindowsCountedDirectly) {
+  constexpr std::int64_t kAdvance = 10'000;
+  for (const std::int64_t n : {1, 2, 6, 64}) {
+    struct Rec {
+      std::int64_t slice;
+      std::string user;
+      double score;
+      std::string emote;
+      std::int64_t viewers;  // > 0: a viewer event
+    };
+    std::vector<Rec> recs;
+    std::uint64_t x = 99 + static_cast<std::uint64_t>(n);
+    auto next = [&x](std::uint64_t mod) {
+      x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+      return (x >> 33) % mod;
+    };
+    std::int64_t slice = 3;
+    for (int i = 0; i < 3000; ++i) {
+      if (next(40) == 0) slice += 1 + static_cast<std::int64_t>(next(n + 3));  // gaps, some longer than a window
+      const bool viewer = next(7) == 0;
+      recs.push_back({slice, "u" + std::to_string(next(60)), viewer ? 0.0 : (static_cast<double>(next(5)) - 2) / 2,
+                      viewer ? "" : "e" + std::to_string(next(9)), viewer ? static_cast<std::int64_t>(1 + next(100)) : 0});
+    }
+    // Every slice that holds a record, and the n - 1 after it, closes (the followers).
+    std::map<std::int64_t, telemetra::WindowState> slices;
+    for (const auto& r : recs)
+      for (std::int64_t j = 0; j < n; ++j) slices[r.slice + j];
+    for (const auto& r : recs) {
+      auto& st = slices[r.slice];
+      if (r.viewers > 0) {
+        st.viewer_sum += r.viewers;
+        ++st.viewer_events;
+        continue;
+      }
+      ++st.chat_count;
+      st.sentiment_sum += r.score;
+      st.positive_count += r.score > 0;
+      st.negative_count += r.score < 0;
+      st.add_chatter(r.user);
+      ++st.emotes[r.emote];
+    }
+    const auto serde = telemetra::history_serde();
+    std::string bytes;
+    serde.serialize(telemetra::History{}, bytes);
+    for (const auto& [k, st] : slices) {
+      telemetra::History h;
+      std::string error;
+      ASSERT_TRUE(serde.deserialize(bytes, h, error)) << error;
+      telemetra::Summary out;
+      telemetra::combine_slice(Window{k * kAdvance, (k + 1) * kAdvance}, n, 3, st, h, out);
+      bytes.clear();
+      serde.serialize(h, bytes);
+      // The window ending with slice k, counted directly.
+      std::int64_t chat = 0, pos = 0, neg = 0, vsum = 0, vn = 0;
+      std::set<std::string> users;
+      std::unordered_map<std::string, std::int64_t, telemetra::StringHash, std::equal_to<>> emotes;
+      for (const auto& r : recs) {
+        if (r.slice <= k - n || r.slice > k) continue;
+        if (r.viewers > 0) {
+          vsum += r.viewers;
+          ++vn;
+          continue;
+        }
+        ++chat;
+        pos += r.score > 0;
+        neg += r.score < 0;
+        users.insert(r.user);
+        ++emotes[r.emote];
+      }
+      SCOPED_TRACE("n=" + std::to_string(n) + " slice " + std::to_string(k));
+      EXPECT_EQ(out.window.start, (k + 1 - n) * kAdvance);
+      EXPECT_EQ(out.window.end, (k + 1) * kAdvance);
+      EXPECT_EQ(out.chat_count, chat);
+      EXPECT_EQ(out.unique_chatters, static_cast<std::int64_t>(users.size()));
+      EXPECT_EQ(out.positive_count, pos);
+      EXPECT_EQ(out.negative_count, neg);
+      EXPECT_EQ(out.top_emotes, telemetra::top_emotes(emotes, 3));
+      EXPECT_EQ(out.avg_viewers.has_value(), vn > 0);
+      if (vn > 0) {
+        EXPECT_DOUBLE_EQ(*out.avg_viewers, static_cast<double>(vsum) / static_cast<double>(vn));
+      }
+      EXPECT_EQ(out.avg_sentiment.has_value(), chat > 0);
+      EXPECT_DOUBLE_EQ(out.chat_rate, static_cast<double>(chat) / (static_cast<double>(n * kAdvance) / 1000.0));
+    }
+  }
+}
+
+TEST(TelemetraSlices, HistoryBytesThatDoNotHoldTogetherAreRefused) {
+  const auto serde = telemetra::history_serde();
+  telemetra::History h;
+  h.counts = {3, 4};
+  h.last_slice = 7;
+  h.recent.push_back({7, 2, 0.5, 1, 0, {{"Kappa", 2}}, 10, 1});
+  h.chatters.mark("a", 1u << 7);
+  h.chatters.mark("b", 1u << 6 | 1u << 7);
+  std::string bytes, error;
+  serde.serialize(h, bytes);
+  telemetra::History back;
+  ASSERT_TRUE(serde.deserialize(bytes, back, error)) << error;
+  std::string again;
+  serde.serialize(back, again);
+  EXPECT_EQ(again, bytes);
+  EXPECT_EQ(back.recent.at(0).emotes.at(0).first, "Kappa");
+  EXPECT_EQ(back.chatters.mask(1), (1u << 6 | 1u << 7));
+  for (std::size_t cut = 0; cut < bytes.size(); ++cut)
+    EXPECT_FALSE(serde.deserialize(std::string_view(bytes).substr(0, cut), back, error)) << cut;
+  EXPECT_FALSE(serde.deserialize(bytes + "x", back, error));
+  // The same chatter twice is refused rather than merged.
+  std::string twice = bytes;
+  const auto b = twice.rfind('b');
+  twice[b] = 'a';
+  EXPECT_FALSE(serde.deserialize(twice, back, error));
+  EXPECT_NE(error.find("repeated"), std::string::npos) << error;
+}
+
 TEST(TelemetraZScore, PopulationStatisticsNeedThreeWindowsAndSpread) {
   const std::vector<std::int64_t> three{2, 4, 6};
   const auto z = telemetra::z_score(10, three, 3);
@@ -357,6 +490,21 @@ TEST(TelemetraParse, AcceptsIntegerIdsAndSparkTimestampForms) {
 
 // Every column of every window of two streams: overlapping hopping windows, repeat chatters,
 // emote ties, messages with and without lexicon words, windows with and without viewer events.
+// Records are aggregated per slice (one advance): a record later than its slice's grace counts
+// in none of its windows, even in those that close later, so every window is a combination of
+// whole slices. A stream that goes quiet still gets every window that holds one of its records.
+TEST_F(TelemetraTopology, ARecordLateForItsSliceCountsInNoneOfItsWindows) {
+  const ChatIn first{"s", "alice", "hello", 0, {"Kappa"}, 5};
+  send(first);
+  advance_all(25);  // slice [0 s, 10 s) closed at 20 s
+  send(ChatIn{"s", "bob", "late", 0, {"PogChamp"}, 7});
+  advance_all(200);
+  check(reference({first}, {}, 3.0));
+  const auto rows = summaries().at("s");
+  ASSERT_EQ(rows.size(), 6u);  // the six windows holding second 5: ending at 10 s, 20 s, ... 60 s
+  EXPECT_EQ(rows.back().at("window_end"), format_rfc3339(kT + 60'000));
+}
+
 TEST_F(TelemetraTopology, KnownAnswerForEveryColumn) {
   const std::vector<ChatIn> chats{
       {"s1", "ann", "I LOVE this, great play", 1.0, {"Kappa", "PogChamp"}, 3},
@@ -504,7 +652,7 @@ TEST_F(TelemetraSpikes, CrashesAndRestoresKeepZScoresExact) {
   check_moments(want);
   // The windows really were stored in parts (changelog key: 'D', end, start, stream, index).
   std::set<std::uint32_t> indexes;
-  for (const auto& r : driver_.all_records("telemetra-stream-windows-changelog")) {
+  for (const auto& r : driver_.all_records("telemetra-stream-slices-changelog")) {
     if (r.key.size() < 21 || r.key[0] != 'D' || r.key.find("spiky") == std::string::npos) continue;
     const auto* p = reinterpret_cast<const unsigned char*>(r.key.data() + r.key.size() - 4);
     indexes.insert((std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3]);
