@@ -78,6 +78,9 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
          "within the session timeout takes its partitions back without a rebalance (empty: dynamic membership)")
     ("max-poll-records", po::value<unsigned>()->default_value(10000), "records per poll")
     ("rocksdb-cache-mb", po::value<unsigned>()->default_value(64), "RocksDB block cache and memtable budget (MiB)")
+    ("state-cache-entries", po::value<unsigned>()->default_value(250000),
+         "windows (and per-key histories) held in memory by all of the stage's tasks together; beyond it, state "
+         "lives in RocksDB and is read back when needed (a stage's own --max-cached-windows bounds each task)")
     ("starting-offsets", po::value<std::string>()->default_value("earliest"),
          "with no committed offset, an entry stage starts at the earliest retained record or at the latest (Spark's startingOffsets)")
     ("default-time-zone", po::value<std::string>()->default_value("UTC"),
@@ -185,6 +188,8 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
     const auto mb = vm["rocksdb-cache-mb"].as<unsigned>();
     rc.rocksdb.block_cache_bytes = static_cast<std::size_t>(mb) << 20;
     rc.rocksdb.write_buffer_bytes = static_cast<std::size_t>(mb) << 19;
+    rc.rocksdb.max_cached_entries = vm["state-cache-entries"].as<unsigned>();
+    if (rc.rocksdb.max_cached_entries == 0) throw std::invalid_argument("--state-cache-entries must be positive");
     check_shell_options(vm);
   } catch (const std::exception& e) {
     std::cerr << def.name << ": " << name_the_option(vm, e.what()) << "\n";

@@ -59,7 +59,8 @@ bool decode_changelog_value(std::string_view in, bool& deleted, std::uint32_t& g
   return true;
 }
 
-RocksDbResources::RocksDbResources(const RocksDbOptions& options) : options_(options) {
+RocksDbResources::RocksDbResources(const RocksDbOptions& options)
+    : options_(options), cache_budget_(options.max_cached_entries) {
   cache_ = rocksdb::NewLRUCache(options.block_cache_bytes);
   // Memtables are charged to the block cache, so the two share one budget.
   wbm_ = std::make_shared<rocksdb::WriteBufferManager>(options.write_buffer_bytes, cache_);
@@ -97,7 +98,7 @@ std::size_t RocksDbStore::Batch::count() const noexcept { return static_cast<std
 void RocksDbStore::Batch::clear() { wb_->Clear(); }
 
 RocksDbStore::RocksDbStore(const std::filesystem::path& dir, std::string name, RocksDbResources& resources)
-    : dir_(dir), name_(std::move(name)) {
+    : dir_(dir), name_(std::move(name)), cache_budget_(&resources.cache_budget()) {
   std::filesystem::create_directories(dir_);
   rocksdb::Options options;
   options.create_if_missing = true;

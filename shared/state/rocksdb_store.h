@@ -2,6 +2,7 @@
 // The persistent layer of a window store: one RocksDB per store per process, holding every
 // local task's windows under a 4-byte partition prefix. Keys sort by (partition, window end,
 // window start, key), so closing windows is a range scan from the start of a partition.
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -29,6 +30,31 @@ namespace sw::state {
 struct RocksDbOptions {
   std::size_t block_cache_bytes = 64ull << 20;
   std::size_t write_buffer_bytes = 32ull << 20;
+  // Entries (windows, histories) that the in-memory caches in front of the process's stores may
+  // hold together, over all tasks; beyond it state lives in RocksDB (see CacheBudget).
+  std::size_t max_cached_entries = 250'000;
+};
+
+// The entries every cache in front of a process's stores holds, against one bound: a cache
+// that flushes while the process is over it drops its clean entries once the commit is durable
+// (they are read back from RocksDB when needed). Caches report their size as they change it in
+// bulk (flush, eviction, load), so the count is that of the last report.
+class CacheBudget {
+ public:
+  explicit CacheBudget(std::size_t max_entries) : max_(max_entries) {}
+  CacheBudget(const CacheBudget&) = delete;
+  CacheBudget& operator=(const CacheBudget&) = delete;
+  // A cache that held `before` entries now holds `after`.
+  void update(std::size_t before, std::size_t after) noexcept {
+    entries_.fetch_add(after - before, std::memory_order_relaxed);  // modular: shrinking wraps back
+  }
+  bool over() const noexcept { return entries() > max_; }
+  std::size_t entries() const noexcept { return entries_.load(std::memory_order_relaxed); }
+  std::size_t max_entries() const noexcept { return max_; }
+
+ private:
+  std::size_t max_;
+  std::atomic<std::size_t> entries_{0};
 };
 
 // Memory shared by every store of a process (one budget, set by configuration).
@@ -39,9 +65,11 @@ class RocksDbResources {
   const std::shared_ptr<rocksdb::Cache>& block_cache() const { return cache_; }
   const std::shared_ptr<rocksdb::WriteBufferManager>& write_buffers() const { return wbm_; }
   const RocksDbOptions& options() const { return options_; }
+  CacheBudget& cache_budget() { return cache_budget_; }
 
  private:
   RocksDbOptions options_;
+  CacheBudget cache_budget_;
   std::shared_ptr<rocksdb::Cache> cache_;
   std::shared_ptr<rocksdb::WriteBufferManager> wbm_;
 };
@@ -70,6 +98,8 @@ class RocksDbStore {
   RocksDbStore& operator=(const RocksDbStore&) = delete;
 
   const std::string& name() const noexcept { return name_; }
+  // The process-wide bound on what caches in front of this store hold (shared by every store).
+  CacheBudget& cache_budget() const noexcept { return *cache_budget_; }
 
   class Batch {
    public:
@@ -117,6 +147,7 @@ class RocksDbStore {
   void write_with(Batch& batch, const rocksdb::WriteOptions& options);
   std::filesystem::path dir_;
   std::string name_;
+  CacheBudget* cache_budget_;
   std::unique_ptr<rocksdb::DB> db_;
   mutable std::mutex checkpoint_mu_;
   std::map<std::int32_t, std::int64_t> checkpoints_;

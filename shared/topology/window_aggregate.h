@@ -205,7 +205,7 @@ class WindowedAggregate final : public WindowedStateful {
         // Retention beyond end + grace: how much longer closed windows stay.
         extra_retention_(std::max<TimestampMs>(0, mat.retention.count() - windows.grace_ms())),
         cache_(*store_, {mat.key_serde, mat.value_serde, std::nullopt}, std::move(init),
-               {mat.max_cached_windows, extra_retention_, true}),
+               {mat.max_cached_windows, extra_retention_, true, &ctx.store(mat.store_name).cache_budget()}),
         out_(std::move(out)) {
     ctx.register_stateful(this);
     load();
@@ -319,9 +319,10 @@ class WindowedHistoryAggregate final : public WindowedStateful {
         close_(std::move(close)),
         store_name_(mat.store_name),
         store_(make_window_store(ctx, mat.store_name, changelog_topic)),
-        cache_(*store_, {mat.key_serde, mat.value_serde, mat.parts}, std::move(init), {mat.max_cached_windows, 0, true}),
+        cache_(*store_, {mat.key_serde, mat.value_serde, mat.parts}, std::move(init),
+               {mat.max_cached_windows, 0, true, &ctx.store(mat.store_name).cache_budget()}),
         histories_(*store_, {mat.key_serde, mat.history_serde, std::nullopt}, [] { return H{}; },
-                   {mat.max_cached_histories, 0, false}),
+                   {mat.max_cached_histories, 0, false, &ctx.store(mat.store_name).cache_budget()}),
         following_windows_(mat.following_windows),
         out_(std::move(out)) {
     ctx.register_stateful(this);

@@ -121,6 +121,8 @@ class WindowCache {
     TimestampMs extra_retention = 0;
     // False: the entries never close (per-key state kept in a reserved window); no index.
     bool closes = true;
+    // The process-wide bound this cache also counts against (none: only max_cached).
+    state::CacheBudget* budget = nullptr;
   };
 
   // How a value is kept in the store: `parts` if set, else whole with `value_serde`.
@@ -132,6 +134,11 @@ class WindowCache {
 
   WindowCache(WindowStore& store, Codec codec, std::function<VA()> init, Options options)
       : store_(store), codec_(std::move(codec)), init_(std::move(init)), options_(options) {}
+  ~WindowCache() {
+    if (options_.budget) options_.budget->update(reported_, 0);
+  }
+  WindowCache(const WindowCache&) = delete;
+  WindowCache& operator=(const WindowCache&) = delete;
 
   // --- lookup
 
@@ -213,7 +220,8 @@ class WindowCache {
       item.second.dirty = false;
       item.second.persisted = true;
     }
-    if (map_.size() > options_.max_cached) evict_after_commit_ = true;
+    report();
+    if (over_bound()) evict_after_commit_ = true;
   }
 
   // The flush is durable in RocksDB: beyond the bound, drops the clean entries (reads go to
@@ -232,6 +240,7 @@ class WindowCache {
     const std::size_t before = map_.size();
     for (auto it = map_.begin(); it != map_.end();) it = it->second.dirty ? std::next(it) : map_.erase(it);
     window_cache_totals().evicted.fetch_add(before - map_.size(), std::memory_order_relaxed);
+    report();
   }
 
   // --- load
@@ -264,13 +273,15 @@ class WindowCache {
   }
   // Beyond the bound the cache starts empty (incomplete): windows are read back as needed.
   void finish_load() {
-    if (map_.size() <= options_.max_cached) return;
+    report();
+    if (!over_bound()) return;
     complete_ = false;
     for (auto& [due, bucket] : due_) {
       bucket.in_store = bucket.in_store || !bucket.items.empty();
       bucket.items.clear();
     }
     map_.clear();
+    report();
   }
 
  private:
@@ -280,6 +291,16 @@ class WindowCache {
   };
 
   TimestampMs due(const Entry& e) const { return e.emitted ? e.end + options_.extra_retention : e.end; }
+
+  // Over this cache's own bound, or the process over its budget (and this cache holding some).
+  bool over_bound() const noexcept {
+    return map_.size() > options_.max_cached || (options_.budget && !map_.empty() && options_.budget->over());
+  }
+  void report() noexcept {
+    if (!options_.budget) return;
+    options_.budget->update(reported_, map_.size());
+    reported_ = map_.size();
+  }
 
   void index(Item& item, TimestampMs due) {
     if (!options_.closes) return;
@@ -424,6 +445,7 @@ class WindowCache {
   std::vector<Item*> scanned_;
   bool complete_ = true;  // the cache holds every window of the task
   bool evict_after_commit_ = false;
+  std::size_t reported_ = 0;  // entries last reported to the budget
   TimestampMs closed_bound_ = INT64_MIN;  // windows ending at or before this were emitted
   std::uint64_t visited_ = 0;
   std::vector<std::pair<std::uint32_t, std::string>> parts_;

@@ -86,6 +86,7 @@ std::vector<Case> common_cases(const std::vector<std::string>& stage) {
       {with({"--shutdown-timeout", "0s"}), "--shutdown-timeout must be positive"},
       {with({"--metrics-port", "-1"}), "--metrics-port must not be negative"},
       {with({"--max-poll-records", "-5"}), "--max-poll-records must not be negative"},
+      {with({"--state-cache-entries", "0"}), "--state-cache-entries must be positive"},
       {with({"--rocksdb-cache-mb", "-1"}), "--rocksdb-cache-mb must not be negative"},
       {with({"--internal-partitions", "-2"}), "--internal-partitions must not be negative"},
       {with({"--metrics-port", "many"}), "--metrics-port"},

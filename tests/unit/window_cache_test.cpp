@@ -118,6 +118,46 @@ TEST(WindowCache, ClosingVisitsOnlyTheWindowsItCloses) {
   EXPECT_EQ(store.gets, 0u);  // a complete cache never reads the store
 }
 
+// The caches of a process share one budget: each under its own bound, together over the budget,
+// and the one that flushes while the process is over it drops its clean windows after the
+// commit. Nothing is lost: evicted windows are read back and close with their values.
+TEST(WindowCache, CachesOverTheProcessBudgetTogetherEvictAndReadBack) {
+  state::CacheBudget budget(5);
+  MemoryWindowStore store_a, store_b;
+  {
+    Counts a(store_a, {serdes::string(), serdes::int64(), std::nullopt}, [] { return std::int64_t{0}; },
+             {100, 0, true, &budget});
+    Counts b(store_b, {serdes::string(), serdes::int64(), std::nullopt}, [] { return std::int64_t{0}; },
+             {100, 0, true, &budget});
+    auto commit = [](Counts& c, MemoryWindowStore& s) {
+      c.flush();
+      s.flush_and_commit();
+      c.after_commit();
+    };
+    for (int k = 0; k < 4; ++k) add(a, "a" + std::to_string(k), 10, k + 1);
+    for (int k = 0; k < 3; ++k) add(b, "b" + std::to_string(k), 10, 10);
+    commit(a, store_a);  // 4 of 5: a keeps its windows
+    EXPECT_EQ(a.size(), 4u);
+    EXPECT_TRUE(a.complete());
+    commit(b, store_b);  // 7 of 5: b drops its clean windows
+    EXPECT_EQ(b.size(), 0u);
+    EXPECT_FALSE(b.complete());
+    EXPECT_EQ(budget.entries(), 4u);
+    commit(a, store_a);  // back under the budget: a keeps them
+    EXPECT_EQ(a.size(), 4u);
+    add(a, "a9", 10, 9);
+    add(a, "a8", 10, 8);
+    commit(a, store_a);  // 6 of 5
+    EXPECT_EQ(a.size(), 0u);
+    EXPECT_EQ(budget.entries(), 0u);
+    add(b, "b1", 10, 5);  // read back: 10 + 5
+    EXPECT_EQ(close(a, 10), (Closed{{10, "a0", 1}, {10, "a1", 2}, {10, "a2", 3}, {10, "a3", 4}, {10, "a8", 8}, {10, "a9", 9}}));
+    EXPECT_EQ(close(b, 10), (Closed{{10, "b0", 10}, {10, "b1", 15}, {10, "b2", 10}}));
+    commit(b, store_b);
+  }
+  EXPECT_EQ(budget.entries(), 0u);  // caches that go (a task revoked) leave the budget
+}
+
 // Beyond the bound, clean windows leave memory after a commit. A window needed again is read
 // back; windows due that are not cached are read from the store when they close, each at its
 // own end (not only while some cached window happens to be due too).
