@@ -475,6 +475,16 @@ ValueParts<WindowState> window_state_parts(std::size_t chunk) {
 }
 
 namespace {
+void put_slice(std::string& out, const SliceTotals& t) {
+  for (const std::int64_t v : {t.index, t.chat_count}) put_pod(out, v);
+  put_pod(out, t.sentiment_sum);
+  for (const std::int64_t v : {t.positive_count, t.negative_count, t.viewer_sum, t.viewer_events}) put_pod(out, v);
+  put_pod(out, static_cast<std::uint32_t>(t.emotes.size()));
+  for (const auto& [e, c] : t.emotes) {
+    put_str(out, e);
+    put_pod(out, c);
+  }
+}
 bool get_slice(std::string_view in, std::size_t& pos, SliceTotals& t) {
   std::uint32_t n = 0;
   if (!get_pod(in, pos, t.index) || !get_pod(in, pos, t.chat_count) || !get_pod(in, pos, t.sentiment_sum) ||
@@ -503,20 +513,7 @@ Serde<History> history_serde() {
             for (auto c : h.counts) put_pod(out, c);
             put_pod(out, h.last_slice);
             put_pod(out, static_cast<std::uint32_t>(h.recent.size()));
-            for (const auto& t : h.recent) {
-              put_pod(out, t.index);
-              put_pod(out, t.chat_count);
-              put_pod(out, t.sentiment_sum);
-              put_pod(out, t.positive_count);
-              put_pod(out, t.negative_count);
-              put_pod(out, t.viewer_sum);
-              put_pod(out, t.viewer_events);
-              put_pod(out, static_cast<std::uint32_t>(t.emotes.size()));
-              for (const auto& [e, c] : t.emotes) {
-                put_str(out, e);
-                put_pod(out, c);
-              }
-            }
+            for (const auto& t : h.recent) put_slice(out, t);
             std::uint32_t live = 0;
             for (std::size_t i = 0; i < h.chatters.size(); ++i) live += h.chatters.mask(i) != 0;
             put_pod(out, live);
