@@ -382,6 +382,15 @@ std::int64_t ChatterMasks::count_then_keep(std::uint64_t window, std::uint64_t k
   return n;
 }
 
+void ChatterMasks::keep_only(std::uint64_t keep) {
+  std::size_t dropped = 0;
+  for (auto& m : masks_) {
+    m &= keep;
+    dropped += m == 0;
+  }
+  dropped_ = dropped;
+}
+
 void ChatterMasks::clear() {
   names_ = DistinctStrings{};
   masks_.clear();
@@ -607,10 +616,15 @@ void combine_slice(const Window& slice, std::int64_t slices_per_window, std::siz
   const std::int64_t advance = slice.end - slice.start;
   const std::int64_t n = slices_per_window;
   const std::int64_t k = floor_div(slice.start, advance);
-  // Slices close in order; what is older than the window ending here is not part of it.
-  if (h.last_slice == History::kNoSlice || k - h.last_slice >= n || k <= h.last_slice) {
+  // Slices close in order; what is older than the window ending here is not part of it. After
+  // the last close the masks hold bits of slices last - n + 2 .. last only; after a gap, those
+  // before k - n + 1 go first, or (bits being slice indexes mod 64) they could alias into the
+  // window's. (k - n >= last: no overflow for any stored last_slice.)
+  if (h.last_slice == History::kNoSlice || k <= h.last_slice || k - n >= h.last_slice) {
     h.recent.clear();
     h.chatters.clear();
+  } else if (k > h.last_slice + 1) {
+    h.chatters.keep_only(slice_bits(k - n + 1, h.last_slice));
   }
   std::erase_if(h.recent, [&](const SliceTotals& t) { return t.index <= k - n; });
   const std::uint64_t bit = slice_bit(k);
