@@ -632,9 +632,23 @@ void combine_slice(const Window& slice, std::int64_t slices_per_window, std::siz
   // The next window (ending with slice k + 1) starts at slice k - n + 2.
   const std::int64_t unique = h.chatters.count_then_keep(slice_bits(k - n + 1, k), n > 1 ? slice_bits(k - n + 2, k) : 0);
 
+  // The slice joins the history (its windows to come need it), then the window sums the
+  // history's slices, oldest first.
+  SliceTotals current;
+  current.index = k;
+  current.chat_count = s.chat_count;
+  current.sentiment_sum = s.sentiment_sum;
+  current.positive_count = s.positive_count;
+  current.negative_count = s.negative_count;
+  current.viewer_sum = s.viewer_sum;
+  current.viewer_events = s.viewer_events;
+  current.emotes.assign(s.emotes.begin(), s.emotes.end());
+  std::sort(current.emotes.begin(), current.emotes.end());  // stored bytes independent of hash order
+  h.recent.push_back(std::move(current));
+
   std::int64_t chat = 0, positive = 0, negative = 0, viewer_sum = 0, viewer_events = 0;
   double sentiment = 0;
-  std::unordered_map<std::string, std::int64_t, StringHash, std::equal_to<>> emotes(s.emotes);
+  std::unordered_map<std::string, std::int64_t, StringHash, std::equal_to<>> emotes;
   for (const auto& t : h.recent) {
     chat += t.chat_count;
     sentiment += t.sentiment_sum;
@@ -642,20 +656,8 @@ void combine_slice(const Window& slice, std::int64_t slices_per_window, std::siz
     negative += t.negative_count;
     viewer_sum += t.viewer_sum;
     viewer_events += t.viewer_events;
-    for (const auto& [e, c] : t.emotes) {
-      auto it = emotes.find(e);
-      if (it == emotes.end())
-        emotes.emplace(e, c);
-      else
-        it->second += c;
-    }
+    for (const auto& [e, c] : t.emotes) emotes[e] += c;
   }
-  chat += s.chat_count;
-  sentiment += s.sentiment_sum;
-  positive += s.positive_count;
-  negative += s.negative_count;
-  viewer_sum += s.viewer_sum;
-  viewer_events += s.viewer_events;
 
   out.window = Window{slice.end - n * advance, slice.end};
   out.chat_count = chat;
@@ -669,21 +671,8 @@ void combine_slice(const Window& slice, std::int64_t slices_per_window, std::siz
   out.avg_viewers.reset();
   if (viewer_events > 0) out.avg_viewers = static_cast<double>(viewer_sum) / static_cast<double>(viewer_events);
 
-  // Keep the slice for the windows still to come that hold it.
-  if (n > 1) {
-    SliceTotals t;
-    t.index = k;
-    t.chat_count = s.chat_count;
-    t.sentiment_sum = s.sentiment_sum;
-    t.positive_count = s.positive_count;
-    t.negative_count = s.negative_count;
-    t.viewer_sum = s.viewer_sum;
-    t.viewer_events = s.viewer_events;
-    t.emotes.assign(s.emotes.begin(), s.emotes.end());
-    std::sort(t.emotes.begin(), t.emotes.end());  // stored bytes independent of hash order
-    h.recent.push_back(std::move(t));
-    std::erase_if(h.recent, [&](const SliceTotals& r) { return r.index <= k - n + 1; });
-  }
+  // What the next window (slices k - n + 2 .. k + 1) does not hold goes.
+  std::erase_if(h.recent, [&](const SliceTotals& r) { return r.index <= k - n + 1; });
   h.last_slice = k;
 }
 
