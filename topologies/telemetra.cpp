@@ -382,15 +382,6 @@ std::int64_t ChatterMasks::count_then_keep(std::uint64_t window, std::uint64_t k
   return n;
 }
 
-void ChatterMasks::keep_only(std::uint64_t keep) {
-  std::size_t dropped = 0;
-  for (auto& m : masks_) {
-    m &= keep;
-    dropped += m == 0;
-  }
-  dropped_ = dropped;
-}
-
 void ChatterMasks::clear() {
   names_ = DistinctStrings{};
   masks_.clear();
@@ -624,7 +615,7 @@ void combine_slice(const Window& slice, std::int64_t slices_per_window, std::siz
     h.recent.clear();
     h.chatters.clear();
   } else if (k > h.last_slice + 1) {
-    h.chatters.keep_only(slice_bits(k - n + 1, h.last_slice));
+    h.chatters.count_then_keep(0, slice_bits(k - n + 1, h.last_slice));
   }
   std::erase_if(h.recent, [&](const SliceTotals& t) { return t.index <= k - n; });
   const std::uint64_t bit = slice_bit(k);

@@ -196,8 +196,6 @@ class ChatterMasks {
   // Counts the entries whose mask meets `window`, then keeps only the `keep` bits of every mask;
   // entries left without bits are dropped.
   std::int64_t count_then_keep(std::uint64_t window, std::uint64_t keep);
-  // Keeps only the `keep` bits of every mask (entries left without bits are dropped).
-  void keep_only(std::uint64_t keep);
   void clear();
   std::size_t size() const noexcept { return masks_.size(); }  // dropped entries included
   std::string_view name(std::size_t i) const noexcept { return names_[i]; }
