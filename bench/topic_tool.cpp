@@ -155,11 +155,14 @@ int cmd_consume(int argc, char** argv) {
     ("topic", po::value<std::string>()->required(), "topic to read")
     ("expect", po::value<std::uint64_t>()->required(), "stop after this many records")
     ("max-poll-records", po::value<std::size_t>()->default_value(10000), "records per poll")
-    ("timeout-s", po::value<double>()->default_value(60), "give up after this long without a record");
+    ("timeout-s", po::value<double>()->default_value(60), "give up after this long without a record")
+    ("queue-kb", po::value<std::int64_t>()->default_value(1048576), "queued.max.messages.kbytes (read-ahead)")
+    ("wake-ms", po::value<int>()->default_value(0), "wake fetching after this long without a record (0: off)");
   // clang-format on
   po::variables_map vm;
   if (auto rc = parse_options(argc, argv, desc, vm)) return *rc;
   const auto topic = vm["topic"].as<std::string>();
+  const int wake_ms = vm["wake-ms"].as<int>();
   const auto expect = vm["expect"].as<std::uint64_t>();
   const auto max_poll = vm["max-poll-records"].as<std::size_t>();
   const auto stall = std::chrono::duration<double>(vm["timeout-s"].as<double>());
@@ -175,7 +178,7 @@ int cmd_consume(int argc, char** argv) {
   config.set(sw::kafka::keys::client_id, "streamwright-bench-tool");
   config.set(sw::kafka::keys::fetch_wait_max_ms, 10);
   config.set(sw::kafka::keys::queued_min_messages, 1000000);
-  config.set(sw::kafka::keys::queued_max_messages_kbytes, 1048576);
+  config.set(sw::kafka::keys::queued_max_messages_kbytes, vm["queue-kb"].as<std::int64_t>());
   sw::kafka::Consumer consumer(config, nullptr);
   std::int32_t partitions = 0;
   if (auto ec = consumer.partition_count(topic, partitions, 10s)) {
@@ -193,6 +196,7 @@ int cmd_consume(int argc, char** argv) {
   std::uint64_t records = 0, errors = 0, first_batch = 0, bytes = 0;
   Clock::time_point first{}, last{};
   auto last_progress = Clock::now();
+  consumer.set_fetch_wakeup(std::chrono::milliseconds(wake_ms));
   while (records < expect) {
     const auto n = consumer.poll(batch, max_poll, 100ms);
     const auto now = Clock::now();
@@ -225,7 +229,7 @@ int cmd_consume(int argc, char** argv) {
   // Records in the first batch arrived at the start of the interval, so they are not part of it.
   const double rate = secs > 0 ? static_cast<double>(records - first_batch) / secs : 0.0;
   std::cout << "records=" << records << "\ncomplete=1\nfirst_batch=" << first_batch << "\nerrors=" << errors
-            << "\nbytes=" << bytes << "\nseconds=" << secs << "\nrecords_per_s=" << static_cast<std::uint64_t>(rate)
+            << "\nbytes=" << bytes << "\nwakes=" << consumer.fetch_wakeups() << "\nseconds=" << secs << "\nrecords_per_s=" << static_cast<std::uint64_t>(rate)
             << "\n";
   return 0;
 }

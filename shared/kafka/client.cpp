@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <thread>
@@ -271,6 +272,8 @@ Consumer::Consumer(const Config& config, RebalanceListener* listener) : listener
   if (!c.get("enable.auto.commit")) c.set(keys::enable_auto_commit, false);
   if (!c.get("enable.auto.offset.store")) c.set(keys::enable_auto_offset_store, false);
   group_id_ = *c.get("group.id");
+  const auto kb = c.get("queued.max.messages.kbytes");
+  queue_limit_bytes_ = (kb ? std::strtoll(kb->c_str(), nullptr, 10) : 65536) * 1024;
   create(false, c);
   rd_kafka_poll_set_consumer(rk_.get());
   queue_.reset(rd_kafka_queue_get_consumer(rk_.get()));
@@ -294,6 +297,7 @@ std::error_code Consumer::subscribe(const std::vector<std::string>& topics) {
 std::error_code Consumer::assign(const std::vector<TopicPartition>& partitions) {
   // Replaces the whole assignment; for consumers outside a group (restore, tools).
   auto list = to_list(partitions, false);
+  paused_.clear();
   return ec(rd_kafka_assign(rk_.get(), partitions.empty() ? nullptr : list.get()));
 }
 
@@ -308,13 +312,48 @@ std::size_t Consumer::poll(MessageBatch& batch, std::size_t max, std::chrono::mi
   // came with it.
   ssize_t n = rd_kafka_consume_batch_queue(queue_.get(), 0, batch.msgs_.data(), max);
   if (n == 0 && timeout.count() > 0 && max > 0) {
-    if (rd_kafka_message_t* first = rd_kafka_consume_queue(queue_.get(), to_ms(timeout))) {
-      batch.msgs_[0] = first;
-      const ssize_t more = max > 1 ? rd_kafka_consume_batch_queue(queue_.get(), 0, batch.msgs_.data() + 1, max - 1) : 0;
-      n = 1 + std::max<ssize_t>(more, 0);
+    using Clock = std::chrono::steady_clock;
+    auto now = Clock::now();
+    const auto deadline = now + timeout;
+    // With a wake-up, the wait is cut where the queue will have been quiet for `wakeup_quiet_`.
+    while (true) {
+      auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+      if (wakeup_quiet_.count() > 0)
+        wait = std::min(wait, std::max(std::chrono::milliseconds(1), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                                         last_activity_ + wakeup_quiet_ - now)));
+      if (rd_kafka_message_t* first = rd_kafka_consume_queue(queue_.get(), to_ms(wait))) {
+        batch.msgs_[0] = first;
+        const ssize_t more = max > 1 ? rd_kafka_consume_batch_queue(queue_.get(), 0, batch.msgs_.data() + 1, max - 1) : 0;
+        n = 1 + std::max<ssize_t>(more, 0);
+        break;
+      }
+      now = Clock::now();
+      if (wakeup_quiet_.count() > 0 && now - last_activity_ >= wakeup_quiet_) {
+        wake_fetchers(true);
+        last_activity_ = now = Clock::now();
+      }
+      if (now >= deadline) break;
     }
   }
   batch.msgs_.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  if (n > 0 && wakeup_quiet_.count() > 0) {
+    last_activity_ = std::chrono::steady_clock::now();
+    // What librdkafka counts against its byte limit is the records' values; the queue's length
+    // times their average size estimates it.
+    std::size_t bytes = 0;
+    for (const auto* m : batch.msgs_) bytes += m->len;
+    const double avg = static_cast<double>(bytes) / static_cast<double>(n);
+    record_bytes_ = record_bytes_ == 0 ? avg : 0.9 * record_bytes_ + 0.1 * avg;
+    const double queued = static_cast<double>(rd_kafka_queue_length(queue_.get())) * record_bytes_;
+    const auto limit = static_cast<double>(queue_limit_bytes_);
+    // Near the limit before this batch was taken: fetching may have stopped. Drained to half
+    // (at once, when the batch took it all): wake it.
+    if (queued + static_cast<double>(bytes) >= 0.75 * limit) queue_was_full_ = true;
+    if (queue_was_full_ && queued <= 0.5 * limit) {
+      queue_was_full_ = false;
+      wake_fetchers(false);
+    }
+  }
   // An exception cannot cross librdkafka's C frames: the rebalance callback parks it here.
   if (callback_error_) std::rethrow_exception(std::exchange(callback_error_, nullptr));
   return batch.msgs_.size();
@@ -346,6 +385,7 @@ void Consumer::rebalance(int err_code, void* parts_ptr) {
       rd_kafka_assign(rk_.get(), list.get());
     }
   } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+    forget_paused(parts);
     auto vec = from_list(parts);
     if (listener_) {
       if (rd_kafka_assignment_lost(rk_.get()))
@@ -400,12 +440,95 @@ std::error_code Consumer::committed(std::vector<TopicPartition>& partitions, std
 
 std::error_code Consumer::pause(const std::vector<TopicPartition>& partitions) {
   auto list = to_list(partitions, false);
-  return ec(rd_kafka_pause_partitions(rk_.get(), list.get()));
+  const auto e = ec(rd_kafka_pause_partitions(rk_.get(), list.get()));
+  for (const auto& tp : partitions) {
+    const std::pair<std::string, std::int32_t> key{tp.topic, tp.partition};
+    auto it = std::lower_bound(paused_.begin(), paused_.end(), key);
+    if (it == paused_.end() || *it != key) paused_.insert(it, key);
+  }
+  return e;
 }
 
 std::error_code Consumer::resume(const std::vector<TopicPartition>& partitions) {
   auto list = to_list(partitions, false);
+  for (const auto& tp : partitions) {
+    const std::pair<std::string, std::int32_t> key{tp.topic, tp.partition};
+    auto it = std::lower_bound(paused_.begin(), paused_.end(), key);
+    if (it != paused_.end() && *it == key) paused_.erase(it);
+  }
   return ec(rd_kafka_resume_partitions(rk_.get(), list.get()));
+}
+
+void Consumer::forget_paused(void* parts_ptr) {
+  // A partition that leaves the assignment is no longer paused when it comes back.
+  const auto* parts = static_cast<const rd_kafka_topic_partition_list_t*>(parts_ptr);
+  if (paused_.empty() || !parts) return;
+  for (int i = 0; i < parts->cnt; ++i) {
+    const std::pair<std::string, std::int32_t> key{parts->elems[i].topic, parts->elems[i].partition};
+    auto it = std::lower_bound(paused_.begin(), paused_.end(), key);
+    if (it != paused_.end() && *it == key) paused_.erase(it);
+  }
+}
+
+void Consumer::wake_fetchers(bool only_lagging) {
+  rd_kafka_topic_partition_list_t* assigned = nullptr;
+  if (rd_kafka_assignment(rk_.get(), &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR || !assigned) return;
+  PartitionListPtr owned(assigned, &rd_kafka_topic_partition_list_destroy);
+  if (assigned->cnt == 0) return;
+  // Positions of every assigned partition in one call (the next offset to hand out).
+  if (rd_kafka_position(rk_.get(), assigned) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  // Lagging: records handed out from it, and more on the broker than that. Without
+  // `only_lagging` (the read-ahead was full), every unpaused partition may need its fetch back.
+  std::vector<const rd_kafka_topic_partition_t*> lagging;
+  for (int i = 0; i < assigned->cnt; ++i) {
+    const auto& e = assigned->elems[i];
+    if (std::binary_search(paused_.begin(), paused_.end(), std::make_pair(std::string(e.topic), e.partition))) continue;
+    if (only_lagging) {
+      std::int64_t low = 0, high = 0;
+      if (e.offset < 0 ||
+          rd_kafka_get_watermark_offsets(rk_.get(), e.topic, e.partition, &low, &high) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+          high <= e.offset)
+        continue;
+    }
+    lagging.push_back(&e);
+  }
+  if (lagging.empty()) return;
+  // One request per leader: leaders from metadata, asked again at most every 10 s.
+  const auto now = std::chrono::steady_clock::now();
+  if (leaders_.empty() || now - leaders_at_ > std::chrono::seconds(10)) {
+    leaders_.clear();
+    const rd_kafka_metadata_t* md = nullptr;
+    if (rd_kafka_metadata(rk_.get(), 0, nullptr, &md, 1000) == RD_KAFKA_RESP_ERR_NO_ERROR && md) {
+      for (int t = 0; t < md->topic_cnt; ++t) {
+        auto& v = leaders_[md->topics[t].topic];
+        for (int p = 0; p < md->topics[t].partition_cnt; ++p) {
+          const auto& mp = md->topics[t].partitions[p];
+          if (mp.id < 0) continue;
+          if (static_cast<std::size_t>(mp.id) >= v.size()) v.resize(static_cast<std::size_t>(mp.id) + 1, -1);
+          v[static_cast<std::size_t>(mp.id)] = mp.leader;
+        }
+      }
+      rd_kafka_metadata_destroy(md);
+    }
+    leaders_at_ = now;
+  }
+  std::vector<std::int32_t> woken;
+  bool unknown_woken = false;
+  for (const auto* e : lagging) {
+    std::int32_t leader = -1;
+    if (auto it = leaders_.find(e->topic); it != leaders_.end() && static_cast<std::size_t>(e->partition) < it->second.size())
+      leader = it->second[static_cast<std::size_t>(e->partition)];
+    if (leader < 0) {
+      if (unknown_woken) continue;
+      unknown_woken = true;
+    } else {
+      if (std::find(woken.begin(), woken.end(), leader) != woken.end()) continue;
+      woken.push_back(leader);
+    }
+    std::int64_t low = 0, high = 0;
+    (void)rd_kafka_query_watermark_offsets(rk_.get(), e->topic, e->partition, &low, &high, 1000);
+  }
+  ++wakeups_;
 }
 
 std::error_code Consumer::seek(const TopicPartition& tp, std::chrono::milliseconds timeout) {

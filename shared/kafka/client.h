@@ -129,6 +129,10 @@ class ClientBase {
   std::atomic<int> fatal_error_code_{0};
 };
 
+// The services' fetch wake-up (Consumer::set_fetch_wakeup): two empty fetch waits
+// (fetch.wait.max.ms is 10 ms) without a record while records wait on the broker.
+inline constexpr std::chrono::milliseconds kFetchWakeupQuiet{20};
+
 class Consumer : public ClientBase {
  public:
   // group.id set: a group member (cooperative-sticky). Without it: a plain assign() consumer.
@@ -154,6 +158,16 @@ class Consumer : public ClientBase {
   bool cached_watermarks(const std::string& topic, std::int32_t partition, std::int64_t& low,
                          std::int64_t& high) const;
   std::vector<TopicPartition> assignment() const;
+  // librdkafka 2.0 stops fetching once its read-ahead limits are reached, and looks again only
+  // when a broker thread next wakes: up to a second later, even when the queue drained long
+  // before. With a wake-up set, poll() asks one lagging partition per leader for its watermarks
+  // (the request wakes that broker's thread, which then fetches again) when the queue, having
+  // been near its byte limit, has drained to half of it, or when it has been empty for `quiet`
+  // while an assigned, unpaused partition has records left on the broker. A wake-up reads
+  // nothing and moves no position. Zero (the default) turns it off.
+  void set_fetch_wakeup(std::chrono::milliseconds quiet) noexcept { wakeup_quiet_ = quiet; }
+  // Wake-ups sent (each is one request per leader of a lagging partition).
+  std::uint64_t fetch_wakeups() const noexcept { return wakeups_; }
   // Leaves the group (triggers the revoke callback) and stops fetching. Idempotent. Rethrows
   // an exception the revoke callback raised.
   void close();
@@ -164,9 +178,21 @@ class Consumer : public ClientBase {
   friend class Producer;  // reads the group metadata for transactional offset commits
   void handle_rebalance(int err, void* partitions);
   void rebalance(int err, void* partitions);
+  // The fetch wake-up: see set_fetch_wakeup().
+  void wake_fetchers(bool only_lagging);
+  void forget_paused(void* partitions);
 
   RebalanceListener* listener_;
   detail::QueuePtr queue_;
+  std::chrono::milliseconds wakeup_quiet_{0};
+  std::int64_t queue_limit_bytes_ = 0;  // queued.max.messages.kbytes
+  double record_bytes_ = 0;             // moving average of a consumed record's key and value
+  bool queue_was_full_ = false;
+  std::chrono::steady_clock::time_point last_activity_{};  // last record or wake-up
+  std::uint64_t wakeups_ = 0;
+  std::vector<std::pair<std::string, std::int32_t>> paused_;  // sorted
+  std::unordered_map<std::string, std::vector<std::int32_t>> leaders_;  // topic -> leader per partition
+  std::chrono::steady_clock::time_point leaders_at_{};
   std::string group_id_;
   bool closed_ = false;
   std::exception_ptr callback_error_;

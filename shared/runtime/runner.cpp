@@ -216,12 +216,14 @@ Runner::Runner(const Topology& topology, const std::string& stage, RunnerConfig 
       stores[s] = stores_[s].get();
     }
     restore_consumer_ = std::make_unique<kafka::Consumer>(clients.restore_consumer, nullptr);
+    restore_consumer_->set_fetch_wakeup(kafka::kFetchWakeupQuiet);
   }
   TaskCounters counters{metrics_->late_entry, metrics_->late_downstream, metrics_->dead_lettered,
                         metrics_->deduplicated, metrics_->outputs, metrics_->store_writes};
   core_ = std::make_unique<StageCore>(topology, def_, *collector_, std::move(stores), counters, upstream_partitions,
                                       [](std::int32_t, std::uint32_t previous) { return new_generation(previous); });
   consumer_ = std::make_unique<kafka::Consumer>(clients.consumer, this);
+  consumer_->set_fetch_wakeup(kafka::kFetchWakeupQuiet);
   commits_ = make_commit_mode(config_.exactly_once, *producer_, *consumer_, config_.flush_timeout);
   // Global tables load whole before the first record is processed.
   std::vector<std::pair<std::string, std::string>> properties;
