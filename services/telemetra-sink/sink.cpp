@@ -180,6 +180,7 @@ PgSink::PgSink(SinkConfig config, metrics::Registry& registry) : config_(std::mo
   cc.set(kafka::keys::isolation_level, "read_committed");
   for (const auto& [k, v] : config_.kafka.entries()) cc.set_raw(k, v);
   consumer_ = std::make_unique<kafka::Consumer>(cc, this);
+  consumer_->set_fetch_wakeup(kafka::kFetchWakeupQuiet);
   last_loop_ms_.store(steady_ms());
 }
 

@@ -46,8 +46,8 @@ StageClientConfigs stage_client_configs(const RunnerConfig& config, const std::s
   cc.set(kafka::keys::fetch_wait_max_ms, 10);
   // The read-ahead limits apply to the whole consumer queue (partition queues forward into it).
   // Once over them, librdkafka 2.0 stops fetching and only looks again when a broker thread wakes
-  // (up to a second later), so the limits must sit well above what one processing cycle drains:
-  // the message count never binds, the byte budget bounds memory.
+  // (up to a second later); the stages' consumers wake it themselves (Consumer::set_fetch_wakeup).
+  // The message count never binds, the byte budget bounds memory.
   cc.set(kafka::keys::queued_min_messages, 1000000);
   cc.set(kafka::keys::queued_max_messages_kbytes, static_cast<std::int64_t>(config.consumer_buffer_bytes >> 10));
   // One fetch response is buffered whole before it is queued, and a compressed one is
@@ -68,11 +68,10 @@ StageClientConfigs stage_client_configs(const RunnerConfig& config, const std::s
   kafka::Config& rc = out.restore_consumer = common;
   rc.set(kafka::keys::group_id, group + "-restore");
   rc.set(kafka::keys::fetch_wait_max_ms, 10);
-  // As for the main consumer: a read-ahead limit that binds stalls fetching (up to a second
-  // until a broker thread looks again). The message count never binds; an eighth of the main
-  // consumer's byte budget bounds memory (librdkafka's per-message overhead is several times a
-  // changelog record's size; a sixteenth was slower, 0.73 against 1.29 M records/s).
-  const auto restore_bytes = std::max<std::int64_t>(4 << 20, static_cast<std::int64_t>(config.consumer_buffer_bytes / 8));
+  // As for the main consumer: the message count never binds; an eighth of the main consumer's
+  // byte budget, at least 16 MiB, bounds memory (librdkafka's per-message overhead is several
+  // times a changelog record's size).
+  const auto restore_bytes = std::max<std::int64_t>(16 << 20, static_cast<std::int64_t>(config.consumer_buffer_bytes / 8));
   const auto restore_fetch_bytes = std::clamp<std::int64_t>(restore_bytes / 2, 1 << 20, 50 << 20);
   rc.set(kafka::keys::queued_min_messages, 1000000);
   rc.set(kafka::keys::queued_max_messages_kbytes, restore_bytes >> 10);

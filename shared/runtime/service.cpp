@@ -70,7 +70,7 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
          "partitions of repartition topics created by this stage (0: as many as its input)")
     ("shutdown-timeout", po::value<std::string>()->default_value("30s"),
          "after SIGTERM, exit anyway if committing and leaving the group takes longer (e.g. broker gone)")
-    ("consumer-buffer-mb", po::value<unsigned>()->default_value(128), "fetched records held ahead of processing (MiB)")
+    ("consumer-buffer-mb", po::value<unsigned>()->default_value(32), "fetched records held ahead of processing (MiB)")
     ("producer-buffer-mb", po::value<unsigned>()->default_value(64),
          "output held until the broker acknowledges it (MiB); input pauses when half of it is used")
     ("group-instance-id", po::value<std::string>()->default_value(""),
