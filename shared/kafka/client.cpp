@@ -498,7 +498,7 @@ void Consumer::wake_fetchers(bool only_lagging) {
   if (leaders_.empty() || now - leaders_at_ > std::chrono::seconds(10)) {
     leaders_.clear();
     const rd_kafka_metadata_t* md = nullptr;
-    if (rd_kafka_metadata(rk_.get(), 0, nullptr, &md, 1000) == RD_KAFKA_RESP_ERR_NO_ERROR && md) {
+    if (rd_kafka_metadata(rk_.get(), 0, nullptr, &md, 500) == RD_KAFKA_RESP_ERR_NO_ERROR && md) {
       for (int t = 0; t < md->topic_cnt; ++t) {
         auto& v = leaders_[md->topics[t].topic];
         for (int p = 0; p < md->topics[t].partition_cnt; ++p) {
@@ -525,8 +525,10 @@ void Consumer::wake_fetchers(bool only_lagging) {
       if (std::find(woken.begin(), woken.end(), leader) != woken.end()) continue;
       woken.push_back(leader);
     }
+    // The request wakes the broker's thread as it is queued; the answer is not needed, so the
+    // wait for it is short (a leader that does not answer cannot hold the poll up).
     std::int64_t low = 0, high = 0;
-    (void)rd_kafka_query_watermark_offsets(rk_.get(), e->topic, e->partition, &low, &high, 1000);
+    (void)rd_kafka_query_watermark_offsets(rk_.get(), e->topic, e->partition, &low, &high, 20);
   }
   ++wakeups_;
 }

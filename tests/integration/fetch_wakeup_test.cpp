@@ -146,5 +146,43 @@ TEST(FetchWakeup, PausedAndCaughtUpPartitionsAreNotWoken) {
   EXPECT_EQ(consumer.fetch_wakeups(), caught_up);
 }
 
+// A caught-up read_committed consumer must count as caught up, or its quiet wake-ups would go
+// out every 20 ms for good. On Kafka a transaction's commit marker takes an offset that is never
+// handed out (the position moves past it); the dev broker writes no marker, so here the high
+// watermark is the record count and the test checks only that position and high agree.
+TEST(FetchWakeup, ACaughtUpReadCommittedConsumerIsNotWoken) {
+  DevBroker broker({"in:1"});
+  {
+    kafka::Config pc;
+    pc.set(kafka::keys::bootstrap_servers, broker.bootstrap());
+    pc.set_raw("transactional.id", "fetch-wakeup-test");
+    kafka::Producer producer(pc);
+    ASSERT_FALSE(producer.init_transactions(30s));
+    ASSERT_FALSE(producer.begin_transaction());
+    const auto t = producer.topic("in");
+    for (int i = 0; i < 10; ++i) ASSERT_FALSE(producer.send(t, 0, "k", "v"));
+    ASSERT_FALSE(producer.commit_transaction(30s));
+  }
+  auto c = small_read_ahead(broker);
+  c.set(kafka::keys::isolation_level, "read_committed");
+  kafka::Consumer consumer(c, nullptr);
+  consumer.set_fetch_wakeup(kafka::kFetchWakeupQuiet);
+  ASSERT_FALSE(consumer.assign({{"in", 0, Offset::beginning(), {}}}));
+  int got = 0;
+  kafka::MessageBatch batch(100);
+  for (auto until = Clock::now() + 20s; got < 10 && Clock::now() < until;) {
+    got += static_cast<int>(consumer.poll(batch, 100, 20ms));
+    batch.clear();
+  }
+  ASSERT_EQ(got, 10);
+  const auto before = consumer.fetch_wakeups();
+  for (auto until = Clock::now() + 500ms; Clock::now() < until;) (void)consumer.poll(batch, 100, 20ms);
+  std::int64_t low = 0, high = 0;
+  ASSERT_TRUE(consumer.cached_watermarks("in", 0, low, high));
+  EXPECT_GE(high, 10);
+  EXPECT_EQ(consumer.position("in", 0), Offset::at(high));
+  EXPECT_EQ(consumer.fetch_wakeups(), before);
+}
+
 }  // namespace
 }  // namespace sw::test
