@@ -9,11 +9,13 @@
 #include <iostream>
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "common/duration.h"
 #include "service/options.h"
 #include "kafka/client.h"
+#include "runtime/memory_budget.h"
 #include "service/shell.h"
 
 namespace po = boost::program_options;
@@ -70,16 +72,21 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
          "partitions of repartition topics created by this stage (0: as many as its input)")
     ("shutdown-timeout", po::value<std::string>()->default_value("30s"),
          "after SIGTERM, exit anyway if committing and leaving the group takes longer (e.g. broker gone)")
-    ("consumer-buffer-mb", po::value<unsigned>()->default_value(32), "fetched records held ahead of processing (MiB)")
-    ("producer-buffer-mb", po::value<unsigned>()->default_value(64),
-         "output held until the broker acknowledges it (MiB); input pauses when half of it is used")
+    ("memory-budget-mb", po::value<unsigned>()->default_value(kDefaultMemoryBudgetMb),
+         "peak RSS the process aims at (MiB), split over its buffers: read-ahead 1/6; producer 1/3 in a stateless "
+         "stage, 1/6 in a stateful one; RocksDB 1/5 and cached windows 1/5 in a stateful one. The rest is fixed "
+         "cost. Each buffer's own flag below wins over its share")
+    ("consumer-buffer-mb", po::value<unsigned>(), "fetched records held ahead of processing (MiB; default: a share of the budget)")
+    ("producer-buffer-mb", po::value<unsigned>(),
+         "output held until the broker acknowledges it (MiB; default: a share of the budget); input pauses when half of it is used")
     ("group-instance-id", po::value<std::string>()->default_value(""),
          "static group membership: a stable id for this replica, e.g. its StatefulSet pod name; a replica restarted "
          "within the session timeout takes its partitions back without a rebalance (empty: dynamic membership)")
     ("max-poll-records", po::value<unsigned>()->default_value(10000), "records per poll")
-    ("rocksdb-cache-mb", po::value<unsigned>()->default_value(64), "RocksDB block cache and memtable budget (MiB)")
-    ("state-cache-entries", po::value<unsigned>()->default_value(250000),
-         "windows (and per-key histories) held in memory by all of the stage's tasks together; beyond it, state "
+    ("rocksdb-cache-mb", po::value<unsigned>(), "RocksDB block cache and memtable budget (MiB; default: a share of the budget)")
+    ("state-cache-entries", po::value<unsigned>(),
+         "windows (and per-key histories) held in memory by all of the stage's tasks together (default: a share of "
+         "the budget at 320 B a window); beyond it, state "
          "lives in RocksDB and is read back when needed (a stage's own --max-cached-windows bounds each task)")
     ("starting-offsets", po::value<std::string>()->default_value("earliest"),
          "with no committed offset, an entry stage starts at the earliest retained record or at the latest (Spark's startingOffsets)")
@@ -151,7 +158,8 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
     }
     if (!vm.count("stage"))
       throw std::invalid_argument("--stage is required; this pipeline has: " + topology->stage_names());
-    topology->subtopology(vm["stage"].as<std::string>());  // validates the name
+    const std::string stage_name = vm["stage"].as<std::string>();
+    topology->subtopology(stage_name);  // validates the name
     if (!vm.count("bootstrap-servers"))
       throw std::invalid_argument("--bootstrap-servers (or KAFKA_BOOTSTRAP_SERVERS) is required");
     rc.bootstrap_servers = vm["bootstrap-servers"].as<std::string>();
@@ -178,18 +186,24 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
     rc.group_instance_id = vm["group-instance-id"].as<std::string>();
     check_group_instance_id(rc.group_instance_id);
     rc.max_poll_records = vm["max-poll-records"].as<unsigned>();
-    rc.consumer_buffer_bytes = static_cast<std::size_t>(vm["consumer-buffer-mb"].as<unsigned>()) << 20;
-    if (rc.consumer_buffer_bytes < (1u << 20)) throw std::invalid_argument("--consumer-buffer-mb must be at least 1");
-    rc.producer_buffer_bytes = static_cast<std::size_t>(vm["producer-buffer-mb"].as<unsigned>()) << 20;
-    if (rc.producer_buffer_bytes < (1u << 20)) throw std::invalid_argument("--producer-buffer-mb must be at least 1");
+    const auto given = [&](const char* name) {
+      return vm.count(name) ? std::optional<unsigned>(vm[name].as<unsigned>()) : std::nullopt;
+    };
+    const bool stateful = !topology->subtopology(stage_name).stores.empty();
+    apply_memory_split(split_memory_budget(vm["memory-budget-mb"].as<unsigned>(), stateful,
+                                           {given("consumer-buffer-mb"), given("producer-buffer-mb"),
+                                            given("rocksdb-cache-mb"), given("state-cache-entries")}),
+                       rc);
+    if (stateful)
+      spdlog::info("stage {}: memory budget {} MiB: read-ahead {} MiB, producer {} MiB, RocksDB {} MiB, {} cached windows",
+                   stage_name, vm["memory-budget-mb"].as<unsigned>(), rc.consumer_buffer_bytes >> 20,
+                   rc.producer_buffer_bytes >> 20, rc.rocksdb.block_cache_bytes >> 20, rc.rocksdb.max_cached_entries);
+    else
+      spdlog::info("stage {}: memory budget {} MiB: read-ahead {} MiB, producer {} MiB (stateless)", stage_name,
+                   vm["memory-budget-mb"].as<unsigned>(), rc.consumer_buffer_bytes >> 20, rc.producer_buffer_bytes >> 20);
     if (parse_duration(vm["shutdown-timeout"].as<std::string>()).count() <= 0)
       throw std::invalid_argument("--shutdown-timeout must be positive");
     if (rc.max_poll_records == 0) throw std::invalid_argument("--max-poll-records must be positive");
-    const auto mb = vm["rocksdb-cache-mb"].as<unsigned>();
-    rc.rocksdb.block_cache_bytes = static_cast<std::size_t>(mb) << 20;
-    rc.rocksdb.write_buffer_bytes = static_cast<std::size_t>(mb) << 19;
-    rc.rocksdb.max_cached_entries = vm["state-cache-entries"].as<unsigned>();
-    if (rc.rocksdb.max_cached_entries == 0) throw std::invalid_argument("--state-cache-entries must be positive");
     check_shell_options(vm);
   } catch (const std::exception& e) {
     std::cerr << def.name << ": " << name_the_option(vm, e.what()) << "\n";

@@ -88,6 +88,8 @@ std::vector<Case> common_cases(const std::vector<std::string>& stage) {
       {with({"--max-poll-records", "-5"}), "--max-poll-records must not be negative"},
       {with({"--state-cache-entries", "0"}), "--state-cache-entries must be positive"},
       {with({"--rocksdb-cache-mb", "-1"}), "--rocksdb-cache-mb must not be negative"},
+      {with({"--memory-budget-mb", "16"}), "--memory-budget-mb must be at least 48"},
+      {with({"--producer-buffer-mb", "0"}), "--producer-buffer-mb must be at least 1"},
       {with({"--internal-partitions", "-2"}), "--internal-partitions must not be negative"},
       {with({"--metrics-port", "many"}), "--metrics-port"},
       {with({"--log-level", "loud"}), "--log-level must be"},
