@@ -274,6 +274,8 @@ Consumer::Consumer(const Config& config, RebalanceListener* listener) : listener
   group_id_ = *c.get("group.id");
   const auto kb = c.get("queued.max.messages.kbytes");
   queue_limit_bytes_ = (kb ? std::strtoll(kb->c_str(), nullptr, 10) : 65536) * 1024;
+  const auto msgs = c.get("queued.min.messages");
+  queue_limit_messages_ = msgs ? std::strtoll(msgs->c_str(), nullptr, 10) : 100000;
   create(false, c);
   rd_kafka_poll_set_consumer(rk_.get());
   queue_.reset(rd_kafka_queue_get_consumer(rk_.get()));
@@ -344,12 +346,17 @@ std::size_t Consumer::poll(MessageBatch& batch, std::size_t max, std::chrono::mi
     for (const auto* m : batch.msgs_) bytes += m->len;
     const double avg = static_cast<double>(bytes) / static_cast<double>(n);
     record_bytes_ = record_bytes_ == 0 ? avg : 0.9 * record_bytes_ + 0.1 * avg;
-    const double queued = static_cast<double>(rd_kafka_queue_length(queue_.get())) * record_bytes_;
+    // librdkafka stops fetching at either limit: the bytes or the message count.
+    const auto queued_messages = static_cast<double>(rd_kafka_queue_length(queue_.get()));
+    const double queued = queued_messages * record_bytes_;
     const auto limit = static_cast<double>(queue_limit_bytes_);
-    // Near the limit before this batch was taken: fetching may have stopped. Drained to half
-    // (at once, when the batch took it all): wake it.
-    if (queued + static_cast<double>(bytes) >= 0.75 * limit) queue_was_full_ = true;
-    if (queue_was_full_ && queued <= 0.5 * limit) {
+    const auto limit_messages = static_cast<double>(queue_limit_messages_);
+    // Near a limit before this batch was taken: fetching may have stopped. Drained to half of
+    // both (at once, when the batch took it all): wake it.
+    if (queued + static_cast<double>(bytes) >= 0.75 * limit ||
+        queued_messages + static_cast<double>(n) >= 0.75 * limit_messages)
+      queue_was_full_ = true;
+    if (queue_was_full_ && queued <= 0.5 * limit && queued_messages <= 0.5 * limit_messages) {
       queue_was_full_ = false;
       wake_fetchers(false);
     }

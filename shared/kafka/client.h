@@ -185,7 +185,8 @@ class Consumer : public ClientBase {
   RebalanceListener* listener_;
   detail::QueuePtr queue_;
   std::chrono::milliseconds wakeup_quiet_{0};
-  std::int64_t queue_limit_bytes_ = 0;  // queued.max.messages.kbytes
+  std::int64_t queue_limit_bytes_ = 0;     // queued.max.messages.kbytes
+  std::int64_t queue_limit_messages_ = 0;  // queued.min.messages (librdkafka's count limit)
   double record_bytes_ = 0;             // moving average of a consumed record's key and value
   bool queue_was_full_ = false;
   std::chrono::steady_clock::time_point last_activity_{};  // last record or wake-up

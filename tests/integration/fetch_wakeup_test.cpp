@@ -102,6 +102,36 @@ TEST(FetchWakeup, AFullReadAheadFetchesAgainWithoutWaitingForTheBrokerThread) {
   EXPECT_EQ(r.stalls, 0) << r.seconds << " s, longest gap " << r.max_gap_ms << " ms";
 }
 
+// librdkafka also stops at a message count (queued.min.messages), which the stages set so that
+// small records cannot fill memory with per-record headers. A queue full by count must be
+// woken as it drains, like one full by bytes. The quiet wake-up is set far out, so only the
+// drain can wake it here.
+TEST(FetchWakeup, AReadAheadFullByCountFetchesAgainAsItDrains) {
+  DevBroker broker({"in:" + std::to_string(kPartitions)});
+  constexpr int kRecords = 3000;
+  fill(broker, "in", kRecords);
+  auto by_count = [&] {
+    auto c = small_read_ahead(broker);
+    c.set(kafka::keys::queued_max_messages_kbytes, 65536);
+    c.set(kafka::keys::queued_min_messages, 40);
+    return c;
+  };
+  {
+    kafka::Consumer consumer(by_count(), nullptr);
+    ASSERT_FALSE(consumer.assign(from_beginning("in")));
+    const auto r = read_all(consumer, kRecords, 60s);
+    EXPECT_EQ(r.records, kRecords);
+    EXPECT_GE(r.stalls, 1) << "librdkafka no longer stalls on a read-ahead full by count (" << r.seconds << " s)";
+  }
+  kafka::Consumer consumer(by_count(), nullptr);
+  consumer.set_fetch_wakeup(std::chrono::milliseconds(60000));
+  ASSERT_FALSE(consumer.assign(from_beginning("in")));
+  const auto r = read_all(consumer, kRecords, 60s);
+  EXPECT_EQ(r.records, kRecords);
+  EXPECT_GT(consumer.fetch_wakeups(), 0u);
+  EXPECT_EQ(r.stalls, 0) << r.seconds << " s, longest gap " << r.max_gap_ms << " ms";
+}
+
 TEST(FetchWakeup, PausedAndCaughtUpPartitionsAreNotWoken) {
   DevBroker broker({"in:" + std::to_string(kPartitions)});
   fill(broker, "in", 200);
