@@ -59,10 +59,11 @@ LakeSink::LakeSink(const SinkConfig& config, metrics::Registry& registry)
   cc.set(kafka::keys::group_id, config_.group_id);
   cc.set(kafka::keys::client_id, config_.group_id);
   cc.set(kafka::keys::auto_offset_reset, "earliest");
-  // As the stages: fetch without idling, and read ahead within a byte budget (the message count
-  // never binds; librdkafka stops fetching once over either limit).
+  // As the stages: fetch without idling, and read ahead within the budget in bytes and in
+  // records (librdkafka stops fetching once over either limit).
   cc.set(kafka::keys::fetch_wait_max_ms, 10);
-  cc.set(kafka::keys::queued_min_messages, 1000000);
+  cc.set(kafka::keys::queued_min_messages,
+         kafka::read_ahead_records(static_cast<std::int64_t>(config_.consumer_buffer_bytes)));
   cc.set(kafka::keys::queued_max_messages_kbytes, static_cast<std::int64_t>(config_.consumer_buffer_bytes >> 10));
   const auto fetch_bytes =
       std::clamp<std::int64_t>(static_cast<std::int64_t>(config_.consumer_buffer_bytes / 2), 1 << 20, 50 << 20);

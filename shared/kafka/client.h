@@ -2,6 +2,7 @@
 // RAII Kafka clients over librdkafka. Only this module includes rdkafka.h; the types below use
 // forward-declared handles. Constructors throw KafkaError (start-up); hot-path calls return
 // std::error_code.
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -132,6 +133,15 @@ class ClientBase {
 // The services' fetch wake-up (Consumer::set_fetch_wakeup): two empty fetch waits
 // (fetch.wait.max.ms is 10 ms) without a record while records wait on the broker.
 inline constexpr std::chrono::milliseconds kFetchWakeupQuiet{20};
+
+// The record count (queued.min.messages) that keeps a read-ahead of `budget_bytes` inside its
+// budget: librdkafka's byte limit counts only the records' bytes, and each queued record also
+// holds its op and message headers (about 512 B with the allocator's share). With the byte limit
+// alone, 32 MiB of 50-byte records held another 200-300 MiB of headers.
+inline constexpr std::int64_t kQueuedRecordBytes = 512;
+inline std::int64_t read_ahead_records(std::int64_t budget_bytes) noexcept {
+  return std::max<std::int64_t>(1000, budget_bytes / kQueuedRecordBytes);
+}
 
 class Consumer : public ClientBase {
  public:

@@ -4,21 +4,9 @@
 
 #include <algorithm>
 
+#include "kafka/client.h"
+
 namespace sw {
-
-namespace {
-
-// What librdkafka holds per fetched record beside its bytes (its op and message headers, the
-// allocator's share), rounded up. The byte limit alone let 32 MiB of 50-byte records cost
-// another 200-300 MiB of headers; a count limit of budget / kQueuedRecordBytes keeps the headers
-// within the budget too.
-constexpr std::int64_t kQueuedRecordBytes = 512;
-
-std::int64_t queued_messages_for(std::int64_t budget_bytes) {
-  return std::max<std::int64_t>(1000, budget_bytes / kQueuedRecordBytes);
-}
-
-}  // namespace
 
 StageClientConfigs stage_client_configs(const RunnerConfig& config, const std::string& group, bool internal_sources) {
   StageClientConfigs out;
@@ -62,7 +50,7 @@ StageClientConfigs stage_client_configs(const RunnerConfig& config, const std::s
   // Once over them, librdkafka 2.0 stops fetching and only looks again when a broker thread wakes
   // (up to a second later); the stages' consumers wake it themselves (Consumer::set_fetch_wakeup).
   // Both limits bind: the bytes for large records, the count for small ones.
-  cc.set(kafka::keys::queued_min_messages, queued_messages_for(static_cast<std::int64_t>(config.consumer_buffer_bytes)));
+  cc.set(kafka::keys::queued_min_messages, kafka::read_ahead_records(static_cast<std::int64_t>(config.consumer_buffer_bytes)));
   cc.set(kafka::keys::queued_max_messages_kbytes, static_cast<std::int64_t>(config.consumer_buffer_bytes >> 10));
   // One fetch response is buffered whole before it is queued, and a compressed one is
   // decompressed beside it: an eighth of the budget (at most 16 MiB) keeps both inside it. The
@@ -87,7 +75,7 @@ StageClientConfigs stage_client_configs(const RunnerConfig& config, const std::s
   // is queued whole, so it is kept to an eighth of that.
   const auto restore_bytes = std::max<std::int64_t>(16 << 20, static_cast<std::int64_t>(config.consumer_buffer_bytes / 8));
   const auto restore_fetch_bytes = std::clamp<std::int64_t>(restore_bytes / 8, 1 << 20, 50 << 20);
-  rc.set(kafka::keys::queued_min_messages, queued_messages_for(restore_bytes));
+  rc.set(kafka::keys::queued_min_messages, kafka::read_ahead_records(restore_bytes));
   rc.set(kafka::keys::queued_max_messages_kbytes, restore_bytes >> 10);
   rc.set_raw("fetch.max.bytes", std::to_string(restore_fetch_bytes));
   rc.set_raw("receive.message.max.bytes", std::to_string(restore_fetch_bytes + (1 << 20)));
