@@ -33,6 +33,10 @@ bool KafkaChangelogSource::read(const std::vector<Range>& ranges, const RecordFn
   auto last_progress = Clock::now();
   bool ok = true;
   while (!progress.empty()) {
+    if (cancel_ && cancel_->load(std::memory_order_relaxed)) {
+      ok = false;
+      break;
+    }
     const auto n = consumer_.poll(batch, 10000, 100ms);
     Progress* cur = nullptr;
     std::int32_t cur_partition = -1;

@@ -1,6 +1,7 @@
 #pragma once
 // Restore from Kafka: a stage's changelog partitions of one store, read with the stage's restore
 // consumer (see runtime/restore.h for what is done with the records).
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -14,8 +15,10 @@ namespace sw {
 // of them (a broker answers with about one batch per partition per fetch).
 class KafkaChangelogSource final : public ChangelogSource {
  public:
-  KafkaChangelogSource(kafka::Consumer& consumer, std::string topic, metrics::Counter& restored)
-      : consumer_(consumer), topic_(std::move(topic)), restored_(restored) {}
+  // `cancel`, if given: read() gives up (false) once it is set.
+  KafkaChangelogSource(kafka::Consumer& consumer, std::string topic, metrics::Counter& restored,
+                       const std::atomic<bool>* cancel = nullptr)
+      : consumer_(consumer), topic_(std::move(topic)), restored_(restored), cancel_(cancel) {}
   bool bounds(std::int32_t partition, std::int64_t& low, std::int64_t& high) override;
   // Fails when no record arrives for 60 s.
   bool read(const std::vector<Range>& ranges, const RecordFn& f) override;
@@ -24,6 +27,7 @@ class KafkaChangelogSource final : public ChangelogSource {
   kafka::Consumer& consumer_;
   std::string topic_;
   metrics::Counter& restored_;
+  const std::atomic<bool>* cancel_;
 };
 
 }  // namespace sw

@@ -217,6 +217,35 @@ Runner::Runner(const Topology& topology, const std::string& stage, RunnerConfig 
     }
     restore_consumer_ = std::make_unique<kafka::Consumer>(clients.restore_consumer, nullptr);
     restore_consumer_->set_fetch_wakeup(kafka::kFetchWakeupQuiet);
+    if (config_.standby_replicas > 0) {
+      auto sc = clients.restore_consumer;
+      sc.set(kafka::keys::client_id, clients.client_id + "-standby");
+      standby_consumer_ = std::make_unique<kafka::Consumer>(sc, nullptr);
+      standby_consumer_->set_fetch_wakeup(kafka::kFetchWakeupQuiet);
+      std::int32_t tasks = 0;
+      const auto changelog = topology.changelog_topic(def_.stores.front());
+      if (auto ec = standby_consumer_->partition_count(changelog, tasks, std::chrono::seconds(10)))
+        throw std::runtime_error("cannot read the partitions of " + changelog + ": " + ec.message());
+      const auto l = metrics::labels({{"stage", def_.name}});
+      auto& records = registry.counter("streamwright_standby_records_total",
+                                       "Changelog records read to keep standby copies of other replicas' tasks warm", l);
+      StandbyUpdater::Counters counters{
+          &registry.gauge("streamwright_standby_partitions", "Tasks of other replicas kept warm here", l),
+          &registry.counter("streamwright_standby_failures_total", "Standby rounds that could not read a changelog", l)};
+      // One source per store, rebuilt each round (it only holds the consumer and the topic).
+      auto sources = std::make_shared<std::map<std::string, std::unique_ptr<KafkaChangelogSource>>>();
+      standby_ = std::make_unique<StandbyUpdater>(
+          stores, tasks,
+          [this, sources, &records](const std::string& store, const std::atomic<bool>& cancel) -> ChangelogSource& {
+            auto& source = (*sources)[store];
+            source = std::make_unique<KafkaChangelogSource>(*standby_consumer_, topology_.changelog_topic(store),
+                                                            records, &cancel);
+            return *source;
+          },
+          config_.standby_interval, counters);
+      spdlog::info("stage {}: standby replicas on: the {} tasks this replica does not run are kept warm", def_.name,
+                   tasks);
+    }
   }
   TaskCounters counters{metrics_->late_entry, metrics_->late_downstream, metrics_->dead_lettered,
                         metrics_->deduplicated, metrics_->outputs, metrics_->store_writes};
@@ -234,6 +263,8 @@ Runner::Runner(const Topology& topology, const std::string& stage, RunnerConfig 
 }
 
 Runner::~Runner() {
+  standby_.reset();  // stops its rounds before the stores and its consumer go
+  standby_consumer_.reset();
   if (core_) core_->drop_all();
   for (const auto& t : def_.global_tables) t->close();
   // Consumed messages hold references into their client: destroying the client while a batch
@@ -257,6 +288,14 @@ void Runner::on_partitions_assigned(std::vector<kafka::TopicPartition>& partitio
   metrics_->ready->set(0);
   std::vector<std::int32_t> assigned;
   for (const auto& tp : partitions) assigned.push_back(tp.partition);
+  ever_assigned_ = true;
+  if (standby_) {
+    // A standby round must not write the newly assigned partitions while their tasks restore
+    // (they restore from the standby's checkpoint: only what was written since its last round).
+    auto active = assigned;
+    for (const auto& [p, task] : core_->tasks()) active.push_back(p);
+    standby_->set_active(active);
+  }
   std::vector<StageCore::Created> created_tasks;
   {
     struct RestoringFlag {
@@ -333,6 +372,7 @@ void Runner::on_partitions_assigned(std::vector<kafka::TopicPartition>& partitio
   metrics_->assigned->set(static_cast<double>(core_->size()));
   ready_.store(true);
   metrics_->ready->set(1);
+  if (standby_) standby_->start();
 }
 
 void Runner::on_partitions_revoked(const std::vector<kafka::TopicPartition>& partitions) {
@@ -344,6 +384,7 @@ void Runner::on_partitions_revoked(const std::vector<kafka::TopicPartition>& par
   // their partitions go back uncommitted, to be replayed from the last commit.
   if (!failed_) commit("revoke", true);
   for (const auto& tp : partitions) core_->drop(tp.partition);
+  update_standby_set();
   std::string list;
   for (const auto& tp : partitions) list += tp.topic + "[" + std::to_string(tp.partition) + "] ";
   spdlog::info("stage {}: revoked {}", def_.name, list);
@@ -364,7 +405,15 @@ void Runner::on_partitions_lost(const std::vector<kafka::TopicPartition>& partit
       std::erase(pc.partitions, tp.partition);
     }
   }
+  update_standby_set();
   metrics_->assigned->set(static_cast<double>(core_->size()));
+}
+
+void Runner::update_standby_set() {
+  if (!standby_) return;
+  std::vector<std::int32_t> active;
+  for (const auto& [p, task] : core_->tasks()) active.push_back(p);
+  standby_->set_active(active);
 }
 
 void Runner::run() {
@@ -385,6 +434,9 @@ void Runner::run_loop() {
   auto next_punctuate = Clock::now();
   auto next_commit = Clock::now() + config_.commit_interval;
   auto next_metrics = Clock::now();
+  // Standby rounds start with the first assignment (so they do not first warm what this replica
+  // is about to run), or after a while without one (a replica with no task is a standby only).
+  const auto standby_start = Clock::now() + 10s;
   while (!stop_.load(std::memory_order_relaxed)) {
     last_loop_ms_.store(steady_ms(), std::memory_order_relaxed);
     const auto n = consumer_->poll(batch_, config_.max_poll_records, 20ms);
@@ -406,6 +458,7 @@ void Runner::run_loop() {
       next_commit = now + config_.commit_interval;
     }
     if (now >= next_metrics) {
+      if (standby_ && !ever_assigned_ && now >= standby_start) standby_->start();
       update_lag_metrics();
       next_metrics = now + 1s;
     }
@@ -415,6 +468,7 @@ void Runner::run_loop() {
   batch_.clear();  // release the last batch's messages before the consumer closes
   commit("shutdown", true);
   consumer_->close();  // revokes (commits again if needed) and leaves the group
+  if (standby_) standby_->stop();
   commits_->finish();
   ready_.store(false);
 }

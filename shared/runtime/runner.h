@@ -18,6 +18,7 @@
 #include "runtime/commit_modes.h"
 #include "runtime/runner_config.h"
 #include "runtime/stage_core.h"
+#include "runtime/standby.h"
 #include "state/rocksdb_store.h"
 #include "topology/topology.h"
 
@@ -63,6 +64,8 @@ class Runner final : public kafka::RebalanceListener {
   void send_chunks(const char* reason);
   void update_lag_metrics();
   void apply_backpressure();
+  // Standby replicas: the partitions this replica runs now are not kept warm.
+  void update_standby_set();
 
   const Topology& topology_;
   const SubTopologyDef& def_;
@@ -73,10 +76,13 @@ class Runner final : public kafka::RebalanceListener {
   std::unique_ptr<Collector> collector_;
   std::unique_ptr<kafka::Consumer> consumer_;
   std::unique_ptr<kafka::Consumer> restore_consumer_;
+  std::unique_ptr<kafka::Consumer> standby_consumer_;  // the standby rounds' own (another thread)
   std::unique_ptr<state::RocksDbResources> rocksdb_;
   std::map<std::string, std::unique_ptr<state::RocksDbStore>> stores_;
   std::unique_ptr<StageCore> core_;  // the tasks and the commit protocol's steps
   std::unique_ptr<CommitMode> commits_;
+  std::unique_ptr<StandbyUpdater> standby_;  // --standby-replicas: warm copies of the other tasks
+  bool ever_assigned_ = false;
   kafka::MessageBatch batch_;
   std::vector<envelope::WatermarkEntry> wm_entries_;
   std::string wm_value_;

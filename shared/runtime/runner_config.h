@@ -45,6 +45,11 @@ struct RunnerConfig {
   // partitions wait for it until the session timeout. Empty: dynamic membership.
   std::string group_instance_id;
   std::chrono::milliseconds transaction_timeout{10000};
+  // Standby replicas (Kafka Streams' num.standby.replicas): 0, or at least 1: a stateful stage
+  // keeps warm copies of every task it does not run (runtime/standby.h), refreshed every
+  // standby_interval from the changelogs.
+  unsigned standby_replicas = 0;
+  std::chrono::milliseconds standby_interval{1000};
 };
 
 }  // namespace sw

@@ -82,6 +82,10 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
     ("group-instance-id", po::value<std::string>()->default_value(""),
          "static group membership: a stable id for this replica, e.g. its StatefulSet pod name; a replica restarted "
          "within the session timeout takes its partitions back without a rebalance (empty: dynamic membership)")
+    ("standby-replicas", po::value<unsigned>()->default_value(0),
+         "stateful stages: warm copies of tasks kept on other replicas, as Kafka Streams' num.standby.replicas; at "
+         "least 1: each replica keeps every task it does not run warm from the changelogs, so a task taken over "
+         "restores only its last second (0: none, a task taken over restores its whole changelog)")
     ("max-poll-records", po::value<unsigned>()->default_value(10000), "records per poll")
     ("rocksdb-cache-mb", po::value<unsigned>(), "RocksDB block cache and memtable budget (MiB; default: a share of the budget)")
     ("state-cache-entries", po::value<unsigned>(),
@@ -186,6 +190,7 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
     rc.group_instance_id = vm["group-instance-id"].as<std::string>();
     check_group_instance_id(rc.group_instance_id);
     rc.max_poll_records = vm["max-poll-records"].as<unsigned>();
+    rc.standby_replicas = vm["standby-replicas"].as<unsigned>();
     const auto given = [&](const char* name) {
       return vm.count(name) ? std::optional<unsigned>(vm[name].as<unsigned>()) : std::nullopt;
     };

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <set>
 #include <thread>
 #include <tuple>
@@ -244,6 +245,82 @@ TEST_F(CrashMonitorTest, ASurvivingReplicaKeepsItsPartitionsWhenTheOtherDies) {
   TopicReader alerts(broker_->bootstrap(), "crash-alerts");
   const auto& records = alerts.read_until([](const auto& r) { return r.size() >= kFixedExpected.size(); }, 60s);
   EXPECT_EQ(parse_alerts(records), kFixedExpected);
+}
+
+// --standby-replicas 1: each aggregate replica keeps the other's tasks warm from their changelog,
+// so the survivor of a SIGKILL restores only what the dead replica wrote after the standby's last
+// round (here nothing: the rounds go on while the group waits out the session), not the whole
+// changelog; and the counts it carries on from are exact.
+TEST_F(CrashMonitorTest, AStandbyReplicaTakesOverRestoringOnlyWhatItHadNotSeen) {
+  auto& parse = start("parse", "p1");
+  auto& a1 = start("aggregate", "a1", {"--standby-replicas", "1"});
+  auto& a2 = start("aggregate", "a2", {"--standby-replicas", "1"});
+  ASSERT_TRUE(parse.wait_ready(60s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto n1 = a1.metric("streamwright_assigned_partitions");
+        const auto n2 = a2.metric("streamwright_assigned_partitions");
+        return n1 > 0 && n2 > 0 && n1 + n2 == kPartitions;
+      },
+      60s));
+  EXPECT_EQ(a1.metric("streamwright_standby_partitions") + a2.metric("streamwright_standby_partitions"), kPartitions);
+  // Two crashes of each of 400 users in one window (no alert yet: the threshold is 3). The window
+  // lies ten minutes ahead of the wall clock: the input is quiet while the group waits out the
+  // dead replica's session, and a quiet input's event time follows the wall clock (--idle-timeout).
+  constexpr int kUsers = 400;
+  const TimestampMs window = (wall_clock_ms() / 10000) * 10000 + 600000;
+  const auto at = [&](const std::string& user, const char* content, int second) {
+    return nlohmann::json{{"user_id", user}, {"severity", "High"}, {"content", content},
+                          {"timestamp", format_rfc3339(window + second * 1000LL)}, {"host", "node-1"}}
+        .dump();
+  };
+  {
+    TestProducer p(broker_->bootstrap());
+    for (int u = 0; u < kUsers; ++u)
+      for (int s : {1, 2}) p.send("logs", u % 4, "U" + std::to_string(u), at("U" + std::to_string(u), "app crash", s));
+    p.flush();
+  }
+  ASSERT_TRUE(eventually([&] { return parse.metric("streamwright_records_consumed_total") >= 2 * kUsers; }, 60s));
+  ASSERT_TRUE(eventually([&] { return a1.metric("streamwright_standby_records_total") > 0; }, 60s))
+      << "the survivor kept nothing warm";
+  const auto log_before_kill = std::filesystem::file_size(a1.log());
+  a2.kill9();
+  ASSERT_TRUE(eventually([&] { return a1.metric("streamwright_assigned_partitions") == kPartitions; }, 60s))
+      << "the survivor did not take over the dead replica's partitions";
+  std::string log;
+  {
+    std::ifstream in(a1.log());
+    log.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    log = log.substr(log_before_kill);
+  }
+  // "restored <changelog> [p]: N records from offset X to Y (from checkpoint), D discarded"
+  const std::regex line("restored " + kChangelog + R"( \[(\d+)\]: (\d+) records from offset (\d+) to (\d+) \(([a-z ]+)\))");
+  int taken_over = 0;
+  for (auto it = std::sregex_iterator(log.begin(), log.end(), line); it != std::sregex_iterator(); ++it) {
+    const auto& m = *it;
+    SCOPED_TRACE(m.str());
+    ++taken_over;
+    const auto records = std::stoll(m[2]);
+    const auto end = std::stoll(m[4]);
+    EXPECT_EQ(m[5].str(), "from checkpoint");
+    EXPECT_GE(end, kUsers / 4) << "each of the partition's users wrote its count";
+    EXPECT_LT(records * 4, end) << "the takeover read most of the changelog again: the standby was not warm";
+  }
+  EXPECT_GE(taken_over, 1) << "no restore logged after the kill";
+  // A third crash of each user, then event time moves past the window's grace on every
+  // partition: every user alerts with exactly 3.
+  {
+    TestProducer p(broker_->bootstrap());
+    for (int u = 0; u < kUsers; ++u) p.send("logs", u % 4, "U" + std::to_string(u), at("U" + std::to_string(u), "app crash", 3));
+    for (int q = 0; q < 4; ++q) p.send("logs", q, "Z" + std::to_string(q), at("Z" + std::to_string(q), "crash", 300));
+    p.flush();
+  }
+  TopicReader alerts(broker_->bootstrap(), "crash-alerts");
+  const auto& records = alerts.read_until([&](const auto& r) { return r.size() >= static_cast<std::size_t>(kUsers); }, 90s);
+  std::vector<Alert> want;
+  for (int u = 0; u < kUsers; ++u) want.emplace_back("U" + std::to_string(u), format_rfc3339(window), 3);
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(parse_alerts(records), want);
 }
 
 TEST_F(CrashMonitorTest, EarlyEmissionAlertsWhenTheCountCrossesTheThreshold) {

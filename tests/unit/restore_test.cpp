@@ -20,12 +20,14 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
 
 #include "common/bytes.h"
 #include "runtime/restore.h"
+#include "runtime/standby.h"
 #include "state/rocksdb_store.h"
 
 namespace sw {
@@ -462,6 +464,126 @@ TEST_F(RestoreTest, AKillInTheMiddleOfARestoreIsRepairedByTheNextRestore) {
     EXPECT_EQ(contents(*store, p), expected(source.logs[p]));
     EXPECT_EQ(store->checkpoint(p), last_marker_end(source.logs[p]));
   }
+}
+
+// --- standby replicas (runtime/standby.h): the same restore, run in rounds on the partitions
+// this replica does not run.
+
+// A source that blocks in a read of `blocked_partition` until its round is cancelled (a slow or
+// large changelog); other reads go to `inner`. Used by the standby thread only, except the atomics.
+class BlockingSource final : public ChangelogSource {
+ public:
+  BlockingSource(MemorySource& inner, std::int32_t blocked_partition) : inner_(inner), blocked_partition_(blocked_partition) {}
+  bool bounds(std::int32_t partition, std::int64_t& lo, std::int64_t& hi) override {
+    return inner_.bounds(partition, lo, hi);
+  }
+  bool read(const std::vector<Range>& ranges, const RecordFn& f) override {
+    ++reads;
+    read_ranges.push_back(ranges);
+    bool blocks = false;
+    for (const auto& r : ranges) blocks = blocks || r.partition == blocked_partition_;
+    if (!blocks) return inner_.read(ranges, f);
+    blocked.store(true);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!cancel->load() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return false;
+  }
+  const std::atomic<bool>* cancel = nullptr;
+  std::atomic<bool> blocked{false};
+  std::atomic<int> reads{0};
+  std::vector<std::vector<Range>> read_ranges;
+
+ private:
+  MemorySource& inner_;
+  std::int32_t blocked_partition_;
+};
+
+TEST_F(RestoreTest, StandbyRoundsFollowTheChangelogAndATakeOverRestoresOnlyWhatFollows) {
+  MemorySource source;
+  for (std::int32_t p = 0; p < 4; ++p) source.logs[p] = random_log(static_cast<std::uint32_t>(p + 40), 20);
+  auto store = open("s");
+  StandbyUpdater standby({{"s", store.get()}}, 4,
+                         [&](const std::string&, const std::atomic<bool>&) -> ChangelogSource& { return source; },
+                         std::chrono::milliseconds(1000), {});
+  standby.set_active({0, 2});
+  EXPECT_EQ(standby.standby_partitions(), (std::vector<std::int32_t>{1, 3}));
+  EXPECT_EQ(standby.run_round(), source.logs[1].size() + source.logs[3].size());
+  for (const std::int32_t p : {1, 3}) {
+    SCOPED_TRACE(p);
+    EXPECT_EQ(contents(*store, p), expected(source.logs[p]));
+    EXPECT_EQ(store->checkpoint(p), last_marker_end(source.logs[p]));
+  }
+  for (const std::int32_t p : {0, 2}) {
+    EXPECT_EQ(store->checkpoint(p), std::nullopt) << "an active partition is not touched";
+    EXPECT_TRUE(contents(*store, p).windows.empty());
+  }
+
+  // The active replica goes on writing partition 1: a complete flush and one still open.
+  const auto before = *store->checkpoint(1);
+  const auto size_before = static_cast<std::int64_t>(source.logs[1].size());
+  data(source.logs[1], "later", 901, "1");
+  marker(source.logs[1], 901, "m-later");
+  data(source.logs[1], "open", 901, "2");
+  source.reads.clear();
+  standby.run_round();
+  ASSERT_EQ(source.reads.size(), 1u);
+  for (const auto& r : source.reads[0]) {
+    if (r.partition == 1) {
+      EXPECT_EQ(r.from, before) << "a round reads from the last checkpoint";
+    }
+  }
+  EXPECT_EQ(store->checkpoint(1), size_before + 2) << "the open flush is not applied";
+  std::string v;
+  EXPECT_TRUE(store->get(1, {0, 10, "later"}, v));
+  EXPECT_FALSE(store->get(1, {0, 10, "open"}, v));
+
+  // Partition 1 is taken over here: its restore reads only the open flush's record, plus what
+  // follows it, and ends with the same state as a full restore.
+  marker(source.logs[1], 901, "m-open");
+  standby.set_active({0, 1, 2});
+  const auto r = restore_partitions(*store, {1}, source).front();
+  EXPECT_FALSE(r.full);
+  EXPECT_EQ(r.records, 2u);
+  EXPECT_EQ(r.meta, "m-open");
+  EXPECT_EQ(contents(*store, 1), expected(source.logs[1]));
+  auto fresh = open("fresh");
+  MemoryReader reader(source.logs[1]);
+  restore_partition(*fresh, 1, reader);
+  EXPECT_EQ(contents(*store, 1), contents(*fresh, 1));
+  EXPECT_EQ(standby.standby_partitions(), (std::vector<std::int32_t>{3}));
+}
+
+TEST_F(RestoreTest, AStandbyRoundWritingAPartitionThatBecomesActiveGivesItUp) {
+  MemorySource source;
+  for (std::int32_t p = 0; p < 3; ++p) source.logs[p] = random_log(static_cast<std::uint32_t>(p + 70), 10);
+  auto store = open("s");
+  BlockingSource blocking(source, 2);
+  StandbyUpdater standby({{"s", store.get()}}, 3,
+                         [&](const std::string&, const std::atomic<bool>& cancel) -> ChangelogSource& {
+                           blocking.cancel = &cancel;
+                           return blocking;
+                         },
+                         std::chrono::milliseconds(10), {});
+  standby.set_active({0});
+  standby.start();
+  while (!blocking.blocked.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  // Partition 2 is assigned here while the round reads it: set_active returns once the round
+  // has given up (it would otherwise wait for the source's 30 s).
+  const auto t0 = std::chrono::steady_clock::now();
+  standby.set_active({0, 2});
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(20)) << "the round was not cancelled";
+  EXPECT_EQ(store->checkpoint(2), std::nullopt);
+  // Later rounds leave partition 2 alone and keep partition 1 warm.
+  const int seen = blocking.reads.load();
+  while (blocking.reads.load() < seen + 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  standby.stop();
+  ASSERT_GE(blocking.read_ranges.size(), 3u);
+  for (std::size_t i = static_cast<std::size_t>(seen); i < blocking.read_ranges.size(); ++i)
+    for (const auto& r : blocking.read_ranges[i]) EXPECT_NE(r.partition, 2);
+  EXPECT_EQ(standby.standby_partitions(), (std::vector<std::int32_t>{1}));
+  EXPECT_EQ(contents(*store, 1), expected(source.logs[1]));
+  EXPECT_EQ(store->checkpoint(2), std::nullopt);
 }
 
 }  // namespace
