@@ -16,7 +16,10 @@
 # pass) gives records and seconds; restore rate = records / seconds.
 # Recovery time = SIGKILL to the replacement's /readyz answering 200 (includes the group's
 # rebalance and the restore). A second replacement, after another SIGKILL, reuses the killed
-# replica's state directory (restore from the local checkpoint).
+# replica's state directory (restore from the local checkpoint). Then a replica with
+# --standby-replicas 1 joins on an empty directory, keeps the other's half warm, and the other is
+# killed: standby_restored is what its takeover restored, standby_takeover_s SIGKILL to holding
+# every partition (mostly the group noticing the death).
 #
 # --perf FILE: `perf record -g` of the empty-state replacement from its start until it is ready
 # (the restore), written to FILE (run 1).
@@ -157,13 +160,51 @@ run_once() {
   R[ckpt_restored,$run]=$rec
   R[ckpt_recovery_s,$run]=$RECOVERY_S
   log "run $run/$RUNS: local checkpoint: restored $rec records in ${secs}s; ready ${RECOVERY_S}s after SIGKILL"
+
+  # A standby replica (--standby-replicas 1) joins on an empty state directory: it restores the
+  # half of the partitions it is given and keeps the other half warm. Once its standby rounds
+  # have caught up, the replica running the other half is killed; the survivor's restore of the
+  # taken-over half reads only what its last round had not seen.
+  local survivor port_s
+  start agg4 "$dir" "$BIN/streamwright-crash-monitor" --stage aggregate "${common[@]}" --state-dir "$dir/state-a4" \
+    --standby-replicas 1
+  survivor=$STARTED_PID
+  port_s=$(wait_line "$survivor" "$dir" agg4 '^metrics-port \K[0-9]+' 30)
+  wait_ready "$survivor" "$dir" agg4 "$port_s" 300
+  local warm=-1 now_warm
+  for ((i = 0; i < 600; i++)); do
+    sleep 1
+    now_warm=$(metric_sum "$port_s" streamwright_standby_records_total)
+    [[ ${now_warm:-0} -gt 0 && $now_warm -eq $warm ]] && break
+    warm=$now_warm
+  done
+  R[standby_warmed,$run]=${now_warm:-0}
+  R[rss_standby,$run]=$(vmhwm_kb "$survivor")
+  local log_offset t0 assigned
+  log_offset=$(stat -c %s "$dir/agg4.err")
+  log "run $run/$RUNS: standby warm ($now_warm changelog records read); SIGKILL the other replica"
+  kill -KILL "$CUR_PID"
+  wait "$CUR_PID" 2>/dev/null || true
+  t0=$EPOCHREALTIME
+  for ((i = 0; i < 1200; i++)); do
+    assigned=$(metric_sum "$port_s" streamwright_assigned_partitions)
+    [[ ${assigned:-0} -eq $INTERNAL ]] && break
+    sleep 0.1
+  done
+  [[ ${assigned:-0} -eq $INTERNAL ]] || fail_with_log "$dir" agg4 "the standby replica did not take over"
+  R[standby_takeover_s,$run]=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
+  tail -c +$((log_offset + 1)) "$dir/agg4.err" >"$dir/agg4.after-kill.err"
+  read -r rec secs < <(restore_stats "$dir/agg4.after-kill.err")
+  R[standby_restored,$run]=$rec
+  R[standby_restore_s,$run]=$secs
+  log "run $run/$RUNS: standby takeover: restored $rec records in ${secs}s; all partitions assigned ${R[standby_takeover_s,$run]}s after SIGKILL"
   stop_all
 }
 for ((run = 1; run <= RUNS; run++)); do run_once "$run"; done
 
 : >"$OUT/summary.tsv"
 for m in changelog_written restored restored_metric restore_s restore_rate recovery_s recovery_cpu_s ckpt_restored ckpt_recovery_s \
-  rss_state rss_restored; do
+  rss_state rss_restored standby_warmed standby_restored standby_restore_s standby_takeover_s rss_standby; do
   vals=()
   for ((run = 1; run <= RUNS; run++)); do vals+=("${R[$m,$run]}"); done
   summary_put "$OUT/summary.tsv" "$m" "$(stats_of "${vals[@]}")"

@@ -288,7 +288,6 @@ void Runner::on_partitions_assigned(std::vector<kafka::TopicPartition>& partitio
   metrics_->ready->set(0);
   std::vector<std::int32_t> assigned;
   for (const auto& tp : partitions) assigned.push_back(tp.partition);
-  ever_assigned_ = true;
   if (standby_) {
     // A standby round must not write the newly assigned partitions while their tasks restore
     // (they restore from the standby's checkpoint: only what was written since its last round).
@@ -372,7 +371,12 @@ void Runner::on_partitions_assigned(std::vector<kafka::TopicPartition>& partitio
   metrics_->assigned->set(static_cast<double>(core_->size()));
   ready_.store(true);
   metrics_->ready->set(1);
-  if (standby_) standby_->start();
+  // Standby rounds start with the first tasks, not on a first, empty assignment (cooperative
+  // rebalancing hands a joining member nothing in its first round): they would start warming the
+  // partitions it is about to be given. A member the group leaves without tasks starts them
+  // after a while (run_loop).
+  update_standby_set();
+  if (standby_ && core_->size() > 0) standby_->start();
 }
 
 void Runner::on_partitions_revoked(const std::vector<kafka::TopicPartition>& partitions) {
@@ -411,6 +415,10 @@ void Runner::on_partitions_lost(const std::vector<kafka::TopicPartition>& partit
 
 void Runner::update_standby_set() {
   if (!standby_) return;
+  if (core_->size() > 0)
+    no_tasks_since_.reset();
+  else if (!no_tasks_since_)
+    no_tasks_since_ = Clock::now();
   std::vector<std::int32_t> active;
   for (const auto& [p, task] : core_->tasks()) active.push_back(p);
   standby_->set_active(active);
@@ -434,9 +442,6 @@ void Runner::run_loop() {
   auto next_punctuate = Clock::now();
   auto next_commit = Clock::now() + config_.commit_interval;
   auto next_metrics = Clock::now();
-  // Standby rounds start with the first assignment (so they do not first warm what this replica
-  // is about to run), or after a while without one (a replica with no task is a standby only).
-  const auto standby_start = Clock::now() + 10s;
   while (!stop_.load(std::memory_order_relaxed)) {
     last_loop_ms_.store(steady_ms(), std::memory_order_relaxed);
     const auto n = consumer_->poll(batch_, config_.max_poll_records, 20ms);
@@ -458,7 +463,8 @@ void Runner::run_loop() {
       next_commit = now + config_.commit_interval;
     }
     if (now >= next_metrics) {
-      if (standby_ && !ever_assigned_ && now >= standby_start) standby_->start();
+      // A member left without tasks by the group for a while is a standby only.
+      if (standby_ && no_tasks_since_ && now - *no_tasks_since_ >= 10s) standby_->start();
       update_lag_metrics();
       next_metrics = now + 1s;
     }

@@ -82,7 +82,7 @@ class Runner final : public kafka::RebalanceListener {
   std::unique_ptr<StageCore> core_;  // the tasks and the commit protocol's steps
   std::unique_ptr<CommitMode> commits_;
   std::unique_ptr<StandbyUpdater> standby_;  // --standby-replicas: warm copies of the other tasks
-  bool ever_assigned_ = false;
+  std::optional<std::chrono::steady_clock::time_point> no_tasks_since_;  // assigned nothing since
   kafka::MessageBatch batch_;
   std::vector<envelope::WatermarkEntry> wm_entries_;
   std::string wm_value_;

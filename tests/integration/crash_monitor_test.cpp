@@ -65,6 +65,17 @@ class CrashMonitorTest : public ::testing::Test {
     return *services_.back();
   }
 
+  // Two aggregate replicas share the partitions (each holds some).
+  static bool both_hold_partitions(Service& a1, Service& a2) {
+    return eventually(
+        [&] {
+          const auto n1 = a1.metric("streamwright_assigned_partitions");
+          const auto n2 = a2.metric("streamwright_assigned_partitions");
+          return n1 > 0 && n2 > 0 && n1 + n2 == kPartitions;
+        },
+        60s);
+  }
+
   TempDir dir_;
   std::unique_ptr<DevBroker> broker_;
   std::vector<std::unique_ptr<Service>> services_;
@@ -222,13 +233,7 @@ TEST_F(CrashMonitorTest, ASurvivingReplicaKeepsItsPartitionsWhenTheOtherDies) {
   auto& a1 = start("aggregate", "a1");
   auto& a2 = start("aggregate", "a2");
   ASSERT_TRUE(parse.wait_ready(60s));
-  ASSERT_TRUE(eventually(
-      [&] {
-        const auto n1 = a1.metric("streamwright_assigned_partitions");
-        const auto n2 = a2.metric("streamwright_assigned_partitions");
-        return n1 > 0 && n2 > 0 && n1 + n2 == kPartitions;
-      },
-      60s));
+  ASSERT_TRUE(both_hold_partitions(a1, a2));
   // parse's watermark heartbeats reach every repartition partition each second, so both
   // replicas make progress and commit every 200 ms, through the rebalance.
   ASSERT_TRUE(eventually([&] { return a1.metric("streamwright_commits_total") > 5; }, 30s));
@@ -256,13 +261,7 @@ TEST_F(CrashMonitorTest, AStandbyReplicaTakesOverRestoringOnlyWhatItHadNotSeen) 
   auto& a1 = start("aggregate", "a1", {"--standby-replicas", "1"});
   auto& a2 = start("aggregate", "a2", {"--standby-replicas", "1"});
   ASSERT_TRUE(parse.wait_ready(60s));
-  ASSERT_TRUE(eventually(
-      [&] {
-        const auto n1 = a1.metric("streamwright_assigned_partitions");
-        const auto n2 = a2.metric("streamwright_assigned_partitions");
-        return n1 > 0 && n2 > 0 && n1 + n2 == kPartitions;
-      },
-      60s));
+  ASSERT_TRUE(both_hold_partitions(a1, a2));
   EXPECT_EQ(a1.metric("streamwright_standby_partitions") + a2.metric("streamwright_standby_partitions"), kPartitions);
   // Two crashes of each of 400 users in one window (no alert yet: the threshold is 3). The window
   // lies ten minutes ahead of the wall clock: the input is quiet while the group waits out the
