@@ -302,7 +302,11 @@ TEST_F(CrashMonitorTest, AStandbyReplicaTakesOverRestoringOnlyWhatItHadNotSeen) 
     const auto records = std::stoll(m[2]);
     const auto end = std::stoll(m[4]);
     EXPECT_EQ(m[5].str(), "from checkpoint");
-    EXPECT_GE(end, kUsers / 4) << "each of the partition's users wrote its count";
+    // Users hash unevenly over the 4 partitions (91 to 118 of the 400 here), so a partition's
+    // changelog holds about a quarter of them, not at least a quarter. The survivor may log its own
+    // partitions too: under the dev broker a commit of the old generation fails and they are lost
+    // and taken back, also from its checkpoint.
+    EXPECT_GE(end, kUsers / 8) << "the partition's users wrote their counts";
     EXPECT_LT(records * 4, end) << "the takeover read most of the changelog again: the standby was not warm";
   }
   EXPECT_GE(taken_over, 1) << "no restore logged after the kill";
