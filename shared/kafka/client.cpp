@@ -86,6 +86,19 @@ namespace detail {
 void HandleDeleter::operator()(rd_kafka_s* rk) const noexcept { rd_kafka_destroy(rk); }
 void QueueDeleter::operator()(rd_kafka_queue_s* q) const noexcept { rd_kafka_queue_destroy(q); }
 void TopicDeleter::operator()(rd_kafka_topic_s* t) const noexcept { rd_kafka_topic_destroy(t); }
+
+// "Group "g" changed join state wait-join -> wait-metadata (state up)": true while the new state
+// is one of the join's request/response steps (init, wait-join, wait-metadata, wait-sync), when
+// a commit would carry a generation the join is about to end. In the later steps (the assign and
+// revoke calls and their completion) the member knows its new generation, and the revoke commit
+// of a cooperative rebalance belongs there.
+bool is_joining(std::string_view line) noexcept {
+  const auto arrow = line.find(" -> ");
+  if (arrow == std::string_view::npos) return false;
+  auto state = line.substr(arrow + 4);
+  state = state.substr(0, state.find(' '));
+  return state == "init" || state == "wait-join" || state == "wait-metadata" || state == "wait-sync";
+}
 }  // namespace detail
 
 // Static trampolines from librdkafka's C callbacks into the client objects.
@@ -102,7 +115,12 @@ struct Callbacks {
     }
     spdlog::warn("kafka: {}: {}", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), reason);
   }
-  static void log(const rd_kafka_t*, int level, const char* fac, const char* buf) {
+  static void log(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
+    if (level >= 7 && rk) {
+      auto* self = static_cast<ClientBase*>(rd_kafka_opaque(rk));
+      if (self && std::strcmp(fac, "CGRPJOINSTATE") == 0) self->group_joining_.store(detail::is_joining(buf), std::memory_order_release);
+      if (self && self->drop_debug_log_) return;
+    }
     if (level <= 3)
       spdlog::error("librdkafka {}: {}", fac, buf);
     else if (level <= 4)
@@ -276,6 +294,12 @@ Consumer::Consumer(const Config& config, RebalanceListener* listener) : listener
   queue_limit_bytes_ = (kb ? std::strtoll(kb->c_str(), nullptr, 10) : 65536) * 1024;
   const auto msgs = c.get("queued.min.messages");
   queue_limit_messages_ = msgs ? std::strtoll(msgs->c_str(), nullptr, 10) : 100000;
+  // The join state (group_joining()) is only logged under the "cgrp" debug context.
+  const auto debug = c.get("debug");
+  if (!debug || (debug->find("cgrp") == std::string::npos && debug->find("all") == std::string::npos)) {
+    drop_debug_log_ = !debug || debug->empty();
+    c.set_raw("debug", drop_debug_log_ ? std::string("cgrp") : *debug + ",cgrp");
+  }
   create(false, c);
   rd_kafka_poll_set_consumer(rk_.get());
   queue_.reset(rd_kafka_queue_get_consumer(rk_.get()));

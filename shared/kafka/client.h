@@ -40,6 +40,9 @@ struct TopicDeleter {
 using HandlePtr = std::unique_ptr<rd_kafka_s, HandleDeleter>;
 using QueuePtr = std::unique_ptr<rd_kafka_queue_s, QueueDeleter>;
 using TopicPtr = std::unique_ptr<rd_kafka_topic_s, TopicDeleter>;
+// Whether a librdkafka "CGRPJOINSTATE" debug line ("... changed join state A -> B (state up)")
+// enters a step of a group join in which the member's generation is about to change.
+bool is_joining(std::string_view join_state_line) noexcept;
 }  // namespace detail
 
 // A consumed record: a view that stays valid while the MessageBatch that holds it lives.
@@ -128,6 +131,12 @@ class ClientBase {
 
   detail::HandlePtr rk_;
   std::atomic<int> fatal_error_code_{0};
+  // A group member's join state, followed through librdkafka's "cgrp" debug log (librdkafka 2.0
+  // has no other signal that a rebalance has begun): true from the moment it rejoins until it
+  // has its new assignment.
+  std::atomic<bool> group_joining_{false};
+  // The "cgrp" debug context was turned on only to follow the join state: its lines are dropped.
+  bool drop_debug_log_ = false;
 };
 
 // The services' fetch wake-up (Consumer::set_fetch_wakeup): two empty fetch waits
@@ -182,6 +191,11 @@ class Consumer : public ClientBase {
   // an exception the revoke callback raised.
   void close();
   const std::string& group_id() const noexcept { return group_id_; }
+  // The member is (re)joining its group: a JoinGroup or SyncGroup is in flight. An offset commit
+  // sent now queues behind the JoinGroup on the coordinator's connection, is checked against the
+  // generation that join creates and refused as an illegal generation, after which librdkafka
+  // counts the member's partitions as lost and joins once more. Commits wait until it is false.
+  bool group_joining() const noexcept { return group_joining_.load(std::memory_order_acquire); }
 
  private:
   friend struct Callbacks;

@@ -601,6 +601,16 @@ bool Runner::complete_commit(bool wait) {
   // acknowledged; if one failed, the process must not commit and restarts from the last commit.
   if (auto ec = producer_->take_delivery_error())
     throw std::runtime_error(std::string("cannot deliver outputs (") + pending.reason + "): " + ec.message());
+  // While the member rejoins its group, an offset commit would be refused as an illegal
+  // generation and cost it its partitions (kafka::Consumer::group_joining()): the commit stays
+  // pending, and completes once the member has its new assignment.
+  constexpr auto kMaxCommitHold = std::chrono::seconds(60);
+  if (!pending.offsets.empty() && consumer_->group_joining() && Clock::now() - pending.started < kMaxCommitHold) {
+    if (!pending.waited_for_join)
+      spdlog::info("stage {}: the group is rebalancing: offsets are committed again once it has ended", def_.name);
+    pending.waited_for_join = true;
+    return false;
+  }
   // Local state follows what is durable: RocksDB sees a flush only once its changelog records
   // are acknowledged or, under exactly-once, their transaction committed, so state written by
   // an aborted transaction never reaches the local store.
@@ -610,7 +620,6 @@ bool Runner::complete_commit(bool wait) {
   // commit) but keeps the mode correct on brokers that accept TxnOffsetCommit without storing
   // it, the dev broker among them (dev_broker_transactions_test.cpp).
   // A rebalance that never calls back (it always does) must not stop commits for good.
-  constexpr auto kMaxCommitHold = std::chrono::seconds(60);
   if (commits_held_since_ && Clock::now() - *commits_held_since_ > kMaxCommitHold) commits_held_since_.reset();
   if (!commits_held_since_ && !pending.offsets.empty()) {
     if (auto ec = consumer_->commit_sync(pending.offsets)) {
@@ -632,6 +641,7 @@ void Runner::send_chunks(const char* reason) {
   // Two-phase aggregation: the end of every input chunk whose partials are about to go
   // downstream is committed first, so that a replay cuts the input at the same offsets.
   if (!core_->pre_aggregating()) return;
+  if (consumer_->group_joining()) return;  // as in complete_commit(): the chunks stay open
   std::vector<kafka::TopicPartition> intents;
   for (auto& c : core_->chunk_intents()) intents.push_back({std::move(c.topic), c.partition, c.offset, std::move(c.metadata)});
   if (!intents.empty()) {

@@ -97,6 +97,7 @@ class Runner final : public kafka::RebalanceListener {
     std::vector<std::int32_t> partitions;  // tasks whose flush it covers
     const char* reason = "";
     std::chrono::steady_clock::time_point started;
+    bool waited_for_join = false;  // held back while the member was rejoining its group
   };
   std::optional<PendingCommit> pending_commit_;  // at most one commit in flight
   // Set when an offset commit was refused because the group is rebalancing; cleared by the
