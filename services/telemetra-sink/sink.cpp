@@ -316,18 +316,12 @@ bool PgSink::write_batch() {
   rows_summary_->inc(summaries_.size());
   rows_moments_->inc(moments_.size());
   for (const auto& [key, z] : z_scores_) z_score_->observe(z);
-  // Only now, with the rows durable in PostgreSQL, may the offsets move past them. Partitions
-  // that were taken away meanwhile are left to their new owner (which replays them harmlessly).
-  std::vector<kafka::TopicPartition> offsets;
-  const auto assignment = consumer_->assignment();
-  for (const auto& [tp, next] : next_offsets_)
-    if (std::any_of(assignment.begin(), assignment.end(),
-                    [&](const kafka::TopicPartition& a) { return a.topic == tp.first && a.partition == tp.second; }))
-      offsets.push_back({tp.first, tp.second, Offset::at(next), {}});
-  if (auto ec = consumer_->commit_sync(offsets))
-    spdlog::warn("offset commit failed after the database commit (rows will be replayed, harmlessly): {}", ec.message());
-  else
-    sw_commits_->inc();
+  // Only now, with the rows durable in PostgreSQL, may the offsets move past them.
+  for (const auto& [tp, next] : next_offsets_) {
+    auto& owed = owed_offsets_[tp];
+    owed = std::max(owed, next);
+  }
+  commit_durable_offsets();
   sw_commit_seconds_->observe(std::chrono::duration<double>(Clock::now() - started).count());
   summaries_.clear();
   moments_.clear();
@@ -336,6 +330,39 @@ bool PgSink::write_batch() {
   pending_gauge_->set(0);
   backoff_ = 0ms;
   return true;
+}
+
+void PgSink::commit_durable_offsets(bool now) {
+  if (owed_offsets_.empty()) return;
+  // A commit sent while the member rejoins would be refused as an illegal generation; it waits.
+  if (!now && (consumer_->group_joining() || (commit_refused_ && Clock::now() < retry_commit_at_))) return;
+  // Partitions taken away meanwhile are left to their new owner (which replays them harmlessly).
+  const auto assignment = consumer_->assignment();
+  std::vector<kafka::TopicPartition> offsets;
+  for (auto it = owed_offsets_.begin(); it != owed_offsets_.end();) {
+    const auto& [topic, partition] = it->first;
+    if (std::none_of(assignment.begin(), assignment.end(),
+                     [&](const kafka::TopicPartition& a) { return a.topic == topic && a.partition == partition; })) {
+      it = owed_offsets_.erase(it);
+      continue;
+    }
+    offsets.push_back({topic, partition, Offset::at(it->second), {}});
+    ++it;
+  }
+  if (offsets.empty()) return;
+  if (auto ec = consumer_->commit_sync(offsets)) {
+    if (!commit_refused_)
+      spdlog::warn("offset commit failed after the database commit (retried once the group has settled; "
+                   "a replay would write the same rows again, harmlessly): {}",
+                   ec.message());
+    commit_refused_ = true;
+    retry_commit_at_ = Clock::now() + std::chrono::milliseconds(200);
+    return;
+  }
+  if (commit_refused_) spdlog::info("offset commit succeeded after the group settled");
+  commit_refused_ = false;
+  owed_offsets_.clear();
+  sw_commits_->inc();
 }
 
 void PgSink::on_partitions_assigned(std::vector<kafka::TopicPartition>& partitions) {
@@ -348,12 +375,15 @@ void PgSink::on_partitions_revoked(const std::vector<kafka::TopicPartition>& par
   // Write what we hold for them now; if the database is down the rows stay pending and are
   // written later, and the new owner replays these partitions from their committed offsets.
   write_batch();
+  commit_durable_offsets(/*now=*/true);
+  for (const auto& tp : partitions) owed_offsets_.erase({tp.topic, tp.partition});
   sw_rebalances_->inc();
   assigned_ -= std::min(assigned_, partitions.size());
   update_ready();
 }
 
 void PgSink::on_partitions_lost(const std::vector<kafka::TopicPartition>& partitions) {
+  for (const auto& tp : partitions) owed_offsets_.erase({tp.topic, tp.partition});
   sw_rebalances_->inc();
   assigned_ -= std::min(assigned_, partitions.size());
   update_ready();
@@ -388,6 +418,7 @@ void PgSink::run() {
     batch.clear();
     pending_gauge_->set(static_cast<double>(summaries_.size() + moments_.size()));
     if (next_offsets_.empty()) {
+      commit_durable_offsets();
       check_database();
       continue;
     }
@@ -399,6 +430,7 @@ void PgSink::run() {
   if (!next_offsets_.empty() && !write_batch())
     spdlog::warn("stopping with {} rows not written; they will be read again from Kafka",
                  summaries_.size() + moments_.size());
+  commit_durable_offsets(/*now=*/true);
   consumer_->close();
   ready_.store(false);
   ready_gauge_->set(0);

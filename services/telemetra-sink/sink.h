@@ -72,6 +72,12 @@ class PgSink final : public kafka::RebalanceListener {
   bool add(const kafka::Message& m);
   // Writes the pending batch and commits its offsets; false if the database failed.
   bool write_batch();
+  // Commits the offsets of rows already durable in PostgreSQL, for partitions still assigned.
+  // A commit refused during a rebalance (or held back while the member rejoins its group) stays
+  // owed and is sent again once the group has settled: with cooperative rebalancing the member
+  // keeps its partitions and its position, so nothing would replay the rows and commit them.
+  // `now`: also while the member rejoins (from a revocation callback, or at shutdown).
+  void commit_durable_offsets(bool now = false);
   bool ensure_connected();
   // While idle: checks the connection at most every db_check_interval (reconnects if it is down).
   void check_database();
@@ -87,6 +93,10 @@ class PgSink final : public kafka::RebalanceListener {
   std::map<std::string, std::string> summaries_, moments_;
   std::map<std::string, double> z_scores_;  // of the pending summaries that have one, by the same key
   std::map<std::pair<std::string, std::int32_t>, std::int64_t> next_offsets_;
+  // Offsets past rows already written to PostgreSQL, not yet committed to Kafka.
+  std::map<std::pair<std::string, std::int32_t>, std::int64_t> owed_offsets_;
+  bool commit_refused_ = false;  // the last commit of owed_offsets_ failed (logged once)
+  std::chrono::steady_clock::time_point retry_commit_at_{};  // after a refusal, not before this
   std::chrono::steady_clock::time_point first_pending_{};
   std::chrono::steady_clock::time_point last_db_check_{};
   std::chrono::milliseconds backoff_{0};

@@ -13,6 +13,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <thread>
 
@@ -152,6 +153,32 @@ TEST(TelemetraSinkOps, ReadyMeansTheDatabaseIsReachable) {
   for (auto& s : sinks) EXPECT_TRUE(s->wait_ready(60s)) << s->log();
   EXPECT_GT(sinks[0]->metric("telemetra_sink_database_retries_total"), 0);
   if (HasFailure()) dump();
+}
+
+// The rows are in PostgreSQL but the offset commit is refused (the group was rebalancing): the
+// sink commits again once the group has settled. With cooperative rebalancing it keeps its
+// partitions and its position, so no replay would ever commit for it; before, the offsets stayed
+// uncommitted until the next record arrived (CI saw this in the test above).
+TEST(TelemetraSinkOps, AnOffsetCommitRefusedDuringARebalanceIsSentAgain) {
+  TempDir dir;
+  DevBroker broker({"chat-summary:1", "moments:1"});
+  PgServer pg(dir.path() / "pg", kSinkPassword);
+  Service sink("streamwright-telemetra-sink",
+               {"--metrics-port", "0", "--group-id", "sink-refused", "--batch-linger", "20ms"},
+               dir.path() / "sink.log", sink_env(pg, dir.path(), broker.bootstrap()));
+  ASSERT_TRUE(sink.wait_ready(60s)) << (dump_log(sink.log()), "sink not ready");
+  ASSERT_TRUE(wait_for([&] { return sink.metric("streamwright_assigned_partitions{stage=\"telemetra-sink\"}") == 2; }, 60s));
+  broker.control("/errors/OffsetCommit/REBALANCE_IN_PROGRESS/2");
+  TestProducer p(broker.bootstrap());
+  produce_sink_input(p);
+  ASSERT_TRUE(wait_for([&] { return sink.metric("telemetra_sink_rows_written_total") == 2; }, 60s))
+      << (dump_log(sink.log()), "rows not written");
+  EXPECT_TRUE(wait_for([&] { return sink.metric("streamwright_commits_total{stage=\"telemetra-sink\"}") >= 1; }, 20s))
+      << (dump_log(sink.log()), "the refused commit was not sent again");
+  std::ifstream in(sink.log());
+  const std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(log.find("offset commit failed after the database commit"), std::string::npos)
+      << "the injected refusal never reached the sink: this test proves nothing";
 }
 
 TEST(OpsAssets, EveryAlertAndPanelSelectorMatchesAScrapedSeries) {
