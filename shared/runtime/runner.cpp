@@ -387,7 +387,12 @@ void Runner::on_partitions_revoked(const std::vector<kafka::TopicPartition>& par
   // After a failure the tasks may be ahead of what is durable (or the transaction broken):
   // their partitions go back uncommitted, to be replayed from the last commit.
   if (!failed_) commit("revoke", true);
-  for (const auto& tp : partitions) core_->drop(tp.partition);
+  // What could not be committed now (held while the member rejoins, or refused) is the new
+  // owner's to replay: sent later, it could move the new owner's committed offsets back.
+  for (const auto& tp : partitions) {
+    core_->drop(tp.partition);
+    forget_offsets(tp);
+  }
   update_standby_set();
   std::string list;
   for (const auto& tp : partitions) list += tp.topic + "[" + std::to_string(tp.partition) + "] ";
@@ -402,15 +407,19 @@ void Runner::on_partitions_lost(const std::vector<kafka::TopicPartition>& partit
                def_.name, partitions.size());
   for (const auto& tp : partitions) {
     core_->drop(tp.partition);
-    if (pending_commit_) {
-      // Another member owns them now: the commit in flight must not write their offsets.
-      auto& pc = *pending_commit_;
-      std::erase_if(pc.offsets, [&](const kafka::TopicPartition& o) { return o.partition == tp.partition; });
-      std::erase(pc.partitions, tp.partition);
-    }
+    forget_offsets(tp);
   }
   update_standby_set();
   metrics_->assigned->set(static_cast<double>(core_->size()));
+}
+
+void Runner::forget_offsets(const kafka::TopicPartition& tp) {
+  std::erase(owed_offsets_, tp);
+  if (!pending_commit_) return;
+  // Another member owns the partition now: the commit in flight must not write its offset.
+  auto& pc = *pending_commit_;
+  std::erase(pc.offsets, tp);
+  std::erase(pc.partitions, tp.partition);
 }
 
 void Runner::update_standby_set() {
@@ -567,7 +576,11 @@ void Runner::commit(const char* reason, bool wait) {
   const bool progress = core_->has_progress();
   // Under exactly-once, records sent without progress (watermarks, dead letters of skipped
   // input) are invisible until a transaction commits them.
-  if (!progress && !commits_->has_uncommitted_sends()) return;
+  if (!progress && !commits_->has_uncommitted_sends()) {
+    // Nothing new: still send what an earlier commit could not, once the group has settled.
+    if (!owed_offsets_.empty() && !consumer_->group_joining()) commit_owed_offsets(reason);
+    return;
+  }
   if (core_->entry() && progress) publish_watermarks(true);
   auto prepared = core_->prepare_commit();
   std::vector<kafka::TopicPartition> offsets;
@@ -619,22 +632,33 @@ bool Runner::complete_commit(bool wait) {
   // committing them again directly is redundant on a real broker (one more round trip per
   // commit) but keeps the mode correct on brokers that accept TxnOffsetCommit without storing
   // it, the dev broker among them (dev_broker_transactions_test.cpp).
-  // A rebalance that never calls back (it always does) must not stop commits for good.
-  if (commits_held_since_ && Clock::now() - *commits_held_since_ > kMaxCommitHold) commits_held_since_.reset();
-  if (!commits_held_since_ && !pending.offsets.empty()) {
-    if (auto ec = consumer_->commit_sync(pending.offsets)) {
-      if (kafka::is(ec, kafka::Errc::rebalance_in_progress)) {
-        commits_held_since_ = Clock::now();
-        spdlog::info("stage {}: the group is rebalancing: offsets are committed again once it has ended", def_.name);
-      } else {
-        spdlog::warn("offset commit ({}) failed: {}", pending.reason, ec.message());
-      }
-    }
+  for (auto& o : pending.offsets) {
+    auto owed = std::find(owed_offsets_.begin(), owed_offsets_.end(), o);  // same topic and partition
+    if (owed == owed_offsets_.end()) owed_offsets_.push_back(std::move(o));
+    else *owed = std::move(o);
   }
+  commit_owed_offsets(pending.reason);
   metrics_->commits->inc();
   metrics_->commit_seconds->observe(std::chrono::duration<double>(Clock::now() - pending.started).count());
   pending_commit_.reset();
   return true;
+}
+
+void Runner::commit_owed_offsets(const char* reason) {
+  constexpr auto kMaxCommitHold = std::chrono::seconds(60);
+  // A rebalance that never calls back (it always does) must not stop commits for good.
+  if (commits_held_since_ && Clock::now() - *commits_held_since_ > kMaxCommitHold) commits_held_since_.reset();
+  if (commits_held_since_ || owed_offsets_.empty()) return;
+  if (auto ec = consumer_->commit_sync(owed_offsets_)) {
+    if (kafka::is(ec, kafka::Errc::rebalance_in_progress)) {
+      commits_held_since_ = Clock::now();
+      spdlog::info("stage {}: the group is rebalancing: offsets are committed again once it has ended", def_.name);
+    } else {
+      spdlog::warn("offset commit ({}) failed, sent again with the next one: {}", reason, ec.message());
+    }
+    return;
+  }
+  owed_offsets_.clear();
 }
 
 void Runner::send_chunks(const char* reason) {

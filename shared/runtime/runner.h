@@ -61,6 +61,10 @@ class Runner final : public kafka::RebalanceListener {
   // Completes the commit in flight if its records are acknowledged (or, with `wait`, once they
   // are); false if it is still waiting.
   bool complete_commit(bool wait);
+  // Sends owed_offsets_ (the group permitting); a refusal keeps them owed.
+  void commit_owed_offsets(const char* reason);
+  // A partition given up: neither the commit in flight nor a later one may write its offset.
+  void forget_offsets(const kafka::TopicPartition& tp);
   void send_chunks(const char* reason);
   void update_lag_metrics();
   void apply_backpressure();
@@ -107,6 +111,11 @@ class Runner final : public kafka::RebalanceListener {
   // replay of its uncommitted work). Offsets are cumulative, so the next commit covers the skipped
   // ones.
   std::optional<std::chrono::steady_clock::time_point> commits_held_since_;
+  // Offsets of durable work not yet accepted by the group coordinator (held back during a
+  // rebalance, or refused): sent with the next commit, or on their own once the group has settled
+  // while no input arrives. A member that keeps its partitions through a cooperative rebalance
+  // replays nothing, so without this an idle stage would leave them uncommitted indefinitely.
+  std::vector<kafka::TopicPartition> owed_offsets_;
   bool paused_ = false;    // input paused because the producer holds too much
   bool failed_ = false;    // run() failed: leave without committing anything more
   bool repause_ = false;   // partitions were assigned while paused

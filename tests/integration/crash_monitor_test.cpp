@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <regex>
 #include <set>
@@ -14,6 +15,7 @@
 
 #include "common/time.h"
 #include "harness.h"
+#include "kafka/client.h"
 #include "topologies/crash_monitor.h"
 #include "topologies/crash_monitor_data.h"
 
@@ -186,6 +188,47 @@ TEST_F(CrashMonitorTest, LiveInputGivesExactlyTheExpectedAlertsAndDeadLetters) {
   EXPECT_EQ(status, 200);
   http_get(parse.port(), "/nope", &status);
   EXPECT_EQ(status, 404);
+}
+
+// Whether the group's committed offsets of every partition of `topic` are at its end.
+bool committed_to_the_end(const std::string& bootstrap, const std::string& group, const std::string& topic) {
+  kafka::Config cc;
+  cc.set(kafka::keys::bootstrap_servers, bootstrap);
+  cc.set(kafka::keys::group_id, group);
+  kafka::Consumer c(cc, nullptr);
+  std::vector<kafka::TopicPartition> committed;
+  for (int p = 0; p < kPartitions; ++p) committed.push_back({topic, p, Offset::none(), {}});
+  if (c.committed(committed, 10s)) return false;
+  for (const auto& tp : committed) {
+    std::int64_t low = 0, high = 0;
+    if (c.query_watermarks(topic, tp.partition, low, high, 10s) || tp.offset != Offset::at(high)) return false;
+  }
+  return true;
+}
+
+// An offset commit refused because the group is rebalancing is sent again once the group has
+// settled, although no further input arrives: through a cooperative rebalance the member keeps
+// the partitions it is not asked to give up, and its position in them, so nothing else would ever
+// commit their offsets (before, they stayed uncommitted until the next input record).
+TEST_F(CrashMonitorTest, AnOffsetCommitRefusedDuringARebalanceIsSentAgainWithoutNewInput) {
+  auto& parse = start("parse", "p1");
+  produce_fixed_input(broker_->bootstrap());
+  ASSERT_TRUE(eventually([&] { return committed_to_the_end(broker_->bootstrap(), "crash-monitor-parse", "logs"); }, 60s));
+  // The parse stage stops, so that the aggregate's input ends (its watermark heartbeats would
+  // otherwise be new input every second) and its offset commits are the only ones.
+  ASSERT_EQ(parse.process().stop(30s), 0);
+  broker_->control("/errors/OffsetCommit/REBALANCE_IN_PROGRESS/1");
+  auto& a1 = start("aggregate", "a1");
+  ASSERT_TRUE(eventually([&] { return a1.metric("streamwright_commits_total") > 0; }, 60s));
+  // A real rebalance follows the refusal: a second replica joins and takes some partitions.
+  auto& a2 = start("aggregate", "a2");
+  ASSERT_TRUE(both_hold_partitions(a1, a2));
+  EXPECT_TRUE(eventually([&] { return committed_to_the_end(broker_->bootstrap(), "crash-monitor-aggregate", kRepartition); }, 30s))
+      << "the refused commit was not sent again";
+  std::ifstream in(a1.log());
+  const std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(log.find("the group is rebalancing"), std::string::npos)
+      << "the injected refusal never reached the aggregate: this test proves nothing";
 }
 
 TEST_F(CrashMonitorTest, BacklogGivesTheSameAlerts) {
