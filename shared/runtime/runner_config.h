@@ -28,7 +28,7 @@ struct RunnerConfig {
   // Records produced but not yet acknowledged. Above half of it the stage pauses its input
   // partitions (a slow or unavailable broker cannot grow the process); below a quarter it resumes.
   std::size_t producer_buffer_bytes = 64ull << 20;
-  std::int32_t internal_partitions = 0;  // 0: as many as the stage's input topic
+  std::int32_t internal_partitions = 0;  // 0: as many as the stage's input topic, at most 32
   state::RocksDbOptions rocksdb;
   std::string client_id;
   // exactly_once: each commit is one Kafka transaction holding the interval's outputs, changelog

@@ -69,7 +69,7 @@ int service_main(int argc, char** argv, const ServiceDefinition& def) {
     ("idle-timeout", po::value<std::string>()->default_value("5s"),
          "a caught-up input partition quiet this long lets event time follow the wall clock")
     ("internal-partitions", po::value<int>()->default_value(0),
-         "partitions of repartition topics created by this stage (0: as many as its input)")
+         "partitions of repartition topics created by this stage (0: as many as its input, at most 32)")
     ("shutdown-timeout", po::value<std::string>()->default_value("30s"),
          "after SIGTERM, exit anyway if committing and leaving the group takes longer (e.g. broker gone)")
     ("memory-budget-mb", po::value<unsigned>()->default_value(kDefaultMemoryBudgetMb),

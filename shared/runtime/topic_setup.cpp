@@ -9,6 +9,11 @@ namespace sw {
 
 using namespace std::chrono_literals;
 
+std::int32_t internal_partition_count(std::int32_t requested, std::int32_t input_partitions) {
+  if (requested > 0) return requested;
+  return std::min(input_partitions, kDefaultMaxInternalPartitions);
+}
+
 std::vector<std::int32_t> set_up_stage_topics(kafka::Producer& admin, const Topology& topology,
                                               const SubTopologyDef& def, std::int32_t internal_partitions) {
   // Inputs must exist; internal topics are created where the broker allows it.
@@ -24,7 +29,7 @@ std::vector<std::int32_t> set_up_stage_topics(kafka::Producer& admin, const Topo
     }
   }
   std::vector<kafka::TopicSpec> internal;
-  const std::int32_t repartition_partitions = internal_partitions > 0 ? internal_partitions : input_partitions;
+  const std::int32_t repartition_partitions = internal_partition_count(internal_partitions, input_partitions);
   for (const auto& t : def.repartition_sinks)
     if (repartition_partitions > 0) internal.push_back({t, repartition_partitions, 1, {}});
   admin.create_topics(internal, 10s);
