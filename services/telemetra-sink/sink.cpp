@@ -317,10 +317,7 @@ bool PgSink::write_batch() {
   rows_moments_->inc(moments_.size());
   for (const auto& [key, z] : z_scores_) z_score_->observe(z);
   // Only now, with the rows durable in PostgreSQL, may the offsets move past them.
-  for (const auto& [tp, next] : next_offsets_) {
-    auto& owed = owed_offsets_[tp];
-    owed = std::max(owed, next);
-  }
+  for (const auto& [tp, next] : next_offsets_) owed_offsets_.owe({tp.first, tp.second, Offset::at(next), {}});
   commit_durable_offsets();
   sw_commit_seconds_->observe(std::chrono::duration<double>(Clock::now() - started).count());
   summaries_.clear();
@@ -333,40 +330,25 @@ bool PgSink::write_batch() {
 }
 
 void PgSink::commit_durable_offsets(bool now) {
-  if (owed_offsets_.empty()) return;
-  // A commit sent while the member rejoins would be refused as an illegal generation; it waits.
-  if (!now && (consumer_->group_joining() || (commit_refused_ && Clock::now() < retry_commit_at_))) return;
-  // Partitions taken away meanwhile are left to their new owner (which replays them harmlessly).
-  const auto assignment = consumer_->assignment();
-  std::vector<kafka::TopicPartition> offsets;
-  for (auto it = owed_offsets_.begin(); it != owed_offsets_.end();) {
-    const auto& [topic, partition] = it->first;
-    if (std::none_of(assignment.begin(), assignment.end(),
-                     [&](const kafka::TopicPartition& a) { return a.topic == topic && a.partition == partition; })) {
-      it = owed_offsets_.erase(it);
-      continue;
-    }
-    offsets.push_back({topic, partition, Offset::at(it->second), {}});
-    ++it;
-  }
-  if (offsets.empty()) return;
-  if (auto ec = consumer_->commit_sync(offsets)) {
+  using When = kafka::OwedOffsets::When;
+  const auto refused = owed_offsets_.commit(*consumer_, now ? When::now : When::settled);
+  if (!refused) return;
+  if (*refused) {
     if (!commit_refused_)
       spdlog::warn("offset commit failed after the database commit (retried once the group has settled; "
                    "a replay would write the same rows again, harmlessly): {}",
-                   ec.message());
+                   refused->message());
     commit_refused_ = true;
-    retry_commit_at_ = Clock::now() + std::chrono::milliseconds(200);
     return;
   }
   if (commit_refused_) spdlog::info("offset commit succeeded after the group settled");
   commit_refused_ = false;
-  owed_offsets_.clear();
   sw_commits_->inc();
 }
 
 void PgSink::on_partitions_assigned(std::vector<kafka::TopicPartition>& partitions) {
   sw_rebalances_->inc();
+  owed_offsets_.rebalance_ended();
   assigned_ += partitions.size();
   update_ready();
 }
@@ -376,14 +358,16 @@ void PgSink::on_partitions_revoked(const std::vector<kafka::TopicPartition>& par
   // written later, and the new owner replays these partitions from their committed offsets.
   write_batch();
   commit_durable_offsets(/*now=*/true);
-  for (const auto& tp : partitions) owed_offsets_.erase({tp.topic, tp.partition});
+  for (const auto& tp : partitions) owed_offsets_.forget(tp);
+  owed_offsets_.rebalance_ended();
   sw_rebalances_->inc();
   assigned_ -= std::min(assigned_, partitions.size());
   update_ready();
 }
 
 void PgSink::on_partitions_lost(const std::vector<kafka::TopicPartition>& partitions) {
-  for (const auto& tp : partitions) owed_offsets_.erase({tp.topic, tp.partition});
+  for (const auto& tp : partitions) owed_offsets_.forget(tp);
+  owed_offsets_.rebalance_ended();
   sw_rebalances_->inc();
   assigned_ -= std::min(assigned_, partitions.size());
   update_ready();

@@ -26,6 +26,7 @@
 #include <pqxx/connection>
 
 #include "kafka/client.h"
+#include "kafka/owed_offsets.h"
 #include "metrics/metrics.h"
 
 namespace sw::telemetra {
@@ -94,9 +95,8 @@ class PgSink final : public kafka::RebalanceListener {
   std::map<std::string, double> z_scores_;  // of the pending summaries that have one, by the same key
   std::map<std::pair<std::string, std::int32_t>, std::int64_t> next_offsets_;
   // Offsets past rows already written to PostgreSQL, not yet committed to Kafka.
-  std::map<std::pair<std::string, std::int32_t>, std::int64_t> owed_offsets_;
+  kafka::OwedOffsets owed_offsets_;
   bool commit_refused_ = false;  // the last commit of owed_offsets_ failed (logged once)
-  std::chrono::steady_clock::time_point retry_commit_at_{};  // after a refusal, not before this
   std::chrono::steady_clock::time_point first_pending_{};
   std::chrono::steady_clock::time_point last_db_check_{};
   std::chrono::milliseconds backoff_{0};

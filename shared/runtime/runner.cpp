@@ -283,7 +283,7 @@ bool Runner::alive() const noexcept {
 
 void Runner::on_partitions_assigned(std::vector<kafka::TopicPartition>& partitions) {
   metrics_->rebalances->inc();
-  commits_held_since_.reset();  // the rebalance has ended (the generation is known again)
+  owed_offsets_.rebalance_ended();  // the generation is known again
   ready_.store(false);
   metrics_->ready->set(0);
   std::vector<std::int32_t> assigned;
@@ -383,7 +383,7 @@ void Runner::on_partitions_revoked(const std::vector<kafka::TopicPartition>& par
   metrics_->rebalances->inc();
   // Revoked partitions are committed now, while this member still owns them (cooperative
   // rebalancing revokes before the generation changes).
-  commits_held_since_.reset();
+  owed_offsets_.rebalance_ended();
   // After a failure the tasks may be ahead of what is durable (or the transaction broken):
   // their partitions go back uncommitted, to be replayed from the last commit.
   if (!failed_) commit("revoke", true);
@@ -402,7 +402,7 @@ void Runner::on_partitions_revoked(const std::vector<kafka::TopicPartition>& par
 
 void Runner::on_partitions_lost(const std::vector<kafka::TopicPartition>& partitions) {
   metrics_->rebalances->inc();
-  commits_held_since_.reset();
+  owed_offsets_.rebalance_ended();
   spdlog::warn("stage {}: {} partitions lost without commit; their uncommitted work will be replayed",
                def_.name, partitions.size());
   for (const auto& tp : partitions) {
@@ -414,7 +414,7 @@ void Runner::on_partitions_lost(const std::vector<kafka::TopicPartition>& partit
 }
 
 void Runner::forget_offsets(const kafka::TopicPartition& tp) {
-  std::erase(owed_offsets_, tp);
+  owed_offsets_.forget(tp);
   if (!pending_commit_) return;
   // Another member owns the partition now: the commit in flight must not write its offset.
   auto& pc = *pending_commit_;
@@ -578,7 +578,7 @@ void Runner::commit(const char* reason, bool wait) {
   // input) are invisible until a transaction commits them.
   if (!progress && !commits_->has_uncommitted_sends()) {
     // Nothing new: still send what an earlier commit could not, once the group has settled.
-    if (!owed_offsets_.empty() && !consumer_->group_joining()) commit_owed_offsets(reason);
+    commit_owed_offsets(reason);
     return;
   }
   if (core_->entry() && progress) publish_watermarks(true);
@@ -632,11 +632,7 @@ bool Runner::complete_commit(bool wait) {
   // committing them again directly is redundant on a real broker (one more round trip per
   // commit) but keeps the mode correct on brokers that accept TxnOffsetCommit without storing
   // it, the dev broker among them (dev_broker_transactions_test.cpp).
-  for (auto& o : pending.offsets) {
-    auto owed = std::find(owed_offsets_.begin(), owed_offsets_.end(), o);  // same topic and partition
-    if (owed == owed_offsets_.end()) owed_offsets_.push_back(std::move(o));
-    else *owed = std::move(o);
-  }
+  for (auto& o : pending.offsets) owed_offsets_.owe(std::move(o));
   commit_owed_offsets(pending.reason);
   metrics_->commits->inc();
   metrics_->commit_seconds->observe(std::chrono::duration<double>(Clock::now() - pending.started).count());
@@ -645,20 +641,12 @@ bool Runner::complete_commit(bool wait) {
 }
 
 void Runner::commit_owed_offsets(const char* reason) {
-  constexpr auto kMaxCommitHold = std::chrono::seconds(60);
-  // A rebalance that never calls back (it always does) must not stop commits for good.
-  if (commits_held_since_ && Clock::now() - *commits_held_since_ > kMaxCommitHold) commits_held_since_.reset();
-  if (commits_held_since_ || owed_offsets_.empty()) return;
-  if (auto ec = consumer_->commit_sync(owed_offsets_)) {
-    if (kafka::is(ec, kafka::Errc::rebalance_in_progress)) {
-      commits_held_since_ = Clock::now();
-      spdlog::info("stage {}: the group is rebalancing: offsets are committed again once it has ended", def_.name);
-    } else {
-      spdlog::warn("offset commit ({}) failed, sent again with the next one: {}", reason, ec.message());
-    }
-    return;
-  }
-  owed_offsets_.clear();
+  const auto refused = owed_offsets_.commit(*consumer_);
+  if (!refused || !*refused) return;
+  if (kafka::is(*refused, kafka::Errc::rebalance_in_progress))
+    spdlog::info("stage {}: the group is rebalancing: offsets are committed again once it has ended", def_.name);
+  else
+    spdlog::warn("offset commit ({}) failed, sent again with the next one: {}", reason, refused->message());
 }
 
 void Runner::send_chunks(const char* reason) {

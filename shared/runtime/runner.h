@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "kafka/client.h"
+#include "kafka/owed_offsets.h"
 #include "metrics/metrics.h"
 #include "runtime/commit_modes.h"
 #include "runtime/runner_config.h"
@@ -61,7 +62,7 @@ class Runner final : public kafka::RebalanceListener {
   // Completes the commit in flight if its records are acknowledged (or, with `wait`, once they
   // are); false if it is still waiting.
   bool complete_commit(bool wait);
-  // Sends owed_offsets_ (the group permitting); a refusal keeps them owed.
+  // Sends owed_offsets_ once the group has settled; a refusal keeps them owed.
   void commit_owed_offsets(const char* reason);
   // A partition given up: neither the commit in flight nor a later one may write its offset.
   void forget_offsets(const kafka::TopicPartition& tp);
@@ -104,18 +105,10 @@ class Runner final : public kafka::RebalanceListener {
     bool waited_for_join = false;  // held back while the member was rejoining its group
   };
   std::optional<PendingCommit> pending_commit_;  // at most one commit in flight
-  // Set when an offset commit was refused because the group is rebalancing; cleared by the
-  // rebalance's callback. Meanwhile no offsets are committed: a commit still carrying the old
-  // generation when the new one forms is refused as an illegal generation, and librdkafka then
-  // treats this replica's own partitions as lost and rejoins (a second rebalance round, and a
-  // replay of its uncommitted work). Offsets are cumulative, so the next commit covers the skipped
-  // ones.
-  std::optional<std::chrono::steady_clock::time_point> commits_held_since_;
   // Offsets of durable work not yet accepted by the group coordinator (held back during a
   // rebalance, or refused): sent with the next commit, or on their own once the group has settled
-  // while no input arrives. A member that keeps its partitions through a cooperative rebalance
-  // replays nothing, so without this an idle stage would leave them uncommitted indefinitely.
-  std::vector<kafka::TopicPartition> owed_offsets_;
+  // while no input arrives.
+  kafka::OwedOffsets owed_offsets_;
   bool paused_ = false;    // input paused because the producer holds too much
   bool failed_ = false;    // run() failed: leave without committing anything more
   bool repause_ = false;   // partitions were assigned while paused
